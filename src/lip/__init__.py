@@ -1,0 +1,3 @@
+"""lip: LLM Interactive Proxy."""
+
+__version__ = "0.1.0"

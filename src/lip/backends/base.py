@@ -1,0 +1,90 @@
+"""What a backend is, and the two shapes of an opened upstream answer.
+
+``Backend.open`` returns only once the upstream has produced its first item (or the whole body), so everything
+that can fail before the client sees a byte fails inside ``open`` and the router can fail over. After that, the
+caller iterates the rest and must always ``aclose()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from lip.canonical.events import Event
+from lip.canonical.request import Request
+from lip.config.load import BackendSpec
+
+Closer = Callable[[], Awaitable[None]]
+
+
+async def _nothing() -> None:
+    return None
+
+
+@dataclass(slots=True)
+class RelayBody:
+    """A whole non-streamed upstream body in the client's own protocol (same-protocol passthrough)."""
+
+    body: bytes
+    content_type: str = "application/json"
+
+
+@dataclass(slots=True)
+class RelayStream:
+    """An upstream byte stream in the client's own protocol, relayed as it arrives."""
+
+    first: bytes
+    rest: AsyncIterator[bytes]
+    close: Closer = _nothing
+    content_type: str = "text/event-stream"
+    watcher: Callable[[bytes], None] | None = None
+
+
+@dataclass(slots=True)
+class EventStream:
+    """Canonical events in batches (one batch per upstream chunk), the first batch already received."""
+
+    first: Sequence[Event]
+    rest: AsyncIterator[Sequence[Event]]
+    close: Closer = _nothing
+
+
+Opened = RelayBody | RelayStream | EventStream
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One attempt of a plan: a backend, the native model name and per-leaf parameter overrides."""
+
+    backend: Backend
+    model: str
+    params: tuple[tuple[str, str], ...] = ()
+    label: str = field(default="")
+
+    @property
+    def leaf(self) -> str:
+        return self.label or f"{self.backend.prefix}:{self.model}"
+
+
+class Backend(Protocol):
+    spec: BackendSpec
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def prefix(self) -> str: ...
+
+    @property
+    def protocol(self) -> str: ...
+
+    async def open(self, request: Request, target: Target, *, passthrough: bool) -> Opened: ...
+
+    async def list_models(self) -> list[dict[str, Any]]:
+        """The provider's model list as raw entries (``id`` at least); raises on failure."""
+        ...
+
+    def diagnostics(self) -> dict[str, Any]: ...
+
+    async def aclose(self) -> None: ...

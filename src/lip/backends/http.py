@@ -1,0 +1,326 @@
+"""Compatible HTTP backends: a codec + a URL + an auth style, with key rotation and per-instance admission.
+
+One class serves the three wire protocols; what differs between them is data (``Dialect``), not code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import orjson
+
+from lip.backends.base import EventStream, Opened, RelayBody, RelayStream, Target
+from lip.backends.upstream import UpstreamCall, get_json, post
+from lip.canonical.events import Event, StreamError
+from lip.canonical.request import Request
+from lip.config.load import BackendSpec, join_url
+from lip.credentials import KeyRing, KeyState, read_numbered
+from lip.errors import (
+    AdmissionRejected,
+    LipError,
+    UnsupportedTranslation,
+    UpstreamProtocolError,
+    UpstreamStatusError,
+)
+from lip.protocols.codec import Codec
+from lip.protocols.sse import SSEDecoder
+
+log = logging.getLogger(__name__)
+ANTHROPIC_VERSION = "2023-06-01"
+DEFAULT_COOLDOWN_S = 60.0
+FORWARDED_ANTHROPIC_HEADERS = ("anthropic-version", "anthropic-beta")
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    """What a wire protocol needs from HTTP: the call path, the models path and how to authenticate."""
+
+    call_path: str
+    models_path: str
+    auth: str  # "bearer" | "x-api-key"
+
+
+DIALECTS: dict[str, Dialect] = {
+    "openai_chat": Dialect("chat/completions", "models", "bearer"),
+    "openai_responses": Dialect("responses", "models", "bearer"),
+    "anthropic_messages": Dialect("v1/messages", "v1/models", "x-api-key"),
+}
+
+
+class Admission:
+    """At most ``limit`` requests in flight (0 = no limit); a short bounded wait, then 429."""
+
+    def __init__(self, limit: int, wait_s: float, name: str) -> None:
+        self.limit = limit
+        self.wait_s = wait_s
+        self.name = name
+        self._semaphore = asyncio.Semaphore(limit) if limit > 0 else None
+
+    @property
+    def in_flight(self) -> int:
+        return 0 if self._semaphore is None else self.limit - self._semaphore._value
+
+    async def acquire(self) -> None:
+        if self._semaphore is None:
+            return
+        try:
+            async with asyncio.timeout(self.wait_s):
+                await self._semaphore.acquire()
+        except TimeoutError:
+            raise AdmissionRejected(
+                f"backend '{self.name}' is at its limit of {self.limit} concurrent requests", retry_after=1.0
+            ) from None
+
+    def release(self) -> None:
+        if self._semaphore is not None:
+            self._semaphore.release()
+
+
+class HttpBackend:
+    def __init__(
+        self,
+        spec: BackendSpec,
+        codec: Codec | None,
+        session: aiohttp.ClientSession,
+        env: Mapping[str, str],
+    ) -> None:
+        self.spec = spec
+        self.codec = codec
+        self.session = session
+        self.dialect = DIALECTS[spec.protocol]
+        self.keys = KeyRing.of(
+            read_numbered(env, spec.key_root, from_one=spec.kind.key_from_one) if spec.key_root else []
+        )
+        self.admission = Admission(spec.settings.max_concurrent_requests, spec.settings.admission_wait_s, spec.id)
+        assert spec.base_url is not None
+        self.url = join_url(spec.base_url, self.dialect.call_path)
+        self.models_url = join_url(spec.base_url, self.dialect.models_path)
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    @property
+    def prefix(self) -> str:
+        return self.spec.prefix
+
+    @property
+    def protocol(self) -> str:
+        return self.spec.protocol
+
+    # ---- headers
+
+    def _headers(self, key: KeyState | None, stream: bool, client_headers: Mapping[str, str]) -> dict[str, str]:
+        headers = {"Content-Type": "application/json", "User-Agent": "lip/0.1"}
+        if stream:
+            headers["Accept"] = "text/event-stream"
+        headers.update(self.spec.settings.headers)
+        if self.dialect.auth == "x-api-key":
+            headers["anthropic-version"] = client_headers.get("anthropic-version", ANTHROPIC_VERSION)
+            if "anthropic-beta" in client_headers:
+                headers["anthropic-beta"] = client_headers["anthropic-beta"]
+            if key is not None:
+                headers["x-api-key"] = key.secret.reveal()
+        elif key is not None:
+            headers["Authorization"] = "Bearer " + key.secret.reveal()
+        return headers
+
+    # ---- the call, with key rotation
+
+    async def _send(self, body: bytes, stream: bool, client_headers: Mapping[str, str]) -> UpstreamCall:
+        what = f"backend '{self.id}'"
+        if not self.keys.authenticated:
+            return await self._post(body, None, stream, client_headers, what)
+        last: UpstreamStatusError | None = None
+        for key in self.keys.candidates():
+            try:
+                return await self._post(body, key, stream, client_headers, what)
+            except UpstreamStatusError as exc:
+                if exc.upstream_status == 401:
+                    log.warning("%s: an API key was rejected (401); disabled until the config is reloaded", what)
+                    self.keys.disable(key)
+                elif exc.upstream_status == 429:
+                    cooldown = exc.retry_after if exc.retry_after is not None else DEFAULT_COOLDOWN_S
+                    log.info("%s: an API key was rate limited; cooling it for %.0f s", what, cooldown)
+                    self.keys.cool(key, cooldown)
+                elif exc.upstream_status != 403:
+                    raise
+                last = exc
+        if last is not None:
+            raise last
+        wait = self.keys.soonest_available()
+        raise UpstreamStatusError(
+            f"{what}: every API key is disabled or cooling down",
+            upstream_status=429 if wait is not None else 401,
+            retry_after=wait,
+        )
+
+    async def _post(
+        self, body: bytes, key: KeyState | None, stream: bool, client_headers: Mapping[str, str], what: str
+    ) -> UpstreamCall:
+        try:
+            return await post(
+                self.session,
+                self.url,
+                body,
+                self._headers(key, stream, client_headers),
+                self.spec.settings.timeouts,
+                what,
+            )
+        except UpstreamStatusError as exc:
+            raise self._explained(exc) from None
+
+    def _explained(self, exc: UpstreamStatusError) -> UpstreamStatusError:
+        """The upstream's own message and error type, parsed by the codec of its protocol."""
+        message, kind = (exc.message, None)
+        if self.codec is not None:
+            message, kind = self.codec.upstream_error(exc.upstream_status, exc.body)
+        return UpstreamStatusError(
+            message, upstream_status=exc.upstream_status, body=exc.body, retry_after=exc.retry_after, error_type=kind
+        )
+
+    # ---- open
+
+    async def open(self, request: Request, target: Target, *, passthrough: bool) -> Opened:
+        if self.codec is None:
+            raise UnsupportedTranslation(
+                f"translation from {request.protocol} to {self.protocol} (backend '{self.id}') is not available yet"
+            )
+        await self.admission.acquire()
+        try:
+            if passthrough:
+                return await self._open_relay(request, target)
+            return await self._open_events(request, target)
+        except BaseException:
+            self.admission.release()
+            raise
+
+    def _release_closer(self, call: UpstreamCall) -> Any:
+        released = False
+
+        async def close() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                call.close()
+                self.admission.release()
+
+        return close
+
+    async def _open_relay(self, request: Request, target: Target) -> Opened:
+        assert self.codec is not None
+        body = orjson.dumps(self.codec.with_model(request.raw, target.model))
+        call = await self._send(body, request.stream, request.headers)
+        close = self._release_closer(call)
+        try:
+            if not request.stream or "json" in call.content_type:
+                data = await call.read_body()
+                await close()
+                if request.stream:  # a stream was asked for and a JSON body came back: an error in a 200
+                    raise self._error_in_200(data)
+                return RelayBody(data, call.content_type)
+            first, rest = await call.first_chunk()
+            if not first:
+                raise UpstreamProtocolError(f"backend '{self.id}': the upstream sent an empty stream")
+        except BaseException:
+            await close()
+            raise
+        return RelayStream(first, rest, close, call.content_type)
+
+    def _error_in_200(self, data: bytes) -> LipError:
+        assert self.codec is not None
+        try:
+            body = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            body = None
+        message, _ = self.codec.upstream_error(502, body)
+        return UpstreamProtocolError(f"backend '{self.id}': expected a stream, got a JSON body: {message}")
+
+    async def _open_events(self, request: Request, target: Target) -> Opened:
+        codec = self.codec
+        assert codec is not None
+        body = orjson.dumps(codec.encode_request(request, target.model))
+        call = await self._send(body, request.stream, request.headers)
+        close = self._release_closer(call)
+        try:
+            if not request.stream:
+                data = await call.read_body()
+                await close()
+                try:
+                    parsed = orjson.loads(data)
+                except orjson.JSONDecodeError:
+                    raise UpstreamProtocolError(
+                        f"backend '{self.id}': the upstream answered with invalid JSON"
+                    ) from None
+                events = codec.decode_response(parsed, request)
+                return EventStream(events, _empty())
+            first, rest = await call.first_chunk()
+            decoder = codec.stream_decoder(request)
+            sse = SSEDecoder()
+            batch = [e for s in sse.feed(first) for e in decoder.feed(s)]
+            chunks = rest
+            while not batch:  # some upstreams send a comment or a partial line first
+                try:
+                    chunk = await anext(chunks)
+                except StopAsyncIteration:
+                    batch = [e for s in sse.flush() for e in decoder.feed(s)] + decoder.finish()
+                    break
+                batch = [e for s in sse.feed(chunk) for e in decoder.feed(s)]
+            if batch and isinstance(batch[0], StreamError):
+                raise batch[0].error
+        except BaseException:
+            await close()
+            raise
+        return EventStream(batch, _decode(chunks, sse, decoder), close)
+
+    # ---- models
+
+    async def list_models(self) -> list[dict[str, Any]]:
+        key = next(self.keys.candidates(), None) if self.keys.authenticated else None
+        headers = self._headers(key, False, {})
+        headers.pop("Content-Type", None)
+        body = await get_json(
+            self.session,
+            self.models_url,
+            headers,
+            self.spec.settings.discovery_timeout_s,
+            f"backend '{self.id}' model discovery",
+        )
+        data = body.get("data") if isinstance(body, dict) else body
+        if not isinstance(data, list):
+            raise UpstreamProtocolError(f"backend '{self.id}': the model list has no 'data' array")
+        return [m for m in data if isinstance(m, dict) and isinstance(m.get("id"), str)]
+
+    def diagnostics(self) -> dict[str, Any]:
+        return {
+            "keys": self.keys.describe(),
+            "in_flight": self.admission.in_flight,
+            "max_concurrent_requests": self.admission.limit,
+        }
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def _empty() -> AsyncIterator[Sequence[Event]]:
+    return
+    yield
+
+
+async def _decode(chunks: AsyncIterator[bytes], sse: SSEDecoder, decoder: Any) -> AsyncIterator[Sequence[Event]]:
+    """Upstream bytes -> SSE events -> canonical event batches; upstream failures become a StreamError."""
+    try:
+        async for chunk in chunks:
+            batch = [e for s in sse.feed(chunk) for e in decoder.feed(s)]
+            if batch:
+                yield batch
+        tail = [e for s in sse.flush() for e in decoder.feed(s)] + decoder.finish()
+    except LipError as exc:
+        tail = [StreamError(exc)]
+    if tail:
+        yield tail

@@ -1,0 +1,135 @@
+"""Backend kinds as data rows: the three custom kinds, the native provider presets and the local stub.
+
+A preset needs only ``id`` and ``kind`` in YAML; its ``config`` may override ``base_url``, ``backend_prefix`` and
+``api_key_env_var_root``. A new provider that speaks a known protocol is a new row here, not a new class.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Protocol = Literal["openai_chat", "openai_responses", "anthropic_messages", "local"]
+
+OPENAI_CHAT: Protocol = "openai_chat"
+OPENAI_RESPONSES: Protocol = "openai_responses"
+ANTHROPIC_MESSAGES: Protocol = "anthropic_messages"
+LOCAL: Protocol = "local"
+
+
+@dataclass(frozen=True, slots=True)
+class KindSpec:
+    kind: str
+    protocol: Protocol
+    base_url: str | None = None  # default; None means the row must give one
+    key_root: str | None = None  # default env root; None means unauthenticated unless the row sets one
+    key_from_one: bool = False  # keys numbered ROOT_1, ROOT_2, ... as well as ROOT
+    custom: bool = False  # operator-added compatible provider: prefix and base_url required
+    hosted: bool = False  # a hosted provider that the embedded default enables when its key is set
+    description: str = ""
+
+
+KINDS: tuple[KindSpec, ...] = (
+    KindSpec(
+        "custom-openai-legacy-compatible",
+        OPENAI_CHAT,
+        custom=True,
+        description="any OpenAI Chat Completions compatible provider (<base_url>/chat/completions)",
+    ),
+    KindSpec(
+        "custom-openai-responses-compatible",
+        OPENAI_RESPONSES,
+        custom=True,
+        description="any OpenAI Responses compatible provider (<base_url>/responses)",
+    ),
+    KindSpec(
+        "custom-anthropic-compatible",
+        ANTHROPIC_MESSAGES,
+        custom=True,
+        description="any Anthropic Messages compatible provider (<base_url>/v1/messages)",
+    ),
+    KindSpec(
+        "openai",
+        OPENAI_CHAT,
+        "https://api.openai.com/v1",
+        "OPENAI_API_KEY",
+        hosted=True,
+        description="OpenAI, Chat Completions",
+    ),
+    KindSpec(
+        "openai-legacy",
+        OPENAI_CHAT,
+        "https://api.openai.com/v1",
+        "OPENAI_API_KEY",
+        description="OpenAI, Chat Completions (alias of openai)",
+    ),
+    KindSpec(
+        "openai-responses",
+        OPENAI_RESPONSES,
+        "https://api.openai.com/v1",
+        "OPENAI_API_KEY",
+        hosted=True,
+        description="OpenAI, Responses",
+    ),
+    KindSpec(
+        "anthropic",
+        ANTHROPIC_MESSAGES,
+        "https://api.anthropic.com",
+        "ANTHROPIC_API_KEY",
+        hosted=True,
+        description="Anthropic, Messages",
+    ),
+    KindSpec(
+        "openrouter",
+        OPENAI_CHAT,
+        "https://openrouter.ai/api/v1",
+        "OPENROUTER_API_KEY",
+        key_from_one=True,
+        hosted=True,
+        description="OpenRouter, Chat Completions",
+    ),
+    KindSpec(
+        "nvidia",
+        OPENAI_CHAT,
+        "https://integrate.api.nvidia.com/v1",
+        "NVIDIA_API_KEY",
+        key_from_one=True,
+        hosted=True,
+        description="NVIDIA NIM, Chat Completions",
+    ),
+    KindSpec(
+        "ollama-cloud",
+        OPENAI_CHAT,
+        "https://ollama.com/v1",
+        "OLLAMA_API_KEY",
+        description="Ollama Cloud, Chat Completions",
+    ),
+    KindSpec("ollama", OPENAI_CHAT, "http://127.0.0.1:11434/v1", description="local Ollama"),
+    KindSpec("lmstudio", OPENAI_CHAT, "http://127.0.0.1:1234/v1", description="local LM Studio"),
+    KindSpec("llamacpp", OPENAI_CHAT, "http://127.0.0.1:8080/v1", description="local llama.cpp server"),
+    KindSpec("vllm", OPENAI_CHAT, "http://127.0.0.1:8000/v1", description="local vLLM server"),
+    KindSpec("local-stub", LOCAL, description="no-network deterministic replies, for smoke tests and the default"),
+)
+
+# Prefixes a custom row may not take: the presets' own plus ones reserved for kinds to come.
+RESERVED_PREFIXES: frozenset[str] = frozenset(
+    {
+        "openai",
+        "openai-legacy",
+        "openai-responses",
+        "anthropic",
+        "gemini",
+        "bedrock",
+        "acp",
+        "openrouter",
+        "nvidia",
+        "ollama",
+        "ollama-cloud",
+        "llamacpp",
+        "lmstudio",
+        "vllm",
+        "local-stub",
+    }
+)
+
+BY_KIND: dict[str, KindSpec] = {spec.kind: spec for spec in KINDS}

@@ -1,0 +1,160 @@
+"""Collect a canonical event stream into a Response, and check a stream against the grammar.
+
+Grammar (``check_sequence``)::
+
+    stream    := MessageStart block* Usage* (MessageEnd Usage* | StreamError)
+    block     := TextDelta | ReasoningDelta* ReasoningEnd | ToolCallStart ToolCallDelta* ToolCallEnd
+                 (tool-call blocks with distinct indices may interleave; a ReasoningDelta run may also end
+                 without ReasoningEnd when the next block starts)
+
+Usage may appear anywhere after MessageStart; later Usage events overwrite earlier non-zero fields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+
+from lip.canonical.events import (
+    Event,
+    MessageEnd,
+    MessageStart,
+    ReasoningDelta,
+    ReasoningEnd,
+    StopReason,
+    StreamError,
+    TextDelta,
+    ToolCallDelta,
+    ToolCallEnd,
+    ToolCallStart,
+    Usage,
+)
+from lip.canonical.request import Reasoning, Text, ToolCall
+from lip.errors import LipError
+
+
+@dataclass(slots=True)
+class Response:
+    id: str = ""
+    model: str = ""
+    created: int = 0
+    content: list[Text | Reasoning | ToolCall] = field(default_factory=list)
+    stop_reason: StopReason = StopReason.END_TURN
+    stop_sequence: str | None = None
+    usage: Usage = field(default_factory=Usage)
+
+
+class SequenceError(ValueError):
+    """A canonical stream broke the grammar."""
+
+
+def merge_usage(old: Usage, new: Usage) -> Usage:
+    """Later non-zero counts win; providers report input early and output late."""
+    return Usage(
+        input_tokens=new.input_tokens or old.input_tokens,
+        output_tokens=new.output_tokens or old.output_tokens,
+        cached_tokens=new.cached_tokens or old.cached_tokens,
+        reasoning_tokens=new.reasoning_tokens or old.reasoning_tokens,
+        cache_creation_tokens=new.cache_creation_tokens or old.cache_creation_tokens,
+    )
+
+
+class Collector:
+    """A pure accumulator: feed events one by one, read ``response`` at the end."""
+
+    def __init__(self) -> None:
+        self.response = Response()
+        self.error: LipError | None = None
+        self._tools: dict[int, ToolCall] = {}
+        self._open_reasoning: Reasoning | None = None
+
+    def feed(self, event: Event) -> None:
+        r = self.response
+        match event:
+            case MessageStart(id=id_, model=model, created=created):
+                r.id, r.model, r.created = id_, model, created
+            case TextDelta(text=text):
+                self._open_reasoning = None
+                last = r.content[-1] if r.content else None
+                if isinstance(last, Text):
+                    last.text += text
+                else:
+                    r.content.append(Text(text))
+            case ReasoningDelta(text=text):
+                if self._open_reasoning is None:
+                    self._open_reasoning = Reasoning()
+                    r.content.append(self._open_reasoning)
+                self._open_reasoning.text += text
+            case ReasoningEnd(signature=sig, encrypted=enc, redacted=red, id=rid):
+                block = self._open_reasoning or Reasoning()
+                if self._open_reasoning is None:
+                    r.content.append(block)
+                block.signature, block.encrypted, block.redacted, block.id = sig, enc, red, rid
+                self._open_reasoning = None
+            case ToolCallStart(index=index, id=id_, name=name, kind=kind):
+                self._open_reasoning = None
+                call = ToolCall(id=id_, name=name, arguments="", kind="custom" if kind == "custom" else "function")
+                self._tools[index] = call
+                r.content.append(call)
+            case ToolCallDelta(index=index, arguments=args):
+                self._tools[index].arguments += args
+            case ToolCallEnd():
+                pass
+            case Usage():
+                r.usage = merge_usage(r.usage, event)
+            case MessageEnd(stop_reason=reason, stop_sequence=seq):
+                r.stop_reason, r.stop_sequence = reason, seq
+            case StreamError(error=err):
+                self.error = err
+
+
+def collect(events: Iterable[Event]) -> Response:
+    """Build the non-streaming answer from a stream; raise the stream's error if it ended in one."""
+    collector = Collector()
+    for event in events:
+        collector.feed(event)
+    if collector.error is not None:
+        raise collector.error
+    return collector.response
+
+
+def check_sequence(events: Iterable[Event]) -> None:
+    """Raise SequenceError where ``events`` break the stream grammar in this module's docstring."""
+    started = ended = False
+    open_tools: set[int] = set()
+    seen_tools: set[int] = set()
+    for position, event in enumerate(events):
+        where = f"event {position} ({type(event).__name__})"
+        if ended and not isinstance(event, Usage):
+            raise SequenceError(f"{where} after the end of the stream")
+        if not started and not isinstance(event, MessageStart):
+            raise SequenceError(f"{where} before MessageStart")
+        match event:
+            case MessageStart():
+                if started:
+                    raise SequenceError(f"{where}: a second MessageStart")
+                started = True
+            case ToolCallStart(index=index):
+                if index in seen_tools:
+                    raise SequenceError(f"{where}: tool call index {index} started twice")
+                open_tools.add(index)
+                seen_tools.add(index)
+            case ToolCallDelta(index=index):
+                if index not in open_tools:
+                    raise SequenceError(f"{where}: delta for tool call {index} that is not open")
+            case ToolCallEnd(index=index):
+                if index not in open_tools:
+                    raise SequenceError(f"{where}: end of tool call {index} that is not open")
+                open_tools.discard(index)
+            case MessageEnd() | StreamError():
+                if open_tools and isinstance(event, MessageEnd):
+                    raise SequenceError(f"{where}: tool calls {sorted(open_tools)} still open")
+                ended = True
+            case _:
+                pass
+    if started and not ended:
+        raise SequenceError("stream ended without MessageEnd or StreamError")
+
+
+def with_stop_reason(response: Response, reason: StopReason) -> Response:
+    return replace(response, stop_reason=reason)

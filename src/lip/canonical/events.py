@@ -1,0 +1,105 @@
+"""Canonical stream events: one small frozen dataclass per kind, and the Event union.
+
+A stream is ``MessageStart`` then any content events, optional ``Usage`` and ``MessageEnd`` (or ``StreamError``).
+Content is a sequence of blocks: text, reasoning and tool calls; ``index`` is the tool call's position among the
+tool calls of this message (0, 1, ...), stable from ``ToolCallStart`` to ``ToolCallEnd``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from lip.errors import LipError
+
+
+class StopReason(StrEnum):
+    END_TURN = "end_turn"
+    MAX_TOKENS = "max_tokens"
+    TOOL_USE = "tool_use"
+    STOP_SEQUENCE = "stop_sequence"
+    CONTENT_FILTER = "content_filter"
+    REFUSAL = "refusal"
+    ERROR = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class MessageStart:
+    id: str
+    model: str
+    created: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReasoningDelta:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReasoningEnd:
+    """Closes a reasoning block; carries the opaque proof that lets a client send it back."""
+
+    signature: str | None = None
+    encrypted: str | None = None
+    redacted: str | None = None
+    id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallStart:
+    index: int
+    id: str
+    name: str
+    kind: str = "function"  # "function" | "custom"
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallDelta:
+    index: int
+    arguments: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallEnd:
+    index: int
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_tokens: int = 0
+    reasoning_tokens: int = 0
+    cache_creation_tokens: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class MessageEnd:
+    stop_reason: StopReason
+    stop_sequence: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StreamError:
+    """The upstream failed after the stream began; the client gets a protocol-shaped error event."""
+
+    error: LipError
+
+
+Event = (
+    MessageStart
+    | TextDelta
+    | ReasoningDelta
+    | ReasoningEnd
+    | ToolCallStart
+    | ToolCallDelta
+    | ToolCallEnd
+    | Usage
+    | MessageEnd
+    | StreamError
+)

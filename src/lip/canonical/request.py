@@ -1,0 +1,106 @@
+"""The canonical request: protocol-neutral conversation, tools and generation parameters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Role = Literal["system", "developer", "user", "assistant"]
+ToolKind = Literal["function", "custom"]
+
+
+@dataclass(slots=True)
+class Text:
+    text: str
+    extra: dict[str, Any] | None = None  # e.g. Anthropic cache_control; carried when the target understands it
+
+
+@dataclass(slots=True)
+class Image:
+    url: str | None = None  # http(s) URL; None when data is set
+    data: str | None = None  # base64 payload without the data: prefix
+    media_type: str | None = None
+    detail: str | None = None
+
+
+@dataclass(slots=True)
+class ToolCall:
+    id: str
+    name: str
+    arguments: str  # JSON text (or free text for custom tools)
+    kind: ToolKind = "function"
+
+
+@dataclass(slots=True)
+class ToolResult:
+    call_id: str
+    content: list[Text | Image]
+    is_error: bool = False
+    kind: ToolKind = "function"
+
+
+@dataclass(slots=True)
+class Reasoning:
+    """Model reasoning; signature / encrypted / redacted payloads are opaque and only go back where they came from."""
+
+    text: str = ""
+    signature: str | None = None  # Anthropic thinking signature
+    encrypted: str | None = None  # Responses reasoning encrypted_content
+    redacted: str | None = None  # Anthropic redacted_thinking data
+    id: str | None = None  # Responses reasoning item id
+
+
+Part = Text | Image | ToolCall | ToolResult | Reasoning
+
+
+@dataclass(slots=True)
+class Message:
+    role: Role
+    content: list[Part]
+
+
+@dataclass(slots=True)
+class ToolSpec:
+    name: str
+    description: str | None = None
+    parameters: dict[str, Any] | None = None  # JSON Schema
+    kind: ToolKind = "function"
+    strict: bool | None = None
+    extra: dict[str, Any] | None = None  # e.g. custom tool format, cache_control
+
+
+@dataclass(slots=True)
+class ToolChoice:
+    mode: Literal["auto", "none", "required", "tool"] = "auto"
+    name: str | None = None  # when mode == "tool"
+    parallel: bool | None = None  # parallel tool calls allowed
+
+
+@dataclass(slots=True)
+class Params:
+    max_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    stop: list[str] = field(default_factory=list)
+    reasoning_effort: str | None = None  # minimal | low | medium | high
+    reasoning_budget: int | None = None  # Anthropic thinking budget_tokens
+    response_format: dict[str, Any] | None = None  # {"type": "json_schema", "name", "schema", "strict"} | json_object
+    n: int | None = None
+    user: str | None = None
+    seed: int | None = None
+
+
+@dataclass(slots=True)
+class Request:
+    model: str
+    messages: list[Message]
+    system: list[Text] = field(default_factory=list)
+    tools: list[ToolSpec] = field(default_factory=list)
+    tool_choice: ToolChoice | None = None
+    params: Params = field(default_factory=Params)
+    stream: bool = False
+    include_usage: bool = False  # client asked for usage in the stream
+    metadata: dict[str, Any] | None = None
+    protocol: str = ""  # the wire protocol the request came in
+    raw: dict[str, Any] = field(default_factory=dict)  # the untouched original body, for passthrough
+    headers: dict[str, str] = field(default_factory=dict)  # client headers worth forwarding (e.g. anthropic-beta)

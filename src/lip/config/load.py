@@ -1,0 +1,401 @@
+"""Load and validate configuration: YAML -> typed models -> resolved settings, with every problem listed.
+
+Each message names the config file, the backend ``id`` and the field, says what is wrong and how to fix it, and
+never contains a secret. The same code serves ``lip check-config`` and ``lip serve``; nothing here touches the
+network.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+from pydantic import ValidationError
+
+from lip.backends.presets import BY_KIND, KINDS, RESERVED_PREFIXES, KindSpec
+from lip.config.models import BackendRow, BackendSettings, Config, ModelItem
+from lip.credentials import key_variable_names
+from lip.routing.selector import SelectorError, parse_selector
+
+SECRET_FIELDS = ("api_key", "api_keys", "credentials", "key", "token", "password", "secret")
+DEFAULT_SOURCE = "<embedded default>"
+
+
+class ConfigError(Exception):
+    """The configuration is invalid; ``problems`` lists every message."""
+
+    def __init__(self, problems: list[str], warnings: list[str] | None = None) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+        self.warnings = warnings or []
+
+
+@dataclass(frozen=True, slots=True)
+class BackendSpec:
+    """One enabled backend instance, resolved: what the registry needs to build it."""
+
+    id: str
+    kind: KindSpec
+    prefix: str
+    base_url: str | None
+    key_root: str | None
+    settings: BackendSettings
+    static_models: tuple[ModelItem, ...] | None  # None: discover from the provider
+    models_source: str  # inline | file | discovery | stub
+
+    @property
+    def protocol(self) -> str:
+        return self.kind.protocol
+
+
+@dataclass(frozen=True, slots=True)
+class AliasSpec:
+    pattern: re.Pattern[str]
+    replacement: str
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    source: str
+    config: Config
+    backends: tuple[BackendSpec, ...]
+    aliases: tuple[AliasSpec, ...]
+    warnings: tuple[str, ...] = ()
+
+    def backend_for_prefix(self, prefix: str) -> BackendSpec | None:
+        return next((b for b in self.backends if b.prefix == prefix), None)
+
+
+@dataclass(slots=True)
+class _Report:
+    source: str
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def where(self, row: BackendRow | None, index: int | None, name: str) -> str:
+        if row is not None:
+            return f"{self.source}: backend '{row.id}' (plugins.backends[{index}]) field {name}"
+        return f"{self.source}: field {name}"
+
+    def error(self, where: str, what: str, fix: str) -> None:
+        self.problems.append(f"{where}: {what}. Fix: {fix}")
+
+
+def mask_url(url: str) -> str:
+    """The URL with any userinfo password replaced, for messages."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable URL>"
+    if parts.password is None and parts.username is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return parts._replace(netloc=f"***:***@{host}").geturl()
+
+
+def check_base_url(url: str) -> str | None:
+    """What is wrong with ``url`` as a base URL, or None."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return "is not a valid URL"
+    if parts.scheme not in ("http", "https"):
+        return "must be an absolute http:// or https:// URL"
+    if not parts.hostname:
+        return "has no host"
+    if parts.username is not None or parts.password is not None:
+        return "must not contain a user or password (credentials come from api_key_env_var_root)"
+    if parts.fragment or url.endswith("#"):
+        return "must not contain a fragment ('#...')"
+    if port == 0:
+        return "has an invalid port"
+    return None
+
+
+def join_url(base: str, path: str) -> str:
+    """Join a base URL (with any path prefix and port) and an API path with exactly one slash between."""
+    return base.rstrip("/") + "/" + path.lstrip("/")
+
+
+def _pydantic_problems(
+    report: _Report, exc: ValidationError, row: BackendRow | None, index: int | None, prefix: str = ""
+) -> None:
+    for err in exc.errors(include_url=False, include_input=False):
+        loc = prefix + ".".join(str(part) for part in err["loc"])
+        if err["type"] == "extra_forbidden":
+            what, fix = "is not a known field", "remove it or correct its spelling (see docs/configuration.md)"
+        else:
+            what, fix = err["msg"], "correct the value (see docs/configuration.md)"
+        report.error(report.where(row, index, loc or "<top level>"), what, fix)
+
+
+def _row_settings(report: _Report, row: BackendRow, index: int) -> BackendSettings | None:
+    config = dict(row.config)
+    for name in SECRET_FIELDS:
+        if name in config:
+            config.pop(name)
+            report.error(
+                report.where(row, index, f"config.{name}"),
+                "secrets must not be written in the config file",
+                "move the key into an environment variable (e.g. MYPROVIDER_API_KEY, then MYPROVIDER_API_KEY_2, ...) "
+                "and set config.api_key_env_var_root: MYPROVIDER_API_KEY",
+            )
+    try:
+        return BackendSettings.model_validate(config)
+    except ValidationError as exc:
+        _pydantic_problems(report, exc, row, index, "config.")
+        bad = {err["loc"][0] for err in exc.errors() if err["loc"]}
+    try:  # keep checking the fields that were fine, so every problem is listed at once
+        return BackendSettings.model_validate({k: v for k, v in config.items() if k not in bad})
+    except ValidationError:
+        return None
+
+
+def _prefix(report: _Report, row: BackendRow, index: int, kind: KindSpec, settings: BackendSettings) -> str | None:
+    where = report.where(row, index, "config.backend_prefix")
+    raw = settings.backend_prefix
+    if raw is None:
+        if kind.custom:
+            report.error(
+                where, "is required for custom kinds", "add config.backend_prefix: <name used in model selectors>"
+            )
+            return None
+        return kind.kind
+    prefix = raw.strip()
+    if not prefix:
+        report.error(where, "must not be empty", "set a short name such as 'provider123'")
+        return None
+    if "/" in prefix or ":" in prefix:
+        report.error(where, f"{prefix!r} must not contain '/' or ':'", "use letters, digits, '-' or '_'")
+        return None
+    if prefix in RESERVED_PREFIXES and prefix != kind.kind:
+        report.error(
+            where,
+            f"{prefix!r} is reserved for the built-in '{prefix}' backend",
+            "choose another prefix (reserved: " + ", ".join(sorted(RESERVED_PREFIXES)) + ")",
+        )
+        return None
+    return prefix
+
+
+def _base_url(report: _Report, row: BackendRow, index: int, kind: KindSpec, settings: BackendSettings) -> str | None:
+    where = report.where(row, index, "config.base_url")
+    url = settings.base_url.strip() if settings.base_url else kind.base_url
+    if url is None:
+        if kind.protocol != "local":
+            report.error(where, "is required for custom kinds", "add config.base_url: https://api.example.com/v1")
+        return None
+    problem = check_base_url(url)
+    if problem:
+        report.error(where, f"{mask_url(url)!r} {problem}", "give an absolute URL such as https://api.example.com/v1")
+        return None
+    return url.rstrip("/")
+
+
+def _models_from_file(report: _Report, where: str, path: Path) -> tuple[ModelItem, ...] | None:
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except OSError as exc:
+        report.error(
+            where, f"cannot read {str(path)!r} ({exc.strerror})", "fix config.models.path (relative to the config file)"
+        )
+        return None
+    except (ValueError, yaml.YAMLError):
+        report.error(where, f"{str(path)!r} is not valid YAML or JSON", "fix the file's syntax")
+        return None
+    if isinstance(data, dict) and isinstance(data.get("items"), list):
+        data = data["items"]
+    if not isinstance(data, list):
+        report.error(where, f"{str(path)!r} must hold a list of models", "write a list of {native_id: ...} entries")
+        return None
+    items: list[ModelItem] = []
+    for i, entry in enumerate(data):
+        try:
+            items.append(ModelItem.model_validate({"native_id": entry} if isinstance(entry, str) else entry))
+        except ValidationError:
+            report.error(where, f"entry {i} of {str(path)!r} is not a model", "give at least native_id for each entry")
+    return tuple(items)
+
+
+def _static_models(
+    report: _Report, row: BackendRow, index: int, settings: BackendSettings, base_dir: Path
+) -> tuple[tuple[ModelItem, ...] | None, str]:
+    models = settings.models
+    if models is None:
+        return None, "discovery"
+    where = report.where(row, index, "config.models")
+    if models.source == "inline":
+        if models.items is None:
+            report.error(where, "source 'inline' needs items", "add config.models.items: [{native_id: ...}]")
+        return tuple(models.items or ()), "inline"
+    if not models.path:
+        report.error(where, "source 'file' needs path", "add config.models.path: models.yaml")
+        return (), "file"
+    return _models_from_file(report, where, base_dir / models.path) or (), "file"
+
+
+def _resolve_row(
+    report: _Report, row: BackendRow, index: int, env: Mapping[str, str], base_dir: Path
+) -> BackendSpec | None:
+    kind = BY_KIND.get(row.kind)
+    if kind is None:
+        report.error(
+            report.where(row, index, "kind"),
+            f"unknown kind {row.kind!r}",
+            "use one of: " + ", ".join(k.kind for k in KINDS),
+        )
+        return None
+    settings = _row_settings(report, row, index)
+    if settings is None:
+        return None
+    prefix = _prefix(report, row, index, kind, settings)
+    base_url = _base_url(report, row, index, kind, settings)
+    static, source = _static_models(report, row, index, settings, base_dir)
+    if kind.protocol == "local":
+        source = "stub" if static is None else source
+    key_root = settings.api_key_env_var_root.strip() if settings.api_key_env_var_root else kind.key_root
+    if settings.api_key_env_var_root is not None and not key_root:
+        report.error(
+            report.where(row, index, "config.api_key_env_var_root"),
+            "must not be empty",
+            "name an environment variable such as PROVIDER123_API_KEY, or remove the field",
+        )
+    if prefix is None or (base_url is None and kind.protocol != "local"):
+        return None
+    if row.enabled and key_root and not key_variable_names(env, key_root, from_one=kind.key_from_one):
+        report.warnings.append(
+            f"{report.source}: backend '{row.id}': no environment variable {key_root} (or {key_root}_2, ...) is set; "
+            "it will send requests without an API key"
+        )
+    return BackendSpec(row.id, kind, prefix, base_url, key_root or None, settings, static, source)
+
+
+def _check_selector(report: _Report, name: str, text: str, prefixes: set[str], allow_regex_groups: bool) -> None:
+    where = report.where(None, None, name)
+    try:
+        selector = parse_selector(text)
+    except SelectorError as exc:
+        if allow_regex_groups and "\\" in text:
+            return
+        report.error(where, str(exc), "write prefix:model, optionally joined with '|' or '^' (docs/routing.md)")
+        return
+    for leaf in selector.leaves():
+        if leaf.prefix is None:
+            report.error(where, f"{text!r} names no backend prefix", "write it as prefix:model")
+        elif leaf.prefix not in prefixes and "\\" not in leaf.prefix:
+            report.error(
+                where,
+                f"prefix {leaf.prefix!r} in {text!r} is not a configured backend",
+                "use one of: " + (", ".join(sorted(prefixes)) or "(no backends are enabled)"),
+            )
+
+
+def _aliases(report: _Report, config: Config, prefixes: set[str]) -> tuple[AliasSpec, ...]:
+    raw = config.routing.model_aliases
+    rules = (
+        [(re.escape(k), v) for k, v in raw.items()]
+        if isinstance(raw, dict)
+        else [(r.pattern, r.replacement) for r in raw]
+    )
+    aliases: list[AliasSpec] = []
+    for i, (pattern, replacement) in enumerate(rules):
+        name = f"routing.model_aliases[{i}]"
+        try:
+            compiled = re.compile(pattern)
+        except re.error as exc:
+            report.error(
+                report.where(None, None, f"{name}.pattern"),
+                f"{pattern!r} is not a valid regex ({exc})",
+                "fix the regular expression (it must match the whole model name)",
+            )
+            continue
+        _check_selector(report, f"{name}.replacement", replacement, prefixes, allow_regex_groups=True)
+        aliases.append(AliasSpec(compiled, replacement))
+    return tuple(aliases)
+
+
+def validate(data: Any, source: str, env: Mapping[str, str], base_dir: Path) -> Settings:
+    """Validate parsed YAML; raise ConfigError listing every problem."""
+    report = _Report(source)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError([f"{source}: the top level must be a mapping (server:, routing:, plugins:)"])
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        _pydantic_problems(report, exc, None, None)
+        raise ConfigError(report.problems) from None
+    backends: list[BackendSpec] = []
+    seen_ids: set[str] = set()
+    for index, row in enumerate(config.plugins.backends):
+        if row.id in seen_ids:
+            report.error(report.where(row, index, "id"), f"duplicate id {row.id!r}", "give every backend a unique id")
+        seen_ids.add(row.id)
+        spec = _resolve_row(report, row, index, env, base_dir)
+        if spec is None or not row.enabled:
+            continue
+        if any(b.prefix == spec.prefix for b in backends):
+            report.error(
+                report.where(row, index, "config.backend_prefix"),
+                f"{spec.prefix!r} is already used by an enabled backend",
+                "give each enabled backend its own prefix (disable one of them, or rename)",
+            )
+            continue
+        backends.append(spec)
+    prefixes = {b.prefix for b in backends}
+    if config.routing.default_route is not None:
+        _check_selector(report, "routing.default_route", config.routing.default_route, prefixes, False)
+    aliases = _aliases(report, config, prefixes)
+    if report.problems:
+        raise ConfigError(report.problems, report.warnings)
+    return Settings(source, config, tuple(backends), aliases, tuple(report.warnings))
+
+
+def load_text(text: str, source: str, env: Mapping[str, str], base_dir: Path | None = None) -> Settings:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ConfigError([f"{source}: YAML syntax error{at}: {problem}. Fix: correct the YAML syntax"]) from None
+    return validate(data, source, env, base_dir or Path.cwd())
+
+
+def load_file(path: str | Path, env: Mapping[str, str]) -> Settings:
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([f"{file}: cannot read the config file ({exc.strerror})"]) from None
+    except UnicodeDecodeError:
+        raise ConfigError([f"{file}: the config file is not UTF-8 text"]) from None
+    return load_text(text, str(file), env, file.resolve().parent)
+
+
+def default_text() -> str:
+    return resources.files("lip.config").joinpath("default.yaml").read_text(encoding="utf-8")
+
+
+def load_default(env: Mapping[str, str]) -> Settings:
+    """The embedded default: local-stub, plus each hosted preset whose standard key is set in ``env``."""
+    data = yaml.safe_load(default_text())
+    rows = data.setdefault("plugins", {}).setdefault("backends", [])
+    present = {row.get("kind") for row in rows}
+    for kind in KINDS:
+        wanted = kind.hosted and kind.key_root and kind.kind not in present
+        if wanted and key_variable_names(env, kind.key_root or "", from_one=kind.key_from_one):
+            rows.append({"id": kind.kind, "kind": kind.kind})
+    return validate(data, DEFAULT_SOURCE, env, Path.cwd())

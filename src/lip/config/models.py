@@ -1,0 +1,109 @@
+"""Typed configuration: pydantic v2 models, ``extra="forbid"`` so a misspelled key is an error, not a no-op."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelItem(Strict):
+    native_id: str = Field(min_length=1)
+    canonical_id: str | None = None
+    display_name: str | None = None
+    owned_by: str | None = None
+    created: int | None = None
+    context_window: int | None = None
+
+
+class ModelsConfig(Strict):
+    source: Literal["inline", "file"]
+    items: list[ModelItem] | None = None
+    path: str | None = None
+
+
+class Timeouts(Strict):
+    """Seconds; 0 disables a phase. First byte is generous: long-thinking models take minutes."""
+
+    connect_s: float = Field(default=10.0, ge=0)
+    first_byte_s: float = Field(default=300.0, ge=0)
+    idle_s: float = Field(default=120.0, ge=0)
+    total_s: float = Field(default=1800.0, ge=0)
+
+
+class BackendSettings(Strict):
+    """A backend row's ``config``. Custom kinds require prefix and base_url; presets fill them in."""
+
+    backend_prefix: str | None = None
+    base_url: str | None = None
+    api_key_env_var_root: str | None = None
+    models: ModelsConfig | None = None
+    max_concurrent_requests: int = Field(default=0, ge=0)
+    admission_wait_s: float = Field(default=2.0, ge=0)
+    timeouts: Timeouts = Timeouts()
+    headers: dict[str, str] = Field(default_factory=dict)  # extra static headers (never secrets: use env roots)
+    discovery_timeout_s: float = Field(default=10.0, gt=0)
+    keepalive_s: float = Field(default=0.0, ge=0)  # SSE keep-alive comment interval while waiting; 0 = off
+    circuit_failures: int = Field(default=5, ge=1)
+    circuit_cooldown_s: float = Field(default=30.0, ge=0)
+    # local-stub only
+    reply: str | None = None
+    chunk_delay_s: float = Field(default=0.0, ge=0)
+
+
+class BackendRow(Strict):
+    id: str = Field(min_length=1)
+    kind: str = Field(min_length=1)
+    enabled: bool = True
+    config: dict[str, Any] = Field(default_factory=dict)
+
+
+class Plugins(Strict):
+    backends: list[BackendRow] = Field(default_factory=list)
+
+
+class AliasRule(Strict):
+    pattern: str
+    replacement: str
+
+
+class RoutingConfig(Strict):
+    default_route: str | None = None
+    model_aliases: list[AliasRule] | dict[str, str] = Field(default_factory=list)
+
+
+class ServerConfig(Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    max_body_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
+    max_header_bytes: int = Field(default=16 * 1024, ge=1024)
+    max_in_flight: int = Field(default=1024, ge=0)  # 0 = unlimited
+    max_per_client: int = Field(default=0, ge=0)  # concurrent requests per client key/address; 0 = unlimited
+    drain_timeout_s: float = Field(default=30.0, ge=0)
+    client_api_key_env_var_root: str = "LIP_API_KEY"
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("host must not be empty")
+        return value
+
+
+class LoggingConfig(Strict):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["text", "json"] = "text"
+    access_log: bool = True
+    log_bodies: bool = False
+
+
+class Config(Strict):
+    server: ServerConfig = ServerConfig()
+    routing: RoutingConfig = RoutingConfig()
+    plugins: Plugins = Plugins()
+    logging: LoggingConfig = LoggingConfig()

@@ -1,0 +1,1 @@
+"""Client-facing endpoints: one per client protocol, plus models and health."""

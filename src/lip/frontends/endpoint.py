@@ -1,0 +1,251 @@
+"""The shared handler: bounded body read -> orjson -> codec -> router -> stream or JSON; errors via the codec."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from lip.backends.base import EventStream, Opened, RelayBody, RelayStream, Target
+from lip.canonical.collect import Collector
+from lip.canonical.events import Event, StreamError, Usage
+from lip.canonical.request import Request
+from lip.errors import (
+    AdmissionRejected,
+    BodyTooLarge,
+    InvalidJSON,
+    LipError,
+    UpstreamStatusError,
+)
+from lip.protocols.codec import Codec
+from lip.routing.failover import open_first
+from lip.routing.overrides import apply_overrides
+from lip.runtime import Runtime, runtime_of
+
+log = logging.getLogger(__name__)
+SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "Connection": "keep-alive"}
+
+
+@dataclass(slots=True)
+class Exchange:
+    """What one request did; handed to the runtime's observers (access log, metrics) when it ends."""
+
+    frontend: str
+    started: float = field(default_factory=time.perf_counter)
+    model: str = ""
+    target: Target | None = None
+    status: int = 0
+    first_byte: float | None = None
+    usage: Usage | None = None
+    error: LipError | None = None
+    attempts: list[tuple[str, str]] = field(default_factory=list)  # (leaf, why abandoned)
+    streamed: bool = False
+    client_gone: bool = False
+
+
+async def read_json(http: web.Request, limit: int) -> Any:
+    """The body parsed once with orjson, refusing more than ``limit`` bytes."""
+    if http.content_length is not None and http.content_length > limit:
+        raise BodyTooLarge(f"the request body is larger than the limit of {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in http.content.iter_any():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(f"the request body is larger than the limit of {limit} bytes")
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    if not raw.strip():
+        raise InvalidJSON("the request body is empty; send a JSON object")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidJSON(f"the request body is not valid JSON: {exc}") from None
+
+
+def error_response(codec: Codec, error: LipError, headers: dict[str, str] | None = None) -> web.Response:
+    extra = dict(headers or {})
+    retry_after = getattr(error, "retry_after", None)
+    if isinstance(error, AdmissionRejected | UpstreamStatusError) and retry_after is not None:
+        extra["Retry-After"] = str(max(1, round(retry_after)))
+    return web.Response(
+        body=orjson.dumps(codec.error_body(error)),
+        status=error.status,
+        content_type="application/json",
+        headers=extra,
+    )
+
+
+class Endpoint:
+    """One client protocol's POST endpoint; the protocol's codec does every protocol-specific step."""
+
+    def __init__(self, codec: Codec) -> None:
+        self.codec = codec
+
+    async def __call__(self, http: web.Request) -> web.StreamResponse:
+        runtime = runtime_of(http)
+        exchange = Exchange(self.codec.name)
+        try:
+            return await self._handle(http, runtime, exchange)
+        except LipError as exc:
+            exchange.error, exchange.status = exc, exc.status
+            return error_response(self.codec, exc)
+        finally:
+            runtime.observe(http, exchange)
+
+    async def _handle(self, http: web.Request, runtime: Runtime, exchange: Exchange) -> web.StreamResponse:
+        body = await read_json(http, runtime.settings.config.server.max_body_bytes)
+        head = self.codec.decode_head(body, http.headers)
+        exchange.model = head.model
+        head.headers = forwarded_headers(http)
+        request = await self.before(head, runtime)
+        targets = runtime.planner.plan(request.model)
+        decoded: list[Request] = []
+
+        async def open_target(target: Target) -> Opened:
+            passthrough = target.backend.protocol == self.codec.name
+            if passthrough:
+                chosen = request
+            else:
+                if not decoded:
+                    decoded.append(self.decode_full(request))
+                chosen = decoded[0]
+            chosen = apply_overrides(chosen, target.params, passthrough)
+            runtime.health.check(target)
+            return await target.backend.open(chosen, target, passthrough=passthrough)
+
+        def abandoned(target: Target, error: LipError) -> None:
+            exchange.attempts.append((target.leaf, error.code))
+            runtime.health.failure(target, error)
+
+        target, opened = await open_first(targets, open_target, abandoned)
+        runtime.health.success(target)
+        exchange.target = target
+        exchange.first_byte = time.perf_counter()
+        final = decoded[0] if decoded else request
+        return await self.respond(http, final, target, opened, exchange)
+
+    # ---- hooks a frontend may extend
+
+    async def before(self, request: Request, runtime: Runtime) -> Request:
+        """Called after decode_head, before planning (e.g. resolve previous_response_id)."""
+        return request
+
+    def decode_full(self, head: Request) -> Request:
+        full = self.codec.decode_request(head.raw, head.headers)
+        full.headers = head.headers
+        return full
+
+    async def completed(self, request: Request, collector: Collector) -> None:
+        """Called when a translated answer ended well (e.g. to store a response for previous_response_id)."""
+        return None
+
+    # ---- responding
+
+    async def respond(
+        self, http: web.Request, request: Request, target: Target, opened: Opened, exchange: Exchange
+    ) -> web.StreamResponse:
+        headers = {"x-lip-backend": target.leaf}
+        match opened:
+            case RelayBody(body=body, content_type=content_type):
+                exchange.status = 200
+                return web.Response(body=body, status=200, headers={**headers, "Content-Type": content_type})
+            case RelayStream():
+                return await self._relay(http, opened, headers, exchange)
+            case EventStream() if request.stream:
+                return await self._stream_events(http, request, opened, headers, exchange)
+            case EventStream():
+                return await self._collect(request, opened, headers, exchange)
+        raise AssertionError(opened)
+
+    async def _relay(
+        self, http: web.Request, opened: RelayStream, headers: dict[str, str], exchange: Exchange
+    ) -> web.StreamResponse:
+        response = web.StreamResponse(status=200, headers={**SSE_HEADERS, **headers})
+        exchange.status, exchange.streamed = 200, True
+        try:
+            await response.prepare(http)
+            await response.write(opened.first)
+            try:
+                async for chunk in opened.rest:
+                    await response.write(chunk)
+            except LipError as exc:
+                exchange.error = exc
+                await response.write(self.codec.error_frame(exc))
+            await response.write_eof()
+        except ConnectionResetError:
+            exchange.client_gone = True
+        finally:
+            await opened.close()
+        return response
+
+    async def _stream_events(
+        self, http: web.Request, request: Request, opened: EventStream, headers: dict[str, str], exchange: Exchange
+    ) -> web.StreamResponse:
+        encoder = self.codec.stream_encoder(request)
+        collector = Collector()
+        response = web.StreamResponse(status=200, headers={**SSE_HEADERS, **headers})
+        exchange.status, exchange.streamed = 200, True
+        try:
+            await response.prepare(http)
+            async for batch in _batches(opened):
+                out = bytearray()
+                for event in batch:
+                    collector.feed(event)
+                    out += encoder.encode(event)
+                if out:
+                    await response.write(bytes(out))
+            tail = encoder.finish()
+            if tail:
+                await response.write(tail)
+            await response.write_eof()
+        except ConnectionResetError:
+            exchange.client_gone = True
+        finally:
+            await opened.close()
+        exchange.usage, exchange.error = collector.response.usage, collector.error
+        if collector.error is None and not exchange.client_gone:
+            await self.completed(request, collector)
+        return response
+
+    async def _collect(
+        self, request: Request, opened: EventStream, headers: dict[str, str], exchange: Exchange
+    ) -> web.StreamResponse:
+        collector = Collector()
+        try:
+            async for batch in _batches(opened):
+                for event in batch:
+                    collector.feed(event)
+        finally:
+            await opened.close()
+        if collector.error is not None:
+            raise collector.error
+        exchange.usage, exchange.status = collector.response.usage, 200
+        await self.completed(request, collector)
+        body = self.codec.encode_response(collector.response, request)
+        return web.Response(body=orjson.dumps(body), status=200, content_type="application/json", headers=headers)
+
+
+async def _batches(opened: EventStream) -> AsyncIterator[Sequence[Event]]:
+    if opened.first:
+        yield opened.first
+    try:
+        async for batch in opened.rest:
+            yield batch
+    except LipError as exc:
+        yield [StreamError(exc)]
+
+
+def forwarded_headers(http: web.Request) -> dict[str, str]:
+    """Client headers a same-protocol upstream should see; never the client's own credentials."""
+    out: dict[str, str] = {}
+    for name in ("anthropic-version", "anthropic-beta"):
+        value = http.headers.get(name)
+        if value:
+            out[name] = value
+    return out

@@ -1,0 +1,50 @@
+"""GET /v1/models: every model of every enabled backend, as ``prefix:native_id``, in the client's list shape."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from lip.inventory import ModelEntry
+from lip.runtime import runtime_of
+
+STARTED = int(time.time())
+
+
+def _openai(prefix: str, entry: ModelEntry) -> dict[str, Any]:
+    return {
+        "id": f"{prefix}:{entry.native_id}",
+        "object": "model",
+        "created": entry.created or STARTED,
+        "owned_by": entry.owned_by or prefix,
+    }
+
+
+def _anthropic(prefix: str, entry: ModelEntry) -> dict[str, Any]:
+    created = datetime.fromtimestamp(entry.created or STARTED, tz=UTC).isoformat().replace("+00:00", "Z")
+    return {
+        "type": "model",
+        "id": f"{prefix}:{entry.native_id}",
+        "display_name": entry.display_name or entry.native_id,
+        "created_at": created,
+    }
+
+
+async def list_models(http: web.Request) -> web.Response:
+    runtime = runtime_of(http)
+    listing = runtime.inventory.listing()
+    if "anthropic-version" in http.headers:
+        data = [_anthropic(prefix, entry) for prefix, entry in listing]
+        body: dict[str, Any] = {
+            "data": data,
+            "has_more": False,
+            "first_id": data[0]["id"] if data else None,
+            "last_id": data[-1]["id"] if data else None,
+        }
+    else:
+        body = {"object": "list", "data": [_openai(prefix, entry) for prefix, entry in listing]}
+    return web.Response(body=orjson.dumps(body), content_type="application/json")

@@ -1,0 +1,10 @@
+"""POST /v1/chat/completions."""
+
+from __future__ import annotations
+
+from lip.frontends.endpoint import Endpoint
+from lip.protocols.openai_chat import OpenAIChatCodec
+
+
+def chat_completions() -> Endpoint:
+    return Endpoint(OpenAIChatCodec())

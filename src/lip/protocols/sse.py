@@ -1,0 +1,77 @@
+"""Server-sent events: an incremental decoder (feed/flush) and the encoder. The only place that spells "data:"."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DONE_DATA = "[DONE]"
+DONE_FRAME = b"data: [DONE]\n\n"
+KEEPALIVE_FRAME = b": keep-alive\n\n"
+
+
+@dataclass(frozen=True, slots=True)
+class SSEEvent:
+    data: str
+    event: str | None = None
+    id: str | None = None
+
+
+class SSEDecoder:
+    """Turns arbitrary byte chunks into complete events; tolerant of \\r\\n, \\r and split UTF-8."""
+
+    __slots__ = ("_buffer", "_data", "_event", "_id")
+
+    def __init__(self) -> None:
+        self._buffer = b""
+        self._data: list[str] = []
+        self._event: str | None = None
+        self._id: str | None = None
+
+    def feed(self, chunk: bytes) -> list[SSEEvent]:
+        buffer = self._buffer + chunk if self._buffer else chunk
+        if b"\r" in buffer:
+            if buffer.endswith(b"\r"):  # a \r\n may be split across chunks
+                self._buffer = buffer
+                return []
+            buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        *lines, self._buffer = buffer.split(b"\n")
+        events: list[SSEEvent] = []
+        for line in lines:
+            self._line(line, events)
+        return events
+
+    def flush(self) -> list[SSEEvent]:
+        """End of stream: a last event without its blank line still counts."""
+        events: list[SSEEvent] = []
+        if self._buffer:
+            self._line(self._buffer.rstrip(b"\r"), events)
+            self._buffer = b""
+        self._line(b"", events)
+        return events
+
+    def _line(self, line: bytes, out: list[SSEEvent]) -> None:
+        if not line:
+            if self._data or self._event is not None:
+                out.append(SSEEvent("\n".join(self._data), self._event, self._id))
+            self._data, self._event = [], None
+            return
+        if line[0] == 58:  # ":" comment
+            return
+        name, sep, value = line.partition(b":")
+        if sep and value[:1] == b" ":
+            value = value[1:]
+        text = value.decode("utf-8", "replace")
+        if name == b"data":
+            self._data.append(text)
+        elif name == b"event":
+            self._event = text
+        elif name == b"id":
+            self._id = text
+
+
+def encode(data: bytes | str, event: str | None = None) -> bytes:
+    """One SSE frame; ``data`` must be a single line (compact JSON is)."""
+    payload = data.encode() if isinstance(data, str) else data
+    if event is None:
+        return b"data: " + payload + b"\n\n"
+    return b"event: " + event.encode() + b"\ndata: " + payload + b"\n\n"

@@ -1,0 +1,1 @@
+"""Routing: selector grammar, plans, failover and health."""

@@ -1,0 +1,67 @@
+"""Per-leaf parameter overrides (``a:m?temperature=0.2&max_tokens=100``) applied to a request."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from lip.canonical.request import Params, Request
+from lip.errors import InvalidRequest
+
+CONVERTERS: dict[str, Callable[[str], Any]] = {
+    "temperature": float,
+    "top_p": float,
+    "max_tokens": int,
+    "reasoning_effort": str,
+    "reasoning_budget": int,
+    "seed": int,
+}
+# how each override is spelled in a raw body of each protocol (same-protocol passthrough)
+RAW_NAMES: dict[str, dict[str, tuple[str, ...]]] = {
+    "openai_chat": {"max_tokens": ("max_completion_tokens", "max_tokens")},
+    "openai_responses": {"max_tokens": ("max_output_tokens",), "reasoning_effort": ("reasoning", "effort")},
+    "anthropic_messages": {"reasoning_effort": ("output_config", "effort")},
+}
+
+
+def parse_overrides(params: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for key, raw in params:
+        convert = CONVERTERS.get(key)
+        if convert is None:
+            known = ", ".join(sorted(CONVERTERS))
+            raise InvalidRequest(f"selector parameter '{key}' is not supported; use one of: {known}", param="model")
+        try:
+            values[key] = convert(raw)
+        except ValueError:
+            raise InvalidRequest(f"selector parameter {key}={raw!r} has the wrong type", param="model") from None
+    return values
+
+
+def _raw_with(body: dict[str, Any], protocol: str, values: dict[str, Any]) -> dict[str, Any]:
+    body = copy.copy(body)
+    names = RAW_NAMES.get(protocol, {})
+    for key, value in values.items():
+        spelling = names.get(key, (key,))
+        if len(spelling) == 2 and spelling[0] not in ("max_completion_tokens",):
+            nested = dict(body.get(spelling[0]) or {})
+            nested[spelling[1]] = value
+            body[spelling[0]] = nested
+        elif key == "max_tokens" and protocol == "openai_chat":
+            body["max_completion_tokens" if "max_completion_tokens" in body else "max_tokens"] = value
+        else:
+            body[spelling[0]] = value
+    return body
+
+
+def apply_overrides(request: Request, params: tuple[tuple[str, str], ...], passthrough: bool) -> Request:
+    """A copy of ``request`` with the leaf's parameters in force; the request itself is left as it was."""
+    if not params:
+        return request
+    values = parse_overrides(params)
+    if passthrough:
+        return replace(request, raw=_raw_with(request.raw, request.protocol, values))
+    fields = {k: v for k, v in values.items() if hasattr(Params, k)}
+    return replace(request, params=replace(request.params, **fields))

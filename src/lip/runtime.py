@@ -1,0 +1,100 @@
+"""Everything one configuration needs while it serves: backends, inventory, planner, health, observers.
+
+A reload builds a new Runtime and swaps it in; requests in flight keep the one they started with.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+from aiohttp import web
+
+from lip.backends.base import Backend
+from lip.backends.registry import build_backend
+from lip.config.load import Settings
+from lip.inventory import Inventory
+from lip.routing.health import Health
+from lip.routing.plan import Planner
+
+if TYPE_CHECKING:
+    from lip.frontends.endpoint import Exchange
+
+log = logging.getLogger(__name__)
+Observer = Callable[[web.Request, "Exchange"], None]
+
+
+class Runtime:
+    def __init__(self, settings: Settings, session: aiohttp.ClientSession, env: Mapping[str, str]) -> None:
+        self.settings = settings
+        self.env = env
+        self.backends: dict[str, Backend] = {
+            spec.prefix: build_backend(spec, session, env) for spec in settings.backends
+        }
+        self.inventory = Inventory(self.backends.values())
+        self.planner = Planner(settings, self.backends, self.inventory)
+        self.health = Health()
+        self.observers: list[Observer] = []
+        self._discovery: asyncio.Task[None] | None = None
+
+    def start_discovery(self) -> None:
+        """Discover models in the background: serving does not wait for slow providers."""
+        self._discovery = asyncio.get_running_loop().create_task(self.inventory.discover_all())
+
+    async def wait_discovery(self) -> None:
+        if self._discovery is not None:
+            await asyncio.shield(self._discovery)
+
+    def observe(self, http: web.Request, exchange: Exchange) -> None:
+        for observer in self.observers:
+            try:
+                observer(http, exchange)
+            except Exception:  # an observer's bug must not fail the request it observes
+                log.exception("an observer failed")
+
+    async def aclose(self) -> None:
+        if self._discovery is not None and not self._discovery.done():
+            self._discovery.cancel()
+        for backend in self.backends.values():
+            await backend.aclose()
+
+
+class RuntimeHolder:
+    """The app's current runtime; swapped atomically on reload."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.current = runtime
+
+
+RUNTIME: web.AppKey[RuntimeHolder] = web.AppKey("lip.runtime", RuntimeHolder)
+
+
+def runtime_of(http: web.Request) -> Runtime:
+    return http.app[RUNTIME].current
+
+
+def describe(runtime: Runtime) -> dict[str, Any]:
+    """The state shown by diagnostics: backends, models, keys and circuits, never a secret."""
+    backends = []
+    for prefix, backend in runtime.backends.items():
+        entry = runtime.inventory.by_prefix[prefix]
+        backends.append(
+            {
+                "id": backend.id,
+                "prefix": prefix,
+                "kind": backend.spec.kind.kind,
+                "protocol": backend.protocol,
+                "base_url": backend.spec.base_url,
+                "inventory": {
+                    "source": entry.source,
+                    "state": entry.state,
+                    "models": len(entry.models),
+                    "error": entry.error,
+                },
+                **backend.diagnostics(),
+            }
+        )
+    return {"backends": backends, "circuits": runtime.health.describe()}

@@ -1,0 +1,1 @@
+"""Shared fixtures: fake providers and a running lip server."""

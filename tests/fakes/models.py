@@ -1,0 +1,50 @@
+"""Model listing bodies: OpenAI `{"object": "list", "data": [...]}` and Anthropic's paginated `{"data", "has_more"}`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+__all__ = ["anthropic_models", "openai_models"]
+
+_EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def openai_models(ids: list[str]) -> dict[str, Any]:
+    data = [
+        {"id": model_id, "object": "model", "created": 1735689600 + i * 86400, "owned_by": "system"}
+        for i, model_id in enumerate(ids)
+    ]
+    return {"object": "list", "data": data}
+
+
+def _display_name(model_id: str) -> str:
+    return " ".join(part.capitalize() for part in model_id.replace("_", "-").split("-"))
+
+
+def anthropic_models(ids: list[str], query: Mapping[str, str]) -> dict[str, Any]:
+    """One page, newest first as Anthropic lists them; honours `limit`, `after_id` and `before_id`."""
+    ordered = list(reversed(ids))
+    if query.get("after_id") in ordered:
+        ordered = ordered[ordered.index(query["after_id"]) + 1 :]
+    if query.get("before_id") in ordered:
+        ordered = ordered[: ordered.index(query["before_id"])]
+    limit = int(query.get("limit", "20"))
+    page = ordered[:limit]
+    data = [
+        {
+            "type": "model",
+            "id": model_id,
+            "display_name": _display_name(model_id),
+            "created_at": (_EPOCH + timedelta(days=ids.index(model_id))).isoformat().replace("+00:00", "Z"),
+            "lifecycle": "active",
+        }
+        for model_id in page
+    ]
+    return {
+        "data": data,
+        "has_more": len(ordered) > limit,
+        "first_id": page[0] if page else None,
+        "last_id": page[-1] if page else None,
+    }

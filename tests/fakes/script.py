@@ -1,0 +1,182 @@
+"""What a test tells a fake provider to answer: one small dataclass per behaviour.
+
+A `FakeProvider` holds a FIFO `script` of `Action`s; each generation request pops the next one (a default `Turn()`
+when the script is empty).  `Turn` is a successful answer; the rest are failures and faults:
+
+    Fail(status, body, headers)        an HTTP error, by default in the protocol's own error shape
+    Stall(seconds, then)               accept the request, send nothing for `seconds`, then answer `then`
+    HtmlErrorPage(status)              a proxy's HTML error page instead of JSON
+    OkWithErrorBody(body)              200 whose JSON body is an error object
+    HugeResponse(n_bytes)              a valid answer whose text is `n_bytes` long
+    DisconnectAfter(n_chunks, turn)    stream `n_chunks` SSE events then abort the TCP connection
+    MalformedSSE(after_chunks, line)   inject a garbage line into the stream after `after_chunks` events
+    ErrorMidStream(after_chunks, ...)  the provider's own mid-stream error event after `after_chunks` events
+    StallMidStream(after_chunks, s)    stream `after_chunks` events, go silent for `s` seconds, then finish
+
+Stream faults applied to a non-streaming request behave as the closest non-stream equivalent (see `server.py`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+__all__ = [
+    "Action",
+    "DisconnectAfter",
+    "ErrorMidStream",
+    "Fail",
+    "FakeToolCall",
+    "FakeUsage",
+    "Finish",
+    "HtmlErrorPage",
+    "HugeResponse",
+    "MalformedSSE",
+    "OkWithErrorBody",
+    "Stall",
+    "StallMidStream",
+    "StreamFault",
+    "Turn",
+    "neutral_finish",
+]
+
+# Protocol-neutral stop reasons; the OpenAI spellings are accepted as aliases.
+Finish = Literal[
+    "end_turn", "max_tokens", "tool_use", "stop_sequence", "content_filter", "stop", "length", "tool_calls"
+]
+_ALIASES: dict[str, str] = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use"}
+
+
+@dataclass(frozen=True, slots=True)
+class FakeUsage:
+    """Token counts. `input_tokens` counts every prompt token, cached ones included (OpenAI's convention);
+    the Anthropic fake reports `input_tokens - cached - cache_creation` as its `input_tokens`."""
+
+    input_tokens: int = 10
+    output_tokens: int = 5
+    cached: int = 0
+    reasoning: int = 0
+    cache_creation: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+@dataclass(frozen=True, slots=True)
+class FakeToolCall:
+    """One tool call the model makes; `arguments` is JSON text streamed in `fragments` pieces."""
+
+    name: str
+    arguments: str = "{}"
+    id: str | None = None
+    fragments: int = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """A successful answer: optional reasoning, then text (in `chunks` deltas), then tool calls."""
+
+    text: str = "Hello from fake"
+    chunks: int = 3
+    tool_calls: list[FakeToolCall] = field(default_factory=list)
+    reasoning: str | None = None
+    reasoning_signature: str | None = None  # Anthropic thinking signature; a default is made up when None
+    reasoning_encrypted: str | None = None  # Responses encrypted_content; a default is made up when None
+    finish: Finish | None = None  # None = natural: tool_use when there are tool calls, else end_turn
+    stop_sequence: str | None = None  # reported by Anthropic when finish is "stop_sequence"
+    usage: FakeUsage = field(default_factory=FakeUsage)
+    delay_between_chunks: float = 0.0
+    omit_finish_reason: bool = False  # chat: no finish_reason; responses: no terminal event; anthropic: null stop
+    chat_finish_override: str | None = None  # raw Chat finish_reason, e.g. "stop" while emitting tool calls
+
+
+def neutral_finish(turn: Turn) -> str:
+    """The turn's stop reason in the neutral vocabulary (end_turn, max_tokens, tool_use, ...)."""
+    if turn.finish is None:
+        return "tool_use" if turn.tool_calls else "end_turn"
+    return _ALIASES.get(turn.finish, turn.finish)
+
+
+@dataclass(frozen=True, slots=True)
+class Fail:
+    """Answer with an HTTP error; `body=None` renders the protocol's native error shape for `status`."""
+
+    status: int
+    body: dict[str, object] | str | bytes | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Stall:
+    """Read the request, send nothing (not even headers) for `seconds`, then answer `then` (default `Turn()`)."""
+
+    seconds: float
+    then: Turn | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HtmlErrorPage:
+    """A gateway/CDN HTML error page (content-type text/html) with `status`."""
+
+    status: int = 502
+
+
+@dataclass(frozen=True, slots=True)
+class OkWithErrorBody:
+    """HTTP 200 with a JSON error body (the protocol's native shape for `status` when `body` is None)."""
+
+    status: int = 500
+    body: dict[str, object] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HugeResponse:
+    """A valid answer whose text is `n_bytes` ASCII bytes long (streamed in 16 KiB deltas)."""
+
+    n_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class DisconnectAfter:
+    """Stream `n_chunks` SSE events of `turn`, then abort the TCP connection (no terminating chunk)."""
+
+    n_chunks: int
+    turn: Turn = field(default_factory=Turn)
+
+
+@dataclass(frozen=True, slots=True)
+class MalformedSSE:
+    """Inject `line` (not valid JSON) after `after_chunks` events of `turn`, then keep streaming the rest."""
+
+    after_chunks: int = 1
+    line: bytes = b"data: {this is not json\n\n"
+    turn: Turn = field(default_factory=Turn)
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorMidStream:
+    """After `after_chunks` events, emit the provider's own mid-stream error and end the stream.
+
+    Chat: `data: {"error": ...}` (no [DONE]); Responses: `response.failed` (or the `error` event when
+    `responses_event="error"`); Anthropic: `event: error`.  `status` picks the error type (529 -> overloaded_error).
+    """
+
+    after_chunks: int = 2
+    status: int = 500
+    message: str | None = None
+    responses_event: Literal["response.failed", "error"] = "response.failed"
+    turn: Turn = field(default_factory=Turn)
+
+
+@dataclass(frozen=True, slots=True)
+class StallMidStream:
+    """Stream `after_chunks` events, send nothing for `seconds`, then finish the stream normally."""
+
+    after_chunks: int
+    seconds: float
+    turn: Turn = field(default_factory=Turn)
+
+
+StreamFault = DisconnectAfter | MalformedSSE | ErrorMidStream | StallMidStream
+Action = Turn | Fail | Stall | HtmlErrorPage | OkWithErrorBody | HugeResponse | StreamFault

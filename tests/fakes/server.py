@@ -1,0 +1,250 @@
+"""`FakeProvider`: a real aiohttp server on 127.0.0.1 that speaks OpenAI Chat, OpenAI Responses, Anthropic
+Messages and model listing, answering from a FIFO script and recording every request it receives.
+
+Routes match by path suffix with any prefix (`/v1/chat/completions`, `/x/y/chat/completions`, `/responses`,
+`/v1/messages`, `/v1/messages/count_tokens`, `/models`, …), so `received[i].path` shows how a base URL was joined.
+Order of checks per request: route → API key (when `keys` is set) → body JSON → protocol validation →
+`strict_models` → pop the next scripted action (default `Turn()`) → answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Literal
+
+import orjson
+from aiohttp import web
+from multidict import CIMultiDict, CIMultiDictProxy, MultiDictProxy
+
+from tests.fakes.anthropic_messages import AnthropicMessages
+from tests.fakes.delivery import deliver, error_response, fail_response, static_response
+from tests.fakes.endpoint import Endpoint
+from tests.fakes.errors import ApiError, Family, anthropic_error, openai_error
+from tests.fakes.models import anthropic_models, openai_models
+from tests.fakes.openai_chat import OpenAIChat
+from tests.fakes.openai_responses import OpenAIResponses
+from tests.fakes.script import Action, Fail, HtmlErrorPage, OkWithErrorBody, Stall, Turn
+from tests.fakes.wire import json_bytes
+
+__all__ = ["DEFAULT_MODELS", "FakeProvider", "ModelsBehaviour", "Received"]
+
+DEFAULT_MODELS = ("gpt-4o-mini", "gpt-4o", "claude-sonnet-4-5", "claude-haiku-4-5")
+ModelsBehaviour = Fail | Stall | HtmlErrorPage | OkWithErrorBody | None
+Route = Literal["chat", "responses", "messages", "count_tokens", "models"]
+
+_ROUTES: tuple[tuple[str, Route], ...] = (
+    ("/messages/count_tokens", "count_tokens"),
+    ("/chat/completions", "chat"),
+    ("/responses", "responses"),
+    ("/messages", "messages"),
+    ("/models", "models"),
+)
+_INVALID_JSON = object()
+_OPENAI_NO_KEY = (
+    "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth "
+    "(i.e. Authorization: Bearer YOUR_KEY). You can obtain an API key from https://platform.openai.com/account/api-keys."
+)
+_OPENAI_BAD_JSON = (
+    "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library "
+    "correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """One request as the fake saw it; `body` is the parsed JSON, or None when absent or not JSON."""
+
+    method: str
+    path: str
+    query: MultiDictProxy[str]
+    headers: CIMultiDictProxy[str]
+    body: Any
+    raw: bytes
+
+
+def _route(path: str) -> Route | None:
+    path = path.rstrip("/")
+    return next((route for suffix, route in _ROUTES if path.endswith(suffix)), None)
+
+
+def _masked(key: str) -> str:
+    return key[:3] + "*" * 8 + key[-4:] if len(key) > 8 else "*" * len(key)
+
+
+class FakeProvider:
+    """A scripted provider. Set `script`, `keys`, `models`, `models_behaviour`, `strict_models` at any time."""
+
+    def __init__(
+        self, *, models: list[str] | None = None, keys: dict[str, Fail | None] | None = None,
+        strict_models: bool = False,
+    ) -> None:
+        self.script: list[Action] = []
+        self.keys: dict[str, Fail | None] = dict(keys or {})
+        self.models: list[str] = list(models) if models is not None else list(DEFAULT_MODELS)
+        self.models_behaviour: ModelsBehaviour = None
+        self.strict_models = strict_models
+        self.received: list[Received] = []
+        self.disconnects = 0
+        self.client_gone = asyncio.Event()
+        self.in_flight = 0
+        self._chat = OpenAIChat()
+        self._responses = OpenAIResponses()
+        self._messages = AnthropicMessages()
+        self._runner: web.AppRunner | None = None
+        self._port: int | None = None
+        self._closing = False
+
+    # -- lifecycle -----------------------------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """`http://127.0.0.1:PORT` (no trailing slash, no path)."""
+        if self._port is None:
+            raise RuntimeError("FakeProvider is not started")
+        return f"http://127.0.0.1:{self._port}"
+
+    async def start(self) -> FakeProvider:
+        app = web.Application(client_max_size=64 * 2**20)
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, handler_cancellation=True, access_log=None, shutdown_timeout=0.5)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        self._port = self._runner.addresses[0][1]
+        return self
+
+    async def close(self) -> None:
+        self._closing = True
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> FakeProvider:
+        return await self.start()
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    # -- conveniences for tests ----------------------------------------------------------------------------------
+
+    def queue(self, *actions: Action) -> None:
+        """Append actions to the script."""
+        self.script.extend(actions)
+
+    @property
+    def last(self) -> Received:
+        return self.received[-1]
+
+    def requests_to(self, suffix: str) -> list[Received]:
+        """Received requests whose path ends with `suffix` (e.g. "/chat/completions")."""
+        return [r for r in self.received if r.path.rstrip("/").endswith(suffix)]
+
+    # -- request handling ----------------------------------------------------------------------------------------
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        raw = await request.read()
+        try:
+            body: Any = orjson.loads(raw) if raw else None
+        except orjson.JSONDecodeError:
+            body = _INVALID_JSON
+        headers = CIMultiDictProxy(CIMultiDict(request.headers))
+        self.received.append(Received(
+            request.method, request.path, request.query, headers, None if body is _INVALID_JSON else body, raw
+        ))
+        route = _route(request.path)
+        anthropic = route in ("messages", "count_tokens") or (route == "models" and "anthropic-version" in headers)
+        family: Family = "anthropic" if anthropic else "openai"
+        self.in_flight += 1
+        try:
+            return await self._dispatch(request, route, family, body)
+        except ApiError as err:
+            return error_response(family, err)
+        except asyncio.CancelledError:
+            self._client_left()
+            raise
+        except ConnectionResetError:
+            self._client_left()
+            return web.Response(status=499)  # never reaches the client; aiohttp handles the dead connection
+        finally:
+            self.in_flight -= 1
+
+    def _client_left(self) -> None:
+        if not self._closing:
+            self.disconnects += 1
+            self.client_gone.set()
+
+    async def _dispatch(
+        self, request: web.Request, route: Route | None, family: Family, body: Any
+    ) -> web.StreamResponse:
+        if route is None:
+            raise _not_found(family, request)
+        rejection = self._check_key(request.headers, family)
+        if rejection is not None:
+            return fail_response(family, rejection)
+        if route == "models":
+            return await self._list_models(request, family)
+        if request.method != "POST":
+            raise _not_found(family, request)
+        if body is None or body is _INVALID_JSON:
+            raise openai_error(400, _OPENAI_BAD_JSON) if family == "openai" else anthropic_error(
+                400, "There was an error parsing the body of your request as JSON")
+        if route == "count_tokens":
+            body = self._messages.validate(body, request.headers, count_tokens=True)
+            self._check_model(family, body)
+            return web.Response(body=json_bytes(self._messages.count_tokens(body)), content_type="application/json")
+        endpoint: Endpoint = {"chat": self._chat, "responses": self._responses, "messages": self._messages}[route]
+        body = endpoint.validate(body, request.headers)
+        self._check_model(family, body)
+        action = self.script.pop(0) if self.script else Turn()
+        return await deliver(request, endpoint, body, action)
+
+    def _check_key(self, headers: Any, family: Family) -> Fail | None:
+        if not self.keys:
+            return None
+        if family == "anthropic":
+            key = headers.get("x-api-key")
+            if key is None:
+                return Fail(401, {"type": "error", "error": {"type": "authentication_error",
+                                                              "message": "x-api-key header is required"}})
+        else:
+            auth = headers.get("authorization", "")
+            key = auth[7:].strip() if auth.lower().startswith("bearer ") else None
+            if not key:
+                return Fail(401, {"error": {"message": _OPENAI_NO_KEY, "type": "invalid_request_error",
+                                            "param": None, "code": None}})
+        if key not in self.keys:
+            if family == "anthropic":
+                return Fail(401)
+            message = f"Incorrect API key provided: {_masked(key)}. You can find your API key at " \
+                "https://platform.openai.com/account/api-keys."
+            return Fail(401, {"error": {"message": message, "type": "invalid_request_error", "param": None,
+                                        "code": "invalid_api_key"}})
+        return self.keys[key]
+
+    def _check_model(self, family: Family, body: dict[str, Any]) -> None:
+        model = body.get("model")
+        if not self.strict_models or model in self.models:
+            return
+        if family == "anthropic":
+            raise anthropic_error(404, f"model: {model}")
+        raise openai_error(404, f"The model `{model}` does not exist or you do not have access to it.",
+                           code="model_not_found")
+
+    async def _list_models(self, request: web.Request, family: Family) -> web.StreamResponse:
+        behaviour = self.models_behaviour
+        if isinstance(behaviour, Stall):
+            await asyncio.sleep(behaviour.seconds)
+            behaviour = None
+        if behaviour is not None:
+            return static_response(family, behaviour)
+        listing = anthropic_models(self.models, request.query) if family == "anthropic" else openai_models(self.models)
+        return web.Response(body=json_bytes(listing), content_type="application/json")
+
+
+def _not_found(family: Family, request: web.Request) -> ApiError:
+    if family == "anthropic":
+        return anthropic_error(404, "Not Found")
+    return openai_error(404, f"Invalid URL ({request.method} {request.path})")
