@@ -11,7 +11,6 @@ import orjson
 from aiohttp import web
 
 from lip.config.load import Settings
-from lip.frontends.endpoint import Endpoint
 from lip.frontends.health import healthz
 from lip.frontends.models import list_models
 from lip.frontends.openai_chat import chat_completions
@@ -50,8 +49,9 @@ async def json_http_errors(request: web.Request, handler: Handler) -> web.Stream
 
 
 def add_routes(app: web.Application) -> None:
-    app.router.add_post("/v1/chat/completions", chat_completions())
-    app.router.add_post("/chat/completions", chat_completions())
+    chat = chat_completions()
+    app.router.add_post("/v1/chat/completions", chat.handle)
+    app.router.add_post("/chat/completions", chat.handle)
     app.router.add_get("/v1/models", list_models)
     app.router.add_get("/models", list_models)
     app.router.add_get("/healthz", healthz)
@@ -76,10 +76,6 @@ def create_app(settings: Settings, env: Mapping[str, str]) -> web.Application:
     app.cleanup_ctx.append(lifecycle)
     add_routes(app)
     return app
-
-
-def endpoints(app: web.Application) -> list[Endpoint]:
-    return [r.handler for r in app.router.routes() if isinstance(r.handler, Endpoint)]
 
 
 async def serve(settings: Settings, env: Mapping[str, str], *, host: str, port: int) -> None:

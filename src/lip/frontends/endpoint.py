@@ -87,7 +87,7 @@ class Endpoint:
     def __init__(self, codec: Codec) -> None:
         self.codec = codec
 
-    async def __call__(self, http: web.Request) -> web.StreamResponse:
+    async def handle(self, http: web.Request) -> web.StreamResponse:
         runtime = runtime_of(http)
         exchange = Exchange(self.codec.name)
         try:
