@@ -67,7 +67,7 @@ def _check_blocks(messages: list[dict[str, Any]]) -> None:
 def _check_tool_pairing(messages: list[dict[str, Any]]) -> None:
     for i, msg in enumerate(messages):
         prev = messages[i - 1] if i > 0 else None
-        offered = {b.get("id") for b in _blocks(prev) if b.get("type") == "tool_use"} if prev else set()
+        offered: set[Any] = {b.get("id") for b in _blocks(prev) if b.get("type") == "tool_use"} if prev else set()
         if prev is not None and prev["role"] == "user":
             offered = set()
         results = [(j, b.get("tool_use_id")) for j, b in enumerate(_blocks(msg)) if b.get("type") == "tool_result"]
@@ -78,12 +78,12 @@ def _check_tool_pairing(messages: list[dict[str, Any]]) -> None:
                     "Each `tool_result` block must have a corresponding `tool_use` block in the previous message."
                 )
         if offered and msg["role"] == "user":
-            missing = offered - {use_id for _, use_id in results}
+            missing = ", ".join(sorted(map(str, offered - {use_id for _, use_id in results})))
             if missing:
                 raise _bad(
                     f"messages.{i - 1}: `tool_use` ids were found without `tool_result` blocks immediately after: "
-                    f"{', '.join(sorted(missing))}. Each `tool_use` block must have a corresponding `tool_result` "
-                    "block in the next message."
+                    f"{missing}. Each `tool_use` block must have a corresponding `tool_result` block in the next "
+                    "message."
                 )
 
 
@@ -98,8 +98,10 @@ def _check_tools(tools: Any) -> None:
             if "input_schema" not in tool:
                 raise _bad(f"tools.{i}.custom.input_schema: Field required")
         elif kind == "function":
-            raise _bad(f"tools.{i}: Input tag 'function' found using 'type' does not match any of the expected "
-                       f"tags: {_TOOL_TAGS}")
+            raise _bad(
+                f"tools.{i}: Input tag 'function' found using 'type' does not match any of the expected "
+                f"tags: {_TOOL_TAGS}"
+            )
 
 
 def _check_params(body: dict[str, Any]) -> None:
@@ -112,9 +114,11 @@ def _check_params(body: dict[str, Any]) -> None:
         if not isinstance(budget, int) or budget < 1024:
             raise _bad("thinking.enabled.budget_tokens: Input should be greater than or equal to 1024")
         if budget >= max_tokens:
-            raise _bad("`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our documentation "
-                       "at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#max-tokens-and-context"
-                       "-window-size")
+            raise _bad(
+                "`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our documentation "
+                "at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#max-tokens-and-context"
+                "-window-size"
+            )
     temperature = body.get("temperature")
     if isinstance(temperature, int | float) and not 0 <= temperature <= 1:
         raise _bad("temperature: Input should be less than or equal to 1")
@@ -212,17 +216,20 @@ def _content(turn: Turn) -> list[dict[str, Any]]:
     if turn.text or not turn.tool_calls:
         blocks.append({"type": "text", "text": turn.text})
     for tc in turn.tool_calls:
-        blocks.append({
-            "type": "tool_use",
-            "id": tc.id or make_id("toolu_01"),
-            "name": tc.name,
-            "input": orjson.loads(tc.arguments or "{}"),
-        })
+        blocks.append(
+            {
+                "type": "tool_use",
+                "id": tc.id or make_id("toolu_01"),
+                "name": tc.name,
+                "input": orjson.loads(tc.arguments or "{}"),
+            }
+        )
     return blocks
 
 
 def _block_events(index: int, block: dict[str, Any], chunks: int, call: FakeToolCall | None) -> list[dict[str, Any]]:
     kind = block["type"]
+    opened: dict[str, Any]
     if kind == "thinking":
         opened = {"type": "thinking", "thinking": "", "signature": ""}
         deltas = [{"type": "thinking_delta", "thinking": p} for p in split_text(block["thinking"], chunks)]

@@ -1,7 +1,7 @@
 """Provider error shapes: `ApiError` (what went wrong) and how OpenAI and Anthropic spell it on the wire.
 
-    OpenAI (Chat, Responses, models):  {"error": {"message", "type", "param", "code"}}
-    Anthropic:                         {"type": "error", "error": {"type", "message"}, "request_id"}
+OpenAI (Chat, Responses, models):  {"error": {"message", "type", "param", "code"}}
+Anthropic:                         {"type": "error", "error": {"type", "message"}, "request_id"}
 """
 
 from __future__ import annotations
@@ -57,7 +57,9 @@ _OPENAI_DEFAULTS: dict[int, tuple[str, str | None, str]] = {
         "Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.",
     ),
     403: (
-        "invalid_request_error", "unsupported_country_region_territory", "Country, region, or territory not supported"
+        "invalid_request_error",
+        "unsupported_country_region_territory",
+        "Country, region, or territory not supported",
     ),
     404: ("invalid_request_error", "model_not_found", "The model does not exist or you do not have access to it."),
     429: ("requests", "rate_limit_exceeded", "Rate limit reached for requests. Please try again later."),

@@ -54,7 +54,9 @@ def _check_message(i: int, msg: Any) -> None:
     if role not in _ROLES:
         supported = "'system', 'assistant', 'user', 'function', 'tool', and 'developer'"
         raise openai_error(
-            400, f"Invalid value: '{role}'. Supported values are: {supported}.", param=f"messages[{i}].role",
+            400,
+            f"Invalid value: '{role}'. Supported values are: {supported}.",
+            param=f"messages[{i}].role",
             code="invalid_value",
         )
     if role in ("system", "developer", "user", "tool") and "content" not in msg:
@@ -79,8 +81,9 @@ def _check_tool_pairing(messages: list[dict[str, Any]]) -> None:
             call_id = msg["tool_call_id"]
             if call_id not in pending:
                 raise openai_error(
-                    400, f"Invalid parameter: 'tool_call_id' of '{call_id}' not found in 'tool_calls' of previous "
-                    "message.", param=f"messages.[{i}].tool_call_id",
+                    400,
+                    f"Invalid parameter: 'tool_call_id' of '{call_id}' not found in 'tool_calls' of previous message.",
+                    param=f"messages.[{i}].tool_call_id",
                 )
             pending.discard(call_id)
             continue
@@ -88,7 +91,7 @@ def _check_tool_pairing(messages: list[dict[str, Any]]) -> None:
             break
         calls = msg.get("tool_calls") if msg["role"] == "assistant" else None
         opened_at = i if calls else -1
-        pending = {c.get("id") for c in calls or [] if isinstance(c, dict)}
+        pending = {str(c.get("id")) for c in calls or [] if isinstance(c, dict)}
     if pending:
         raise openai_error(
             400,
@@ -115,7 +118,9 @@ class OpenAIChat:
             raise openai_error(
                 400,
                 "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array "
-                "instead.", param="messages", code="empty_array",
+                "instead.",
+                param="messages",
+                code="empty_array",
             )
         for i, msg in enumerate(messages):
             _check_message(i, msg)
@@ -123,11 +128,16 @@ class OpenAIChat:
         _check_tools(body.get("tools"))
         n = body.get("n", 1)
         if n is not None and (not isinstance(n, int) or n < 1 or n > 128):
-            raise openai_error(400, f"Invalid 'n': expected an integer between 1 and 128, but got {n}.", param="n",
-                               code="invalid_value")
+            raise openai_error(
+                400,
+                f"Invalid 'n': expected an integer between 1 and 128, but got {n}.",
+                param="n",
+                code="invalid_value",
+            )
         if body.get("stream_options") is not None and not body.get("stream"):
-            raise openai_error(400, "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
-                               param="stream_options")
+            raise openai_error(
+                400, "The 'stream_options' parameter is only allowed when 'stream' is enabled.", param="stream_options"
+            )
         return body
 
     def respond(self, body: dict[str, Any], turn: Turn) -> dict[str, Any]:
@@ -145,8 +155,7 @@ class OpenAIChat:
                 for cid, tc in _with_ids(turn.tool_calls)
             ]
         choices = [
-            {"index": i, "message": message, "logprobs": None, "finish_reason": _finish(turn)}
-            for i in range(_n(body))
+            {"index": i, "message": message, "logprobs": None, "finish_reason": _finish(turn)} for i in range(_n(body))
         ]
         return {**_envelope(body, make_id("chatcmpl-"), "chat.completion"), "choices": choices, "usage": _usage(turn)}
 
@@ -155,9 +164,8 @@ class OpenAIChat:
         head = _envelope(body, make_id("chatcmpl-"), "chat.completion.chunk")
         if include_usage:
             head["usage"] = None
-        frames = [
-            Frame(None, {**head, "choices": [{"index": i, **step} for i in range(_n(body))]})
-            for step in _steps(turn)
+        frames = [  # one choice per chunk, as OpenAI streams n > 1
+            Frame(None, {**head, "choices": [{"index": i, **step}]}) for step in _steps(turn) for i in range(_n(body))
         ]
         if include_usage:
             frames.append(Frame(None, {**head, "choices": [], "usage": _usage(turn)}))

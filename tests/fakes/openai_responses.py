@@ -65,13 +65,18 @@ class OpenAIResponses:
         if "input" not in body:
             raise _missing("input")
         if not isinstance(body["input"], str | list):
-            raise openai_error(400, "Invalid type for 'input': expected a string or an array.", param="input",
-                               code="invalid_type")
+            raise openai_error(
+                400, "Invalid type for 'input': expected a string or an array.", param="input", code="invalid_type"
+            )
         _check_tools(body.get("tools"))
         previous = body.get("previous_response_id")
         if previous is not None and previous not in self.stored:
-            raise openai_error(400, f"Previous response with id '{previous}' not found.",
-                               param="previous_response_id", code="previous_response_not_found")
+            raise openai_error(
+                400,
+                f"Previous response with id '{previous}' not found.",
+                param="previous_response_id",
+                code="previous_response_not_found",
+            )
         self._check_tool_outputs(body)
         return body
 
@@ -89,8 +94,9 @@ class OpenAIResponses:
         outputs = [i.get("call_id") for i in items if i.get("type") == "function_call_output"]
         for call_id in outputs:
             if call_id not in calls:
-                raise openai_error(400, f"No tool call found for function call output with call_id {call_id}.",
-                                   param="input")
+                raise openai_error(
+                    400, f"No tool call found for function call output with call_id {call_id}.", param="input"
+                )
         for call_id in calls:
             if call_id not in outputs:
                 raise openai_error(400, f"No tool output found for function call {call_id}.", param="input")
@@ -100,7 +106,7 @@ class OpenAIResponses:
 
     def frames(self, body: dict[str, Any], turn: Turn, fault: ErrorMidStream | None = None) -> list[Frame]:
         build = self._build(body, turn)
-        events = [
+        events: list[dict[str, Any]] = [
             {"type": "response.created", "response": build.snapshot("in_progress")},
             {"type": "response.in_progress", "response": build.snapshot("in_progress")},
         ]
@@ -201,18 +207,20 @@ def _output_items(body: dict[str, Any], turn: Turn, status: str) -> list[dict[st
         items.append(item)
     if turn.text or not turn.tool_calls:
         part = {"type": "output_text", "text": turn.text, "annotations": [], "logprobs": []}
-        items.append({
-            "id": make_id("msg_", 48), "type": "message", "status": status, "role": "assistant", "content": [part]
-        })
+        items.append(
+            {"id": make_id("msg_", 48), "type": "message", "status": status, "role": "assistant", "content": [part]}
+        )
     for tc in turn.tool_calls:
-        items.append({
-            "id": make_id("fc_", 48),
-            "type": "function_call",
-            "status": "completed",
-            "arguments": tc.arguments,
-            "call_id": tc.id or make_id("call_"),
-            "name": tc.name,
-        })
+        items.append(
+            {
+                "id": make_id("fc_", 48),
+                "type": "function_call",
+                "status": "completed",
+                "arguments": tc.arguments,
+                "call_id": tc.id or make_id("call_"),
+                "name": tc.name,
+            }
+        )
     return items
 
 
@@ -245,8 +253,10 @@ def _item_events(index: int, item: dict[str, Any], pieces: int) -> list[dict[str
     else:
         added = {**item, "status": "in_progress", "arguments": ""}
         middle = [
-            *({"type": "response.function_call_arguments.delta", **where, "delta": d}
-              for d in split_text(item["arguments"], pieces)),
+            *(
+                {"type": "response.function_call_arguments.delta", **where, "delta": d}
+                for d in split_text(item["arguments"], pieces)
+            ),
             {"type": "response.function_call_arguments.done", **where, "arguments": item["arguments"]},
         ]
     return [

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import orjson
 from aiohttp import web
-from multidict import CIMultiDict, CIMultiDictProxy, MultiDictProxy
+from multidict import CIMultiDict, CIMultiDictProxy, MultiDict, MultiDictProxy
 
 from tests.fakes.anthropic_messages import AnthropicMessages
 from tests.fakes.delivery import deliver, error_response, fail_response, static_response
@@ -30,7 +30,7 @@ from tests.fakes.wire import json_bytes
 
 __all__ = ["DEFAULT_MODELS", "FakeProvider", "ModelsBehaviour", "Received"]
 
-DEFAULT_MODELS = ("gpt-4o-mini", "gpt-4o", "claude-sonnet-4-5", "claude-haiku-4-5")
+DEFAULT_MODELS = ("gpt-4o-mini", "gpt-4o", "claude-test", "claude-test-mini")
 ModelsBehaviour = Fail | Stall | HtmlErrorPage | OkWithErrorBody | None
 Route = Literal["chat", "responses", "messages", "count_tokens", "models"]
 
@@ -77,7 +77,10 @@ class FakeProvider:
     """A scripted provider. Set `script`, `keys`, `models`, `models_behaviour`, `strict_models` at any time."""
 
     def __init__(
-        self, *, models: list[str] | None = None, keys: dict[str, Fail | None] | None = None,
+        self,
+        *,
+        models: list[str] | None = None,
+        keys: dict[str, Fail | None] | None = None,
         strict_models: bool = False,
     ) -> None:
         self.script: list[Action] = []
@@ -151,9 +154,16 @@ class FakeProvider:
         except orjson.JSONDecodeError:
             body = _INVALID_JSON
         headers = CIMultiDictProxy(CIMultiDict(request.headers))
-        self.received.append(Received(
-            request.method, request.path, request.query, headers, None if body is _INVALID_JSON else body, raw
-        ))
+        self.received.append(
+            Received(
+                request.method,
+                request.path,
+                MultiDictProxy(MultiDict(request.query)),
+                headers,
+                None if body is _INVALID_JSON else body,
+                raw,
+            )
+        )
         route = _route(request.path)
         anthropic = route in ("messages", "count_tokens") or (route == "models" and "anthropic-version" in headers)
         family: Family = "anthropic" if anthropic else "openai"
@@ -189,13 +199,17 @@ class FakeProvider:
         if request.method != "POST":
             raise _not_found(family, request)
         if body is None or body is _INVALID_JSON:
-            raise openai_error(400, _OPENAI_BAD_JSON) if family == "openai" else anthropic_error(
-                400, "There was an error parsing the body of your request as JSON")
+            raise (
+                openai_error(400, _OPENAI_BAD_JSON)
+                if family == "openai"
+                else anthropic_error(400, "There was an error parsing the body of your request as JSON")
+            )
         if route == "count_tokens":
             body = self._messages.validate(body, request.headers, count_tokens=True)
             self._check_model(family, body)
             return web.Response(body=json_bytes(self._messages.count_tokens(body)), content_type="application/json")
-        endpoint: Endpoint = {"chat": self._chat, "responses": self._responses, "messages": self._messages}[route]
+        endpoints: dict[str, Endpoint] = {"chat": self._chat, "responses": self._responses, "messages": self._messages}
+        endpoint = endpoints[route]
         body = endpoint.validate(body, request.headers)
         self._check_model(family, body)
         action = self.script.pop(0) if self.script else Turn()
@@ -204,24 +218,38 @@ class FakeProvider:
     def _check_key(self, headers: Any, family: Family) -> Fail | None:
         if not self.keys:
             return None
-        if family == "anthropic":
-            key = headers.get("x-api-key")
-            if key is None:
-                return Fail(401, {"type": "error", "error": {"type": "authentication_error",
-                                                              "message": "x-api-key header is required"}})
-        else:
-            auth = headers.get("authorization", "")
-            key = auth[7:].strip() if auth.lower().startswith("bearer ") else None
-            if not key:
-                return Fail(401, {"error": {"message": _OPENAI_NO_KEY, "type": "invalid_request_error",
-                                            "param": None, "code": None}})
+        auth = headers.get("authorization", "")
+        bearer = auth[7:].strip() if auth.lower().startswith("bearer ") else None
+        # Anthropic takes `x-api-key` or (as its current SDKs send) `Authorization: Bearer`.
+        key = (headers.get("x-api-key") or bearer) if family == "anthropic" else bearer
+        if not key and family == "anthropic":
+            return Fail(
+                401,
+                {"type": "error", "error": {"type": "authentication_error", "message": "x-api-key header is required"}},
+            )
+        if not key:
+            return Fail(
+                401,
+                {"error": {"message": _OPENAI_NO_KEY, "type": "invalid_request_error", "param": None, "code": None}},
+            )
         if key not in self.keys:
             if family == "anthropic":
                 return Fail(401)
-            message = f"Incorrect API key provided: {_masked(key)}. You can find your API key at " \
+            message = (
+                f"Incorrect API key provided: {_masked(key)}. You can find your API key at "
                 "https://platform.openai.com/account/api-keys."
-            return Fail(401, {"error": {"message": message, "type": "invalid_request_error", "param": None,
-                                        "code": "invalid_api_key"}})
+            )
+            return Fail(
+                401,
+                {
+                    "error": {
+                        "message": message,
+                        "type": "invalid_request_error",
+                        "param": None,
+                        "code": "invalid_api_key",
+                    }
+                },
+            )
         return self.keys[key]
 
     def _check_model(self, family: Family, body: dict[str, Any]) -> None:
@@ -230,8 +258,9 @@ class FakeProvider:
             return
         if family == "anthropic":
             raise anthropic_error(404, f"model: {model}")
-        raise openai_error(404, f"The model `{model}` does not exist or you do not have access to it.",
-                           code="model_not_found")
+        raise openai_error(
+            404, f"The model `{model}` does not exist or you do not have access to it.", code="model_not_found"
+        )
 
     async def _list_models(self, request: web.Request, family: Family) -> web.StreamResponse:
         behaviour = self.models_behaviour
