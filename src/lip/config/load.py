@@ -20,11 +20,12 @@ import yaml
 from pydantic import ValidationError
 
 from lip.backends.presets import BY_KIND, KINDS, RESERVED_PREFIXES, KindSpec
-from lip.config.models import BackendRow, BackendSettings, Config, ModelItem
+from lip.config.models import BackendRow, BackendSettings, Config, ModelItem, Plugins
 from lip.credentials import key_variable_names
 from lip.routing.selector import SelectorError, parse_selector
 
 SECRET_FIELDS = ("api_key", "api_keys", "credentials", "key", "token", "password", "secret")
+AUTH_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "api-key"})
 DEFAULT_SOURCE = "<embedded default>"
 
 
@@ -79,9 +80,12 @@ class _Report:
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
-    def where(self, row: BackendRow | None, index: int | None, name: str) -> str:
-        if row is not None:
-            return f"{self.source}: backend '{row.id}' (plugins.backends[{index}]) field {name}"
+    def where(self, row: BackendRow | str | None, index: int | None, name: str) -> str:
+        """``row`` is the row (or the raw id of a row that did not validate); ``index`` its position."""
+        if index is not None:
+            ident = row.id if isinstance(row, BackendRow) else row
+            label = f"backend {ident!r}" if ident else "backend without an id"
+            return f"{self.source}: {label} (plugins.backends[{index}]) field {name}"
         return f"{self.source}: field {name}"
 
     def error(self, where: str, what: str, fix: str) -> None:
@@ -128,7 +132,7 @@ def join_url(base: str, path: str) -> str:
 
 
 def _pydantic_problems(
-    report: _Report, exc: ValidationError, row: BackendRow | None, index: int | None, prefix: str = ""
+    report: _Report, exc: ValidationError, row: BackendRow | str | None, index: int | None, prefix: str = ""
 ) -> None:
     for err in exc.errors(include_url=False, include_input=False):
         loc = prefix + ".".join(str(part) for part in err["loc"])
@@ -141,15 +145,21 @@ def _pydantic_problems(
 
 def _row_settings(report: _Report, row: BackendRow, index: int) -> BackendSettings | None:
     config = dict(row.config)
+    literal = [f"config.{name}" for name in SECRET_FIELDS if name in config]
     for name in SECRET_FIELDS:
-        if name in config:
-            config.pop(name)
-            report.error(
-                report.where(row, index, f"config.{name}"),
-                "secrets must not be written in the config file",
-                "move the key into an environment variable (e.g. MYPROVIDER_API_KEY, then MYPROVIDER_API_KEY_2, ...) "
-                "and set config.api_key_env_var_root: MYPROVIDER_API_KEY",
-            )
+        config.pop(name, None)
+    headers = config.get("headers")
+    if isinstance(headers, dict):
+        auth = [h for h in headers if isinstance(h, str) and h.lower() in AUTH_HEADERS]
+        literal += [f"config.headers.{h}" for h in auth]
+        config["headers"] = {h: v for h, v in headers.items() if h not in auth}
+    for name in literal:
+        report.error(
+            report.where(row, index, name),
+            "secrets must not be written in the config file",
+            "move the key into an environment variable (e.g. MYPROVIDER_API_KEY, then MYPROVIDER_API_KEY_2, ...) "
+            "and set config.api_key_env_var_root: MYPROVIDER_API_KEY",
+        )
     try:
         return BackendSettings.model_validate(config)
     except ValidationError as exc:
@@ -332,14 +342,10 @@ def validate(data: Any, source: str, env: Mapping[str, str], base_dir: Path) -> 
         data = {}
     if not isinstance(data, dict):
         raise ConfigError([f"{source}: the top level must be a mapping (server:, routing:, plugins:)"])
-    try:
-        config = Config.model_validate(data)
-    except ValidationError as exc:
-        _pydantic_problems(report, exc, None, None)
-        raise ConfigError(report.problems) from None
+    config, rows = _parse(report, data)
     backends: list[BackendSpec] = []
     seen_ids: set[str] = set()
-    for index, row in enumerate(config.plugins.backends):
+    for index, row in rows:
         if row.id in seen_ids:
             report.error(report.where(row, index, "id"), f"duplicate id {row.id!r}", "give every backend a unique id")
         seen_ids.add(row.id)
@@ -354,6 +360,8 @@ def validate(data: Any, source: str, env: Mapping[str, str], base_dir: Path) -> 
             )
             continue
         backends.append(spec)
+    if config is None:
+        raise ConfigError(report.problems, report.warnings)
     prefixes = {b.prefix for b in backends}
     if config.routing.default_route is not None:
         _check_selector(report, "routing.default_route", config.routing.default_route, prefixes, False)
@@ -361,6 +369,29 @@ def validate(data: Any, source: str, env: Mapping[str, str], base_dir: Path) -> 
     if report.problems:
         raise ConfigError(report.problems, report.warnings)
     return Settings(source, config, tuple(backends), aliases, tuple(report.warnings))
+
+
+def _parse(report: _Report, data: dict[str, Any]) -> tuple[Config | None, list[tuple[int, BackendRow]]]:
+    """The top level and each backend row validated on their own, so one bad row hides no other problem."""
+    plugins = data.get("plugins")
+    raw_rows = plugins.get("backends") if isinstance(plugins, dict) else None
+    if isinstance(plugins, dict) and isinstance(raw_rows, list):
+        data = {**data, "plugins": {**plugins, "backends": []}}
+    else:
+        raw_rows = []
+    rows: list[tuple[int, BackendRow]] = []
+    for index, raw in enumerate(raw_rows):
+        try:
+            rows.append((index, BackendRow.model_validate(raw)))
+        except ValidationError as exc:
+            raw_id = raw.get("id") if isinstance(raw, dict) else None
+            _pydantic_problems(report, exc, raw_id if isinstance(raw_id, str) else None, index)
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        _pydantic_problems(report, exc, None, None)
+        return None, rows
+    return config.model_copy(update={"plugins": Plugins(backends=[row for _, row in rows])}), rows
 
 
 def load_text(text: str, source: str, env: Mapping[str, str], base_dir: Path | None = None) -> Settings:

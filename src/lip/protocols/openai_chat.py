@@ -100,7 +100,7 @@ def _content_parts(content: Any, where: str) -> list[Part]:
         return []
     if isinstance(content, str):
         return [Text(content)] if content else []
-    items = fields.expect(content, list, where)
+    items = fields.expect(content, (str, list), where)
     parts: list[Part] = []
     for i, item in enumerate(items):
         at = f"{where}[{i}]"
@@ -116,7 +116,7 @@ def _content_parts(content: Any, where: str) -> list[Part]:
                 parts.append(_image_from_url(image, None))
             else:
                 url = fields.required(image, "url", str, f"{at}.image_url.url")
-                parts.append(_image_from_url(url, fields.optional(image, "detail", str)))
+                parts.append(_image_from_url(url, fields.optional(image, "detail", str, f"{at}.image_url.detail")))
         else:
             raise InvalidRequest(f"'{at}.type' {kind!r} is not supported by lip's Chat translation", param=f"{at}.type")
     return parts
@@ -482,16 +482,26 @@ def encode_request(request: Request, model: str) -> dict[str, Any]:
 # ---------------------------------------------------------------- response: upstream -> canonical
 
 
+def _obj(value: Any) -> dict[str, Any]:
+    """An upstream value that should be an object; anything else reads as empty (upstreams send odd JSON)."""
+    return value if isinstance(value, dict) else {}
+
+
+def _array(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+
 def usage_from(raw: Any) -> Usage:
-    if not isinstance(raw, dict):
-        return Usage()
-    prompt = raw.get("prompt_tokens_details") or {}
-    completion = raw.get("completion_tokens_details") or {}
+    raw = _obj(raw)
     return Usage(
-        input_tokens=int(raw.get("prompt_tokens") or 0),
-        output_tokens=int(raw.get("completion_tokens") or 0),
-        cached_tokens=int((prompt.get("cached_tokens") if isinstance(prompt, dict) else 0) or 0),
-        reasoning_tokens=int((completion.get("reasoning_tokens") if isinstance(completion, dict) else 0) or 0),
+        input_tokens=_count(raw.get("prompt_tokens")),
+        output_tokens=_count(raw.get("completion_tokens")),
+        cached_tokens=_count(_obj(raw.get("prompt_tokens_details")).get("cached_tokens")),
+        reasoning_tokens=_count(_obj(raw.get("completion_tokens_details")).get("reasoning_tokens")),
     )
 
 
@@ -532,10 +542,10 @@ class ChatStreamDecoder:
                 MessageStart(
                     id=str(chunk.get("id") or f"chatcmpl-{uuid.uuid4().hex}"),
                     model=str(chunk.get("model") or ""),
-                    created=int(chunk.get("created") or time.time()),
+                    created=_count(chunk.get("created")) or int(time.time()),
                 )
             )
-        for choice in chunk.get("choices") or ():
+        for choice in _array(chunk.get("choices")):
             if isinstance(choice, dict) and not choice.get("index"):
                 self._choice(choice, events)
         if chunk.get("usage"):
@@ -543,7 +553,7 @@ class ChatStreamDecoder:
         return events
 
     def _choice(self, choice: dict[str, Any], events: list[Event]) -> None:
-        delta = choice.get("delta") or {}
+        delta = _obj(choice.get("delta"))
         reasoning = delta.get("reasoning_content") or delta.get("reasoning")
         if isinstance(reasoning, str) and reasoning:
             self._in_reasoning = True
@@ -552,7 +562,7 @@ class ChatStreamDecoder:
         if isinstance(content, str) and content:
             self._close_reasoning(events)
             events.append(TextDelta(content))
-        for call in delta.get("tool_calls") or ():
+        for call in _array(delta.get("tool_calls")):
             self._close_reasoning(events)
             self._tool_delta(call, events)
         if choice.get("finish_reason"):
@@ -568,7 +578,7 @@ class ChatStreamDecoder:
         if not isinstance(call, dict):
             return
         upstream_index = call.get("index", len(self._tools))
-        function = call.get("function") or {}
+        function = _obj(call.get("function"))
         index = self._tools.get(upstream_index)
         if index is None:
             index = len(self._tools)
@@ -635,12 +645,12 @@ def decode_completion(body: Any, custom_tools: frozenset[str] = frozenset()) -> 
         raise UpstreamProtocolError("the upstream answered without a 'choices' list")
     decoder = ChatStreamDecoder(custom_tools)
     choice = next((c for c in body["choices"] if isinstance(c, dict) and not c.get("index")), None) or {}
-    message = choice.get("message") or {}
+    message = _obj(choice.get("message"))
     delta = {
         "reasoning_content": message.get("reasoning_content") or message.get("reasoning"),
         "content": message.get("content"),
         "tool_calls": [
-            {**call, "index": i} for i, call in enumerate(message.get("tool_calls") or ()) if isinstance(call, dict)
+            {**call, "index": i} for i, call in enumerate(_array(message.get("tool_calls"))) if isinstance(call, dict)
         ],
     }
     chunk = {k: body.get(k) for k in ("id", "model", "created", "usage")}
