@@ -53,32 +53,54 @@ DIALECTS: dict[str, Dialect] = {
 
 
 class Admission:
-    """At most ``limit`` requests in flight (0 = no limit); a short bounded wait, then 429."""
+    """At most ``limit`` requests in flight on one backend instance (0 = no limit).
+
+    A request over the limit waits up to ``wait_s`` for a slot, first come first served, then is refused with
+    AdmissionRejected (429 with Retry-After). Every instance has its own slots and its own queue, so a flood on one
+    backend never delays a request for another.
+    """
 
     def __init__(self, limit: int, wait_s: float, name: str) -> None:
         self.limit = limit
         self.wait_s = wait_s
         self.name = name
+        self.in_flight = 0
+        self.waiting = 0
+        self.rejected = 0
         self._semaphore = asyncio.Semaphore(limit) if limit > 0 else None
 
-    @property
-    def in_flight(self) -> int:
-        return 0 if self._semaphore is None else self.limit - self._semaphore._value
-
     async def acquire(self) -> None:
-        if self._semaphore is None:
-            return
-        try:
-            async with asyncio.timeout(self.wait_s):
-                await self._semaphore.acquire()
-        except TimeoutError:
-            raise AdmissionRejected(
-                f"backend '{self.name}' is at its limit of {self.limit} concurrent requests", retry_after=1.0
-            ) from None
+        semaphore = self._semaphore
+        if semaphore is not None and semaphore.locked():
+            self.waiting += 1
+            try:
+                async with asyncio.timeout(self.wait_s):
+                    await semaphore.acquire()
+            except TimeoutError:
+                self.rejected += 1
+                raise AdmissionRejected(
+                    f"backend '{self.name}' is at its limit of {self.limit} concurrent requests; retry shortly",
+                    retry_after=max(1.0, self.wait_s),
+                ) from None
+            finally:
+                self.waiting -= 1
+        elif semaphore is not None:
+            await semaphore.acquire()  # a free slot: returns at once
+        self.in_flight += 1
 
     def release(self) -> None:
+        self.in_flight -= 1
         if self._semaphore is not None:
             self._semaphore.release()
+
+    def describe(self) -> dict[str, object]:
+        return {
+            "in_flight": self.in_flight,
+            "waiting": self.waiting,
+            "rejected": self.rejected,
+            "max_concurrent_requests": self.limit,
+            "admission_wait_s": self.wait_s,
+        }
 
 
 class HttpBackend:
@@ -297,11 +319,13 @@ class HttpBackend:
         return [m for m in data if isinstance(m, dict) and isinstance(m.get("id"), str)]
 
     def diagnostics(self) -> dict[str, Any]:
-        return {
-            "keys": self.keys.describe(),
-            "in_flight": self.admission.in_flight,
-            "max_concurrent_requests": self.admission.limit,
-        }
+        return {"keys": self.keys.describe(), "admission": self.admission.describe()}
+
+    def unavailable_for(self) -> float | None:
+        if not self.keys.authenticated or self.keys.usable():
+            return None
+        wait = self.keys.soonest_available()
+        return wait if wait is not None else float("inf")  # every key disabled: out until a reload
 
     async def aclose(self) -> None:
         return None

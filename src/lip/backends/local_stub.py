@@ -82,5 +82,8 @@ class LocalStubBackend:
     def diagnostics(self) -> dict[str, Any]:
         return {}
 
+    def unavailable_for(self) -> float | None:
+        return None
+
     async def aclose(self) -> None:
         return None

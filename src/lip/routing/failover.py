@@ -1,15 +1,25 @@
-"""Run a plan's attempts in order; fail over only while nothing has reached the client."""
+"""Run a plan's attempts in order; fail over only while nothing has reached the client.
+
+An attempt is over once its backend's ``open`` returns, which it does only after the upstream produced its first
+item; so every failure seen here happened before the client saw a byte, and whether to try the next leaf depends
+only on what failed. Failover triggers: connect errors, timeouts before the first byte, a broken answer, 5xx,
+408, 409, 425, 429 (after the leaf's keys are exhausted: the backend rotates keys first), 401/403 (every key of the
+leaf was rejected), model not found at the leaf, a leaf at its concurrency limit, a leaf whose protocol cannot
+serve this client yet. Never on the client's own mistakes (400, 413, 422, ...).
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from lip.backends.base import Opened, Target
 from lip.errors import (
     AdmissionRejected,
     LipError,
     ModelNotFound,
+    UnsupportedTranslation,
     UpstreamProtocolError,
     UpstreamStatusError,
     UpstreamTimeout,
@@ -17,16 +27,50 @@ from lip.errors import (
 )
 
 log = logging.getLogger(__name__)
-FAILOVER_STATUSES = frozenset({404, 408, 409, 425, 429})
+FAILOVER_STATUSES = frozenset({401, 403, 404, 408, 409, 425, 429})
+MODEL_NOT_FOUND_CODES = frozenset({"model_not_found", "not_found_error"})
+LEAF_ERRORS = (
+    UpstreamUnreachable,
+    UpstreamTimeout,
+    UpstreamProtocolError,
+    AdmissionRejected,
+    UnsupportedTranslation,
+    ModelNotFound,
+)
+
+
+def _error_codes(body: Any) -> set[str]:
+    """``code`` and ``type`` of a structured upstream error body (OpenAI and Anthropic shapes)."""
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return set()
+    return {str(error[k]) for k in ("code", "type") if isinstance(error.get(k), str)}
+
+
+def is_model_not_found(error: LipError) -> bool:
+    """The leaf does not serve this model: a 404, or an error body whose code says so."""
+    if isinstance(error, ModelNotFound):
+        return True
+    if not isinstance(error, UpstreamStatusError):
+        return False
+    return error.upstream_status == 404 or bool(_error_codes(error.body) & MODEL_NOT_FOUND_CODES)
 
 
 def should_fail_over(error: LipError) -> bool:
     """Whether another leaf may succeed where this one failed (never for the client's own mistakes)."""
-    if isinstance(error, UpstreamUnreachable | UpstreamTimeout | UpstreamProtocolError | AdmissionRejected):
+    if isinstance(error, LEAF_ERRORS):
         return True
     if isinstance(error, UpstreamStatusError):
-        return error.upstream_status >= 500 or error.upstream_status in FAILOVER_STATUSES
-    return isinstance(error, ModelNotFound)
+        status = error.upstream_status
+        return status >= 500 or status in FAILOVER_STATUSES or is_model_not_found(error)
+    return False
+
+
+def reason(error: LipError) -> str:
+    """A short, stable label of why an attempt was abandoned (for logs, metrics and the exchange record)."""
+    if isinstance(error, UpstreamStatusError):
+        return f"http_{error.upstream_status}" + ("_model_not_found" if is_model_not_found(error) else "")
+    return error.code
 
 
 async def open_first(
@@ -34,24 +78,32 @@ async def open_first(
     opener: Callable[[Target], Awaitable[Opened]],
     on_abandon: Callable[[Target, LipError], None] | None = None,
 ) -> tuple[Target, Opened]:
-    """The first target that opens; the last error when none does."""
+    """The first target that opens; the last error when none does, or the first error failover may not pass."""
     last: LipError | None = None
-    for position, target in enumerate(targets):
+    for position, target in enumerate(targets, start=1):
         try:
             return target, await opener(target)
         except LipError as exc:
             last = exc
-            more = position + 1 < len(targets)
             if on_abandon is not None:
                 on_abandon(target, exc)
-            log.info(
-                "attempt %s abandoned: %s (%s)%s",
+            passes = should_fail_over(exc)
+            if not passes:
+                then = "not failing over: the request itself was refused"
+            elif position < len(targets):
+                then = f"failing over to {targets[position].leaf}"
+            else:
+                then = "no leaf left"
+            log.warning(
+                "attempt %d/%d at %s abandoned (%s): %s; %s",
+                position,
+                len(targets),
                 target.leaf,
-                exc.code,
+                reason(exc),
                 exc.message,
-                "; failing over" if more and should_fail_over(exc) else "",
+                then,
             )
-            if not should_fail_over(exc):
+            if not passes:
                 raise
     assert last is not None, "a plan has at least one target"
     raise last

@@ -1,14 +1,21 @@
-"""Selector + aliases + inventory -> an ordered list of attempts (backend, native model, overrides)."""
+"""Selector + aliases + inventory -> an ordered list of attempts (backend, native model, overrides).
+
+The order is the failover order: the choices of a chain in turn, and within a weighted choice a weighted random
+permutation (the first leaf is the weighted draw; each next one is the re-draw among the rest, which is what
+excluding a failed leaf and drawing again means). Everything a client can get wrong is found here, before the
+first attempt: a malformed selector, an unknown prefix, an unsupported per-leaf parameter.
+"""
 
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 from lip.backends.base import Backend, Target
 from lip.config.load import Settings
 from lip.errors import InvalidRequest, ModelNotFound, UnknownBackend
 from lip.inventory import Inventory
+from lip.routing.overrides import parse_overrides
 from lip.routing.selector import Choice, Leaf, Selector, SelectorError, parse_selector
 
 
@@ -26,6 +33,7 @@ class Planner:
         self.rng = rng or random.Random()
 
     def resolve_alias(self, model: str) -> str:
+        """The replacement of the first alias whose pattern matches the whole ``model``; else ``model``."""
         for alias in self.settings.aliases:
             match = alias.pattern.fullmatch(model)
             if match is not None:
@@ -37,17 +45,24 @@ class Planner:
         try:
             return parse_selector(text)
         except SelectorError as exc:
-            raise InvalidRequest(f"invalid model selector: {exc}", param="model") from None
+            via = f" (the alias '{model}' expands to it)" if text != model else ""
+            raise InvalidRequest(
+                f"invalid model selector {exc.text!r}{via}: {exc.reason} at position {exc.position}", param="model"
+            ) from None
 
     def plan(self, model: str) -> list[Target]:
         selector = self.selector(model)
+        for leaf in selector.leaves():
+            parse_overrides(leaf.params)  # an unsupported parameter is a 400 before anything is tried
         targets: list[Target] = []
         for choice in selector.chain:
-            for leaf in self._order(choice):
+            for leaf in self.order(choice):
                 targets.extend(self._targets(leaf, model))
+        if not targets:
+            raise ModelNotFound(f"model '{model}' resolves to no enabled backend")
         return targets
 
-    def _order(self, choice: Choice) -> list[Leaf]:
+    def order(self, choice: Choice) -> list[Leaf]:
         """A weighted random permutation: the first is the weighted draw, the rest are the re-draws."""
         leaves = list(choice.leaves)
         if len(leaves) == 1:
@@ -58,38 +73,39 @@ class Planner:
             ordered.append(leaves.pop(pick))
         return ordered
 
-    def _targets(self, leaf: Leaf, requested: str) -> Sequence[Target]:
+    def _targets(self, leaf: Leaf, requested: str) -> list[Target]:
         if leaf.prefix is None:
             return self._bare(leaf, requested)
         backend = self.backends.get(leaf.prefix)
-        if backend is None:
-            known = ", ".join(sorted(self.backends)) or "(none)"
-            raise UnknownBackend(
-                f"unknown backend prefix '{leaf.prefix}' in model '{requested}'; known prefixes: {known}"
-            )
-        return [Target(backend, self._native(leaf.prefix, leaf.model), leaf.params)]
+        if backend is not None:
+            return [Target(backend, self._native(leaf.prefix, leaf.model), leaf.params)]
+        whole = f"{leaf.prefix}:{leaf.model}"  # 'llama3:8b' may be a bare model name that has a ':'
+        if self.inventory.backends_with(whole):
+            return self._bare(Leaf(None, whole, leaf.weight, leaf.params), requested)
+        known = ", ".join(sorted(self.backends)) or "(none)"
+        raise UnknownBackend(f"unknown backend prefix '{leaf.prefix}' in model '{requested}'; known prefixes: {known}")
 
     def _native(self, prefix: str, model: str) -> str:
         entry = self.inventory.by_prefix.get(prefix)
         found = entry.find(model) if entry is not None else None
         return found.native_id if found is not None else model
 
-    def _bare(self, leaf: Leaf, requested: str) -> Sequence[Target]:
+    def _bare(self, leaf: Leaf, requested: str) -> list[Target]:
+        """Every backend that lists the model, in config order; else the default route; else 404."""
         holders = self.inventory.backends_with(leaf.model)
-        if len(holders) == 1:
-            backend = holders[0].backend
-            return [Target(backend, self._native(backend.prefix, leaf.model), leaf.params)]
+        if holders:
+            return [Target(h.backend, self._native(h.backend.prefix, leaf.model), leaf.params) for h in holders]
         default = self.settings.config.routing.default_route
         if default:
-            selector = parse_selector(default)
             return [
-                Target(self.backends[d.prefix], d.model, d.params or leaf.params)
-                for choice in selector.chain
-                for d in self._order(choice)
-                if d.prefix is not None and d.prefix in self.backends
+                Target(t.backend, t.model, t.params + leaf.params)  # the request's leaf parameters win
+                for choice in parse_selector(default).chain
+                for d in self.order(choice)
+                if d.prefix is not None
+                for t in self._targets(d, requested)
             ]
         known = ", ".join(sorted(self.backends)) or "(none)"
-        why = "several backends list it" if holders else "no backend lists it and there is no default_route"
         raise ModelNotFound(
-            f"model '{requested}' has no backend prefix and {why}; write it as prefix:model (prefixes: {known})"
+            f"model '{requested}' has no backend prefix and no backend lists it, and there is no "
+            f"routing.default_route; write it as prefix:model (prefixes: {known})"
         )

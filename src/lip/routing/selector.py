@@ -6,22 +6,35 @@
     chain    := choice ("|" choice)*                 ordered failover
     choice   := leaf ("^" leaf)*                     weighted random choice; binds tighter than "|"
     leaf     := ["[weight=" NUMBER "]"] target ["?" params]
-    target   := PREFIX ":" MODEL | NAME              MODEL may contain ":" and "/"; NAME has no ":"
+    target   := PREFIX ":" MODEL | NAME              MODEL may contain ":" and "/"; PREFIX has no "/"
     params   := KEY "=" VALUE ("&" KEY "=" VALUE)*   per-leaf overrides (temperature, max_tokens, ...)
+    NUMBER   := DIGITS ["." DIGITS]                  a positive weight; a leaf without one weighs 1
+
+Spaces are allowed around ``|`` and ``^`` and nowhere else. A target, key or value is printable text without
+whitespace or any of ``| ^ ? [ ]`` (and ``&`` in parameters); a NAME is a bare model name, which may contain ":"
+only after a "/" (``meta-llama/llama-3-8b:free``), since a prefix never contains "/".
 
 Examples: ``provider123:deepseek-chat``, ``my-ollama:llama3:8b``, ``a:m1|b:m2``,
 ``[weight=3]a:m^[weight=1]b:m``, ``a:m?temperature=0.2&reasoning_effort=high``, ``gpt-4o`` (a bare name).
+``str(parse_selector(text))`` is the canonical spelling, and parsing it again gives an equal Selector.
 Pure: no I/O, no configuration.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 
-DELIMITERS = "|^?[]"
+DELIMITERS = frozenset("|^?[]")
+SPACES = " \t"
+KEY = re.compile(r"[A-Za-z0-9_.-]+")
+NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 
 
 class SelectorError(ValueError):
+    """A malformed selector; ``position`` is the 0-based index of the offending character."""
+
     def __init__(self, message: str, text: str, position: int) -> None:
         super().__init__(f"{message} at position {position} in selector {text!r}")
         self.reason = message
@@ -38,6 +51,8 @@ class Leaf:
 
     def __str__(self) -> str:
         text = f"{self.prefix}:{self.model}" if self.prefix is not None else self.model
+        if self.weight != 1.0:
+            text = f"[weight={_number(self.weight)}]{text}"
         if self.params:
             text += "?" + "&".join(f"{k}={v}" for k, v in self.params)
         return text
@@ -50,9 +65,7 @@ class Choice:
     leaves: tuple[Leaf, ...]
 
     def __str__(self) -> str:
-        if len(self.leaves) == 1 and self.leaves[0].weight == 1.0:
-            return str(self.leaves[0])
-        return "^".join(f"[weight={_number(leaf.weight)}]{leaf}" for leaf in self.leaves)
+        return "^".join(str(leaf) for leaf in self.leaves)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +84,13 @@ class Selector:
 
 
 def _number(value: float) -> str:
-    return str(int(value)) if value == int(value) else repr(value)
+    """Positional decimal notation (``0.00001``, never ``1e-05``), exact enough to parse back to ``value``."""
+    text = format(Decimal(repr(value)), "f")
+    return text[:-2] if text.endswith(".0") else text
+
+
+def _plain(char: str) -> bool:
+    return char.isprintable() and not char.isspace()
 
 
 class _Parser:
@@ -85,78 +104,91 @@ class _Parser:
     def peek(self) -> str:
         return self.text[self.pos] if self.pos < len(self.text) else ""
 
-    def until(self, stops: str) -> str:
+    def spaces(self) -> None:
+        while self.peek() and self.peek() in SPACES:
+            self.pos += 1
+
+    def word(self, stops: frozenset[str]) -> str:
+        """The longest run of plain characters (no whitespace, no control characters) not in ``stops``."""
         start = self.pos
-        while self.pos < len(self.text) and self.text[self.pos] not in stops:
+        while self.pos < len(self.text) and self.text[self.pos] not in stops and _plain(self.text[self.pos]):
             self.pos += 1
         return self.text[start : self.pos]
 
     def selector(self) -> Selector:
+        self.spaces()
         chain = [self.choice()]
         while self.peek() == "|":
             self.pos += 1
+            self.spaces()
             chain.append(self.choice())
         if self.pos != len(self.text):
-            raise self.fail(f"unexpected {self.peek()!r}")
+            char = self.peek()
+            what = "a space inside a selector" if char.isspace() else f"unexpected {char!r}"
+            raise self.fail(f"{what}; expected '|', '^' or the end of the selector")
         return Selector(tuple(chain))
 
     def choice(self) -> Choice:
         leaves = [self.leaf()]
         while self.peek() == "^":
             self.pos += 1
+            self.spaces()
             leaves.append(self.leaf())
         return Choice(tuple(leaves))
 
     def leaf(self) -> Leaf:
         weight = self.weight() if self.peek() == "[" else 1.0
         start = self.pos
-        target = self.until(DELIMITERS)
-        if not target.strip():
-            raise self.fail("expected a model selector", start)
-        if target != target.strip():
-            raise self.fail("whitespace around a selector", start)
+        target = self.word(DELIMITERS)
+        if not target:
+            found = f"found {self.peek()!r}" if self.peek() else "found the end of the selector"
+            raise self.fail(f"expected a model selector, {found}", start)
         prefix, sep, model = target.partition(":")
-        if sep and not prefix:
-            raise self.fail("empty backend prefix before ':'", start)
-        if sep and not model:
-            raise self.fail("empty model name after ':'", start + len(prefix) + 1)
+        if sep and "/" not in prefix:
+            if not prefix:
+                raise self.fail("empty backend prefix before ':'", start)
+            if not model:
+                raise self.fail("empty model name after ':'", start + len(prefix) + 1)
         params = self.params() if self.peek() == "?" else ()
-        return Leaf(prefix if sep else None, model if sep else prefix, weight, params)
+        self.spaces()
+        if sep and "/" not in prefix:
+            return Leaf(prefix, model, weight, params)
+        return Leaf(None, target, weight, params)
 
     def weight(self) -> float:
         start = self.pos
-        self.pos += 1
-        body = self.until("]")
-        if self.peek() != "]":
+        end = self.text.find("]", start)
+        if end < 0:
             raise self.fail("unclosed '['", start)
-        self.pos += 1
-        key, _, value = body.partition("=")
-        if key.strip() != "weight":
+        body = self.text[start + 1 : end]
+        key, sep, value = body.partition("=")
+        if key != "weight" or not sep:
             raise self.fail("only [weight=N] is allowed in brackets", start)
-        try:
-            weight = float(value)
-        except ValueError:
-            raise self.fail(f"weight {value!r} is not a number", start) from None
-        if not weight > 0 or weight == float("inf"):
-            raise self.fail("weight must be a positive number", start)
+        if not NUMBER.fullmatch(value):
+            raise self.fail(f"weight {value!r} is not a number such as 3 or 0.5", start + len("[weight="))
+        weight = float(value)
+        if not 0 < weight < float("inf"):
+            raise self.fail("weight must be a positive number", start + len("[weight="))
+        self.pos = end + 1
         return weight
 
     def params(self) -> tuple[tuple[str, str], ...]:
         self.pos += 1
-        start = self.pos
-        body = self.until("|^[]")
         pairs: list[tuple[str, str]] = []
-        for item in body.split("&"):
+        while True:
+            start = self.pos
+            item = self.word(DELIMITERS - {"?"} | {"&"})
             key, sep, value = item.partition("=")
-            if not sep or not key or not value:
+            if not sep or not value or not KEY.fullmatch(key):
                 raise self.fail(f"parameter {item!r} is not key=value", start)
             pairs.append((key, value))
-            start += len(item) + 1
-        return tuple(pairs)
+            if self.peek() != "&":
+                return tuple(pairs)
+            self.pos += 1
 
 
 def parse_selector(text: str) -> Selector:
     """Parse ``text``; raise SelectorError pointing at the offending position."""
-    if not isinstance(text, str) or not text:
+    if not isinstance(text, str) or not text.strip(SPACES):
         raise SelectorError("empty selector", str(text), 0)
     return _Parser(text).selector()

@@ -1,0 +1,116 @@
+"""Planning: a selector (or an alias of one) becomes the ordered attempts of one request, before any is tried."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from typing import Any
+
+import pytest
+import yaml
+
+from lip.backends.local_stub import LocalStubBackend
+from lip.config import load_text
+from lip.errors import InvalidRequest, ModelNotFound, UnknownBackend
+from lip.inventory import Inventory
+from lip.routing.plan import Planner
+
+
+def planner(
+    routing: dict[str, Any] | None = None, models: dict[str, list[str]] | None = None, seed: int = 1
+) -> Planner:
+    models = models or {}
+    rows = []
+    for prefix in ("a", "b", "c"):
+        config: dict[str, Any] = {"backend_prefix": prefix, "base_url": f"http://{prefix}.example/v1"}
+        config["models"] = {"source": "inline", "items": [{"native_id": m} for m in models.get(prefix, ["m"])]}
+        rows.append({"id": f"backend-{prefix}", "kind": "custom-openai-legacy-compatible", "config": config})
+    text = yaml.safe_dump({"routing": routing or {}, "plugins": {"backends": rows}})
+    settings = load_text(text, "plan-test.yaml", {})
+    backends = {spec.prefix: LocalStubBackend(spec) for spec in settings.backends}
+    return Planner(settings, backends, Inventory(backends.values()), random.Random(seed))
+
+
+def leaves(p: Planner, model: str) -> list[str]:
+    return [t.leaf for t in p.plan(model)]
+
+
+def test_a_chain_is_tried_in_order() -> None:
+    assert leaves(planner(), "a:m1|b:m2|c:m3") == ["a:m1", "b:m2", "c:m3"]
+
+
+def test_weights_decide_the_first_draw_within_tolerance() -> None:
+    p = planner()
+    firsts = Counter(p.plan("[weight=3]a:m^[weight=1]b:m")[0].leaf for _ in range(4000))
+    assert abs(firsts["a:m"] / 4000 - 0.75) < 0.03
+
+
+def test_a_failed_leaf_is_excluded_and_the_choice_redrawn_among_the_rest() -> None:
+    p = planner()
+    seconds = Counter()
+    for _ in range(3000):
+        plan = leaves(p, "[weight=6]a:m^[weight=3]b:m^[weight=1]c:m")
+        assert sorted(plan) == ["a:m", "b:m", "c:m"]  # every leaf once: the re-draws
+        if plan[0] == "a:m":
+            seconds[plan[1]] += 1
+    # after a (weight 6) fails, b and c are drawn 3:1
+    assert abs(seconds["b:m"] / (seconds["b:m"] + seconds["c:m"]) - 0.75) < 0.04
+
+
+def test_choice_binds_tighter_than_failover() -> None:
+    p = planner()
+    for _ in range(50):
+        plan = leaves(p, "a:m^b:m|c:m")
+        assert sorted(plan[:2]) == ["a:m", "b:m"] and plan[2] == "c:m"
+
+
+def test_per_leaf_parameters_travel_with_their_target() -> None:
+    [first, second] = planner().plan("a:m?temperature=0.2&max_tokens=2000|b:m")
+    assert first.params == (("temperature", "0.2"), ("max_tokens", "2000"))
+    assert second.params == ()
+
+
+def test_an_unsupported_parameter_is_refused_before_anything_is_tried() -> None:
+    with pytest.raises(InvalidRequest, match="'colour' is not supported"):
+        planner().plan("a:m|b:m?colour=blue")
+
+
+def test_an_alias_maps_a_client_name_to_any_selector() -> None:
+    p = planner({"model_aliases": {"gpt-4o": "[weight=1]a:m^b:m|c:m?temperature=0"}})
+    plan = p.plan("gpt-4o")
+    assert sorted(t.leaf for t in plan[:2]) == ["a:m", "b:m"]
+    assert plan[2].leaf == "c:m" and plan[2].params == (("temperature", "0"),)
+
+
+def test_a_regex_alias_may_use_groups() -> None:
+    p = planner({"model_aliases": [{"pattern": "claude-(.*)", "replacement": r"b:claude-\1|c:claude-\1"}]})
+    assert leaves(p, "claude-sonnet") == ["b:claude-sonnet", "c:claude-sonnet"]
+
+
+def test_a_malformed_selector_is_a_400_pointing_at_the_position() -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        planner().plan("a:m|")
+    assert caught.value.status == 400 and caught.value.param == "model"
+    assert "position 4" in caught.value.message and "'a:m|'" in caught.value.message
+
+
+def test_a_bare_name_goes_to_every_backend_that_lists_it_in_config_order() -> None:
+    p = planner(models={"a": ["x"], "b": ["shared"], "c": ["shared"]})
+    assert leaves(p, "shared") == ["b:shared", "c:shared"]
+
+
+def test_a_bare_name_with_a_colon_is_found_in_the_inventory() -> None:
+    p = planner(models={"b": ["llama3:8b"]})
+    assert leaves(p, "llama3:8b") == ["b:llama3:8b"]
+
+
+def test_an_unknown_prefix_is_a_404_naming_the_known_ones() -> None:
+    with pytest.raises(UnknownBackend, match="known prefixes: a, b, c"):
+        planner().plan("zz:m")
+
+
+def test_unknown_bare_names_take_the_default_route_or_get_404() -> None:
+    assert leaves(planner({"default_route": "c:m|a:m"}), "who-knows?temperature=1") == ["c:m", "a:m"]
+    assert planner({"default_route": "c:m"}).plan("who-knows?temperature=1")[0].params == (("temperature", "1"),)
+    with pytest.raises(ModelNotFound):
+        planner().plan("who-knows")
