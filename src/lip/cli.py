@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import sys
 from collections.abc import Mapping
 from typing import Any
@@ -16,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from lip import __version__
-from lip.config.load import ConfigError, Settings, load_default, load_file
+from lip.config.load import BackendSpec, ConfigError, Settings, load_default, load_file
 from lip.credentials import key_variable_names
 
 CONFIG_HELP = "YAML config file; without it, the embedded default (local-stub on 127.0.0.1:8000)."
@@ -83,27 +84,95 @@ def check_config(config: str | None) -> None:
         console.print(f"warning: {warning}", markup=False)
 
 
+def _alias_name(pattern: str) -> str:
+    """An exact-name alias as its name (``gpt-4o``), a regex alias as its pattern."""
+    plain = re.sub(r"\\(.)", r"\1", pattern)
+    return plain if re.escape(plain) == pattern else pattern
+
+
+def _resilience(spec: BackendSpec) -> tuple[str, str, str, str]:
+    settings, t = spec.settings, spec.settings.timeouts
+    limit = settings.max_concurrent_requests
+    return (
+        " / ".join(f"{v:g}" if v else "off" for v in (t.connect_s, t.first_byte_s, t.idle_s, t.total_s)),
+        f"max {limit}, wait {settings.admission_wait_s:g} s" if limit else "unlimited",
+        f"open {settings.circuit_cooldown_s:g} s after {settings.circuit_failures} failures",
+        f"every {settings.keepalive_s:g} s" if settings.keepalive_s else "off",
+    )
+
+
 @main.command()
 @click.option("--config", "config", type=click.Path(dir_okay=False), help=CONFIG_HELP)
-def routes(config: str | None) -> None:
-    """Show how prefixes, aliases and the default route resolve."""
+@click.option("--url", default=None, help="A running lip (http://host:port): show its live circuits, keys and load.")
+def routes(config: str | None, url: str | None) -> None:
+    """Show how prefixes, aliases and the default route resolve, and each backend's timeouts and limits."""
     console = Console(highlight=False)
     settings = _settings_or_exit(config, console)
+    auth = _auth_summary(settings, os.environ)
     table = Table(title="prefixes")
-    for column in ("selector", "backend id", "kind", "upstream"):
+    for column in ("selector", "backend id", "kind", "upstream", "auth configured"):
         table.add_column(column)
     for spec in settings.backends:
-        table.add_row(f"{spec.prefix}:<model>", spec.id, spec.kind.kind, spec.base_url or "(no network)")
+        upstream = spec.base_url or "(no network)"
+        table.add_row(f"{spec.prefix}:<model>", spec.id, spec.kind.kind, upstream, auth[spec.id])
     console.print(table)
+    resilience = Table(title="resilience (docs/routing.md)")
+    for column in ("backend id", "timeouts s: connect/first byte/idle/total", "concurrency", "circuit", "keep-alive"):
+        resilience.add_column(column)
+    for spec in settings.backends:
+        resilience.add_row(spec.id, *_resilience(spec))
+    console.print(resilience)
     if settings.aliases:
         aliases = Table(title="aliases (first full match wins)")
-        aliases.add_column("pattern")
+        aliases.add_column("model")
         aliases.add_column("selector")
         for alias in settings.aliases:
-            aliases.add_row(alias.pattern.pattern, alias.replacement)
+            aliases.add_row(_alias_name(alias.pattern.pattern), alias.replacement)
         console.print(aliases)
     default = settings.config.routing.default_route
     console.print(f"default route (bare model names no backend lists): {default or '(none: such requests get 404)'}")
+    if url:
+        _live_state(url.rstrip("/"), settings, console)
+
+
+def _live_state(url: str, settings: Settings, console: Console) -> None:
+    """A running lip's GET /v1/diagnostics as a table, with the first client key (if any) from the environment."""
+    from lip.backends.upstream import get_json
+    from lip.credentials import read_numbered
+    from lip.errors import LipError
+    from lip.server import new_session
+
+    keys = read_numbered(os.environ, settings.config.server.client_api_key_env_var_root)
+    headers = {"Authorization": "Bearer " + keys[0].reveal()} if keys else {}
+
+    async def fetch() -> Any:
+        async with new_session() as session:
+            return await get_json(session, url + "/v1/diagnostics", headers, 10.0, url)
+
+    try:
+        state = asyncio.run(fetch())
+    except LipError as exc:
+        console.print(f"cannot read {url}/v1/diagnostics: {exc.message}", markup=False)
+        sys.exit(1)
+    table = Table(title=f"live state of {url}")
+    for column in ("backend id", "circuit", "keys usable", "in flight / waiting / refused", "models"):
+        table.add_column(column)
+    for backend in state.get("backends", []):
+        keys_state = backend.get("keys", [])
+        usable = sum(1 for k in keys_state if not k["disabled"] and not k["cooling_s"])
+        admission = backend.get("admission", {})
+        load = " / ".join(str(admission.get(k, "-")) for k in ("in_flight", "waiting", "rejected"))
+        inventory = backend.get("inventory", {})
+        table.add_row(
+            backend["id"],
+            backend.get("circuit", "closed"),
+            f"{usable} of {len(keys_state)}" if keys_state else "(no keys)",
+            load,
+            f"{inventory.get('models', 0)} ({inventory.get('state', '?')})",
+        )
+    console.print(table)
+    for name, circuit in state.get("circuits", {}).items():
+        console.print(f"circuit {name}: {circuit['state']}, last error {circuit['last_error']}", markup=False)
 
 
 async def _discover(settings: Settings) -> list[dict[str, Any]]:

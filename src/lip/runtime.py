@@ -77,17 +77,29 @@ def runtime_of(http: web.Request) -> Runtime:
 
 
 def describe(runtime: Runtime) -> dict[str, Any]:
-    """The state shown by diagnostics: backends, models, keys and circuits, never a secret."""
+    """The state shown by diagnostics: backends, models, keys, admission and circuits, never a secret.
+
+    Key values, static header values and URL query strings are left out: an operator may have put a token in any.
+    """
     backends = []
     for prefix, backend in runtime.backends.items():
         entry = runtime.inventory.by_prefix[prefix]
+        settings = backend.spec.settings
+        base_url = backend.spec.base_url
         backends.append(
             {
                 "id": backend.id,
                 "prefix": prefix,
                 "kind": backend.spec.kind.kind,
                 "protocol": backend.protocol,
-                "base_url": backend.spec.base_url,
+                "base_url": base_url.split("?", 1)[0] if base_url else None,
+                "circuit": runtime.health.state(backend.id),
+                "keys_unavailable_for_s": _seconds(backend.unavailable_for()),
+                "timeouts": settings.timeouts.model_dump(),
+                "keepalive_s": settings.keepalive_s,
+                "circuit_failures": settings.circuit_failures,
+                "circuit_cooldown_s": settings.circuit_cooldown_s,
+                "static_headers": sorted(settings.headers),
                 "inventory": {
                     "source": entry.source,
                     "state": entry.state,
@@ -97,4 +109,14 @@ def describe(runtime: Runtime) -> dict[str, Any]:
                 **backend.diagnostics(),
             }
         )
-    return {"backends": backends, "circuits": runtime.health.describe()}
+    routing = {
+        "default_route": runtime.settings.config.routing.default_route,
+        "aliases": [{"pattern": a.pattern.pattern, "selector": a.replacement} for a in runtime.settings.aliases],
+    }
+    return {"backends": backends, "circuits": runtime.health.describe(), "routing": routing}
+
+
+def _seconds(value: float | None) -> float | str | None:
+    if value is None:
+        return None
+    return "until reload" if value == float("inf") else round(value, 1)

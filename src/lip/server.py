@@ -11,6 +11,7 @@ import orjson
 from aiohttp import web
 
 from lip.config.load import Settings
+from lip.frontends.diagnostics import diagnostics
 from lip.frontends.health import healthz
 from lip.frontends.models import list_models
 from lip.frontends.openai_chat import chat_completions
@@ -55,6 +56,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/models", list_models)
     app.router.add_get("/models", list_models)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/v1/diagnostics", diagnostics)
 
 
 def create_app(settings: Settings, env: Mapping[str, str]) -> web.Application:

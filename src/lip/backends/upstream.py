@@ -1,8 +1,10 @@
 """One upstream HTTP call: headers, timeout phases, status -> error class; aiohttp errors are mapped here only.
 
-Timeouts: ``connect`` is aiohttp's socket-connect timeout; ``first byte`` bounds the wait for headers and the first
-body chunk; ``idle`` bounds each gap between chunks and ``total`` the whole exchange. Idle and total are enforced by
-one watchdog timer per stream that closes the response, so the per-chunk cost is one timestamp.
+Timeouts (``config.timeouts`` of a backend row; 0 disables a phase): ``connect_s`` is aiohttp's socket-connect
+timeout; ``first_byte_s`` is one deadline, fixed when the request is sent, for the response headers and the first
+body chunk together; ``idle_s`` bounds each gap between chunks after that and ``total_s`` the whole exchange. Idle
+and total are enforced by one watchdog timer per stream that closes the response, so the per-chunk cost is one
+timestamp.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from lip.errors import (
 
 MAX_ERROR_BODY = 256 * 1024
 MAX_RESPONSE_BODY = 64 * 1024 * 1024
+INFINITY = float("inf")
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -48,14 +51,19 @@ def parse_body(raw: bytes) -> Any:
 
 
 @contextlib.contextmanager
-def map_upstream_errors(what: str) -> Iterator[None]:
-    """Translate aiohttp/asyncio failures into lip's upstream errors; the one place that names aiohttp errors."""
+def map_upstream_errors(what: str, timed_out: str = "timed out") -> Iterator[None]:
+    """Translate aiohttp/asyncio failures into lip's upstream errors; the one place that names aiohttp errors.
+
+    ``timed_out`` says which phase a TimeoutError means where this is used.
+    """
     try:
         yield
     except LipError:
         raise
+    except aiohttp.ConnectionTimeoutError as exc:
+        raise UpstreamTimeout(f"{what}: connecting to the upstream timed out (config.timeouts.connect_s)") from exc
     except TimeoutError as exc:
-        raise UpstreamTimeout(f"{what}: timed out") from exc
+        raise UpstreamTimeout(f"{what}: {timed_out}") from exc
     except aiohttp.ClientConnectorError as exc:
         raise UpstreamUnreachable(
             f"{what}: cannot connect to the upstream ({exc.os_error.strerror or 'refused'})"
@@ -68,25 +76,61 @@ def map_upstream_errors(what: str) -> Iterator[None]:
         raise UpstreamUnreachable(f"{what}: connection to the upstream failed") from exc
 
 
+@dataclass(frozen=True, slots=True)
+class Deadlines:
+    """One exchange's absolute deadlines (event-loop time), fixed when the request is sent."""
+
+    first_byte: float  # headers and the first body chunk
+    total: float
+    timeouts: Timeouts
+
+    @classmethod
+    def start(cls, timeouts: Timeouts) -> Deadlines:
+        now = asyncio.get_running_loop().time()
+        first = now + timeouts.first_byte_s if timeouts.first_byte_s else INFINITY
+        total = now + timeouts.total_s if timeouts.total_s else INFINITY
+        return cls(min(first, total), total, timeouts)
+
+    @staticmethod
+    def _at(when: float) -> float | None:
+        return None if when == INFINITY else when
+
+    def first_byte_at(self) -> float | None:
+        return self._at(self.first_byte)
+
+    def total_at(self) -> float | None:
+        return self._at(self.total)
+
+    def first_byte_message(self) -> str:
+        if self.first_byte == self.total:
+            return f"no answer within {self.timeouts.total_s:g} s (config.timeouts.total_s)"
+        return f"no first byte within {self.timeouts.first_byte_s:g} s (config.timeouts.first_byte_s)"
+
+    def stream_message(self, fired: str) -> str:
+        if fired == "idle":
+            return f"the upstream sent nothing for {self.timeouts.idle_s:g} s mid-answer (config.timeouts.idle_s)"
+        return f"the answer took longer than {self.timeouts.total_s:g} s (config.timeouts.total_s)"
+
+
 class Watchdog:
     """Closes a response when it is idle too long or runs past its total deadline."""
 
     __slots__ = ("_handle", "_idle", "_loop", "_response", "deadline", "fired", "last")
 
-    def __init__(self, response: aiohttp.ClientResponse, idle: float, total: float) -> None:
+    def __init__(self, response: aiohttp.ClientResponse, idle: float, deadline: float) -> None:
         self._loop = asyncio.get_running_loop()
         self._response = response
         self._idle = idle
         now = self._loop.time()
         self.last = now
-        self.deadline = now + total if total > 0 else float("inf")
+        self.deadline = deadline
         self.fired: str | None = None
         self._handle: asyncio.TimerHandle | None = None
         self._schedule(now)
 
     def _schedule(self, now: float) -> None:
-        due = min(self.last + self._idle if self._idle > 0 else float("inf"), self.deadline)
-        if due != float("inf"):
+        due = min(self.last + self._idle if self._idle > 0 else INFINITY, self.deadline)
+        if due != INFINITY:
             self._handle = self._loop.call_at(max(due, now), self._check)
 
     def _check(self) -> None:
@@ -113,18 +157,18 @@ class UpstreamCall:
     """An open upstream response with status 2xx."""
 
     response: aiohttp.ClientResponse
-    timeouts: Timeouts
+    deadlines: Deadlines
     what: str
+    watchdog: Watchdog | None = None
 
     @property
     def content_type(self) -> str:
         return self.response.headers.get("Content-Type", "application/json")
 
     async def read_body(self) -> bytes:
-        """The whole body, bounded by the first-byte and total timeouts and a size cap."""
-        limit = self.timeouts.total_s or None
-        with map_upstream_errors(self.what):
-            async with asyncio.timeout(limit):
+        """The whole body, bounded by the total timeout and a size cap."""
+        with map_upstream_errors(self.what, self.deadlines.stream_message("total")):
+            async with asyncio.timeout_at(self.deadlines.total_at()):
                 chunks: list[bytes] = []
                 size = 0
                 async for chunk in self.response.content.iter_any():
@@ -135,18 +179,16 @@ class UpstreamCall:
                 return b"".join(chunks)
 
     async def first_chunk(self) -> tuple[bytes, AsyncIterator[bytes]]:
-        """The first body chunk (within the first-byte timeout) and an iterator over the rest."""
-        t = self.timeouts
-        watchdog = Watchdog(self.response, t.idle_s, t.total_s)
+        """The first body chunk (by the first-byte deadline, which also covered the headers) and the rest."""
         chunks = self.response.content.iter_any()
-        with map_upstream_errors(self.what):
-            async with asyncio.timeout(t.first_byte_s or None):
+        with map_upstream_errors(self.what, self.deadlines.first_byte_message()):
+            async with asyncio.timeout_at(self.deadlines.first_byte_at()):
                 try:
                     first = await anext(chunks)
                 except StopAsyncIteration:
                     first = b""
-        watchdog.touch()
-        return first, self._rest(chunks, watchdog)
+        self.watchdog = Watchdog(self.response, self.deadlines.timeouts.idle_s, self.deadlines.total)
+        return first, self._rest(chunks, self.watchdog)
 
     async def _rest(self, chunks: AsyncIterator[bytes], watchdog: Watchdog) -> AsyncIterator[bytes]:
         try:
@@ -157,16 +199,16 @@ class UpstreamCall:
                         yield chunk
                 except (aiohttp.ClientError, ConnectionError) as exc:
                     if watchdog.fired:
-                        raise UpstreamTimeout(
-                            f"{self.what}: the upstream was silent too long ({watchdog.fired})"
-                        ) from exc
+                        raise UpstreamTimeout(f"{self.what}: {self.deadlines.stream_message(watchdog.fired)}") from exc
                     raise
             if watchdog.fired:
-                raise UpstreamTimeout(f"{self.what}: the upstream was silent too long ({watchdog.fired})")
+                raise UpstreamTimeout(f"{self.what}: {self.deadlines.stream_message(watchdog.fired)}")
         finally:
             watchdog.cancel()
 
     def close(self) -> None:
+        if self.watchdog is not None:
+            self.watchdog.cancel()
         self.response.close()
 
     def release(self) -> None:
@@ -181,14 +223,19 @@ async def post(
     timeouts: Timeouts,
     what: str,
 ) -> UpstreamCall:
-    """POST and wait for the status line and headers; a non-2xx status raises UpstreamStatusError."""
+    """POST and wait for the status line and headers; a non-2xx status raises UpstreamStatusError.
+
+    The connect timeout bounds the TCP (and TLS) connect; the first-byte deadline starts now and covers the headers
+    and the first body chunk (see ``UpstreamCall.first_chunk``); the total deadline covers the whole exchange.
+    """
+    deadlines = Deadlines.start(timeouts)
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeouts.connect_s or None, connect=None)
-    with map_upstream_errors(what):
-        async with asyncio.timeout(timeouts.first_byte_s or None):
+    with map_upstream_errors(what, deadlines.first_byte_message()):
+        async with asyncio.timeout_at(deadlines.first_byte_at()):
             response = await session.post(url, data=body, headers=headers, timeout=timeout)
             if response.status >= 300:
                 await raise_for_status(response, what)
-    return UpstreamCall(response, timeouts, what)
+    return UpstreamCall(response, deadlines, what)
 
 
 async def get_json(

@@ -22,8 +22,9 @@ from lip.errors import (
     LipError,
     UpstreamStatusError,
 )
+from lip.frontends.keepalive import KeepAlive, interval_for
 from lip.protocols.codec import Codec
-from lip.routing.failover import open_first
+from lip.routing.failover import open_first, reason
 from lip.routing.overrides import apply_overrides
 from lip.runtime import Runtime, runtime_of
 
@@ -104,7 +105,7 @@ class Endpoint:
         exchange.model = head.model
         head.headers = forwarded_headers(http)
         request = await self.before(head, runtime)
-        targets = runtime.planner.plan(request.model)
+        targets = runtime.health.order(runtime.planner.plan(request.model))
         decoded: list[Request] = []
 
         async def open_target(target: Target) -> Opened:
@@ -120,15 +121,22 @@ class Endpoint:
             return await target.backend.open(chosen, target, passthrough=passthrough)
 
         def abandoned(target: Target, error: LipError) -> None:
-            exchange.attempts.append((target.leaf, error.code))
+            exchange.attempts.append((target.leaf, reason(error)))
             runtime.health.failure(target, error)
 
-        target, opened = await open_first(targets, open_target, abandoned)
+        keepalive = KeepAlive(http, interval_for(targets) if request.stream else 0.0, SSE_HEADERS)
+        try:
+            target, opened = await keepalive.wait(open_first(targets, open_target, abandoned))
+        except LipError as exc:
+            if keepalive.response is None:
+                raise
+            exchange.error, exchange.status, exchange.streamed = exc, 200, True
+            return await keepalive.fail(self.codec, exc)
         runtime.health.success(target)
         exchange.target = target
         exchange.first_byte = time.perf_counter()
         final = decoded[0] if decoded else request
-        return await self.respond(http, final, target, opened, exchange)
+        return await self.respond(http, final, target, opened, exchange, keepalive.response)
 
     # ---- hooks a frontend may extend
 
@@ -148,25 +156,37 @@ class Endpoint:
     # ---- responding
 
     async def respond(
-        self, http: web.Request, request: Request, target: Target, opened: Opened, exchange: Exchange
+        self,
+        http: web.Request,
+        request: Request,
+        target: Target,
+        opened: Opened,
+        exchange: Exchange,
+        prepared: web.StreamResponse | None = None,
     ) -> web.StreamResponse:
+        """``prepared``: a stream response already committed by keep-alive comments, to continue."""
         headers = {"x-lip-backend": target.leaf}
         match opened:
             case RelayBody(body=body, content_type=content_type):
                 exchange.status = 200
                 return web.Response(body=body, status=200, headers={**headers, "Content-Type": content_type})
             case RelayStream():
-                return await self._relay(http, opened, headers, exchange)
+                return await self._relay(http, opened, headers, exchange, prepared)
             case EventStream() if request.stream:
-                return await self._stream_events(http, request, opened, headers, exchange)
+                return await self._stream_events(http, request, opened, headers, exchange, prepared)
             case EventStream():
                 return await self._collect(request, opened, headers, exchange)
         raise AssertionError(opened)
 
     async def _relay(
-        self, http: web.Request, opened: RelayStream, headers: dict[str, str], exchange: Exchange
+        self,
+        http: web.Request,
+        opened: RelayStream,
+        headers: dict[str, str],
+        exchange: Exchange,
+        prepared: web.StreamResponse | None = None,
     ) -> web.StreamResponse:
-        response = web.StreamResponse(status=200, headers={**SSE_HEADERS, **headers})
+        response = prepared or web.StreamResponse(status=200, headers={**SSE_HEADERS, **headers})
         exchange.status, exchange.streamed = 200, True
         try:
             await response.prepare(http)
@@ -185,11 +205,17 @@ class Endpoint:
         return response
 
     async def _stream_events(
-        self, http: web.Request, request: Request, opened: EventStream, headers: dict[str, str], exchange: Exchange
+        self,
+        http: web.Request,
+        request: Request,
+        opened: EventStream,
+        headers: dict[str, str],
+        exchange: Exchange,
+        prepared: web.StreamResponse | None = None,
     ) -> web.StreamResponse:
         encoder = self.codec.stream_encoder(request)
         collector = Collector()
-        response = web.StreamResponse(status=200, headers={**SSE_HEADERS, **headers})
+        response = prepared or web.StreamResponse(status=200, headers={**SSE_HEADERS, **headers})
         exchange.status, exchange.streamed = 200, True
         try:
             await response.prepare(http)

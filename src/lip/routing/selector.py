@@ -123,9 +123,7 @@ class _Parser:
             self.spaces()
             chain.append(self.choice())
         if self.pos != len(self.text):
-            char = self.peek()
-            what = "a space inside a selector" if char.isspace() else f"unexpected {char!r}"
-            raise self.fail(f"{what}; expected '|', '^' or the end of the selector")
+            raise self.fail(f"unexpected {self.peek()!r}; expected '|', '^' or the end of the selector")
         return Selector(tuple(chain))
 
     def choice(self) -> Choice:
@@ -150,7 +148,10 @@ class _Parser:
             if not model:
                 raise self.fail("empty model name after ':'", start + len(prefix) + 1)
         params = self.params() if self.peek() == "?" else ()
+        space = self.pos
         self.spaces()
+        if self.pos > space and self.peek() not in ("|", "^", ""):
+            raise self.fail("a space inside a selector (spaces may only surround '|' and '^')", space)
         if sep and "/" not in prefix:
             return Leaf(prefix, model, weight, params)
         return Leaf(None, target, weight, params)

@@ -1,0 +1,79 @@
+"""SSE keep-alive comments while lip waits for a streamed answer's first item, when a backend row enables them.
+
+The first comment commits the response: status 200 and the SSE headers go out before any leaf has answered, so
+``x-lip-backend`` cannot be sent any more and a failure after that point, failover included, ends the stream with
+the protocol's error event instead of an HTTP error status. That is why it is off by default
+(``config.keepalive_s: 0``). A plan uses the shortest interval that any of its backends enables.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Mapping, Sequence
+
+from aiohttp import web
+
+from lip.backends.base import Opened, RelayBody, Target
+from lip.errors import LipError
+from lip.protocols.codec import Codec
+from lip.protocols.sse import KEEPALIVE_FRAME
+
+Attempt = tuple[Target, Opened]
+
+
+def interval_for(targets: Sequence[Target]) -> float:
+    """The shortest keep-alive interval enabled by any backend of the plan; 0 when none enables one."""
+    enabled = [t.backend.spec.settings.keepalive_s for t in targets if t.backend.spec.settings.keepalive_s > 0]
+    return min(enabled, default=0.0)
+
+
+class KeepAlive:
+    """Awaits an attempt; every ``interval`` seconds without it, writes a comment to the client."""
+
+    def __init__(self, http: web.Request, interval: float, headers: Mapping[str, str]) -> None:
+        self.http = http
+        self.interval = interval
+        self.headers = headers
+        self.response: web.StreamResponse | None = None  # set once the 200 is committed
+
+    async def wait(self, attempt: Awaitable[Attempt]) -> Attempt:
+        if self.interval <= 0:
+            return await attempt
+        task = asyncio.ensure_future(attempt)
+        try:
+            while True:
+                done, _ = await asyncio.wait({task}, timeout=self.interval)
+                if done:
+                    return task.result()
+                await self._beat()
+        except BaseException:
+            await _discard(task)  # the client left (or the handler was cancelled): stop the upstream too
+            raise
+
+    async def _beat(self) -> None:
+        if self.response is None:
+            self.response = web.StreamResponse(status=200, headers=self.headers)
+            await self.response.prepare(self.http)
+        await self.response.write(KEEPALIVE_FRAME)
+
+    async def fail(self, codec: Codec, error: LipError) -> web.StreamResponse:
+        """End a committed stream with the protocol's error event."""
+        assert self.response is not None
+        try:
+            await self.response.write(codec.error_frame(error))
+            await self.response.write_eof()
+        except ConnectionResetError:
+            pass  # the client is gone; nothing is left to tell it
+        return self.response
+
+
+async def _discard(task: asyncio.Future[Attempt]) -> None:
+    if not task.done():
+        task.cancel()
+        await asyncio.wait({task})
+        return
+    if task.cancelled() or task.exception() is not None:
+        return
+    _, opened = task.result()
+    if not isinstance(opened, RelayBody):
+        await opened.close()
