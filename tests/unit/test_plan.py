@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from lip.backends.local_stub import LocalStubBackend
-from lip.config import load_text
+from lip.config import ConfigError, load_text
 from lip.errors import InvalidRequest, ModelNotFound, UnknownBackend
 from lip.inventory import Inventory
 from lip.routing.plan import Planner
@@ -114,3 +114,16 @@ def test_unknown_bare_names_take_the_default_route_or_get_404() -> None:
     assert planner({"default_route": "c:m"}).plan("who-knows?temperature=1")[0].params == (("temperature", "1"),)
     with pytest.raises(ModelNotFound):
         planner().plan("who-knows")
+
+
+def test_selectors_in_the_config_are_checked_like_requests() -> None:
+    with pytest.raises(ConfigError) as caught:
+        planner({"default_route": "a:m?colour=blue", "model_aliases": {"x": "b:m?max_tokens=many"}})
+    problems = "\n".join(caught.value.problems)
+    assert "routing.default_route" in problems and "'colour' is not supported" in problems
+    assert "routing.model_aliases[0].replacement" in problems and "max_tokens='many' has the wrong type" in problems
+
+
+def test_an_alias_may_name_a_bare_model() -> None:
+    p = planner({"model_aliases": {"fast": "shared|a:m"}}, models={"b": ["shared"]})
+    assert leaves(p, "fast") == ["b:shared", "a:m"]

@@ -22,6 +22,8 @@ from pydantic import ValidationError
 from lip.backends.presets import BY_KIND, KINDS, RESERVED_PREFIXES, KindSpec
 from lip.config.models import BackendRow, BackendSettings, Config, ModelItem, Plugins
 from lip.credentials import key_variable_names
+from lip.errors import InvalidRequest
+from lip.routing.overrides import parse_overrides
 from lip.routing.selector import SelectorError, parse_selector
 
 SECRET_FIELDS = ("api_key", "api_keys", "credentials", "key", "token", "password", "secret")
@@ -291,24 +293,29 @@ def _resolve_row(
     return BackendSpec(row.id, kind, prefix, base_url, key_root or None, settings, static, source)
 
 
-def _check_selector(report: _Report, name: str, text: str, prefixes: set[str], allow_regex_groups: bool) -> None:
+def _check_selector(report: _Report, name: str, text: str, prefixes: set[str], alias: bool) -> None:
+    """A default route must name prefixes; an alias replacement may also use bare names and regex groups."""
     where = report.where(None, None, name)
     try:
         selector = parse_selector(text)
     except SelectorError as exc:
-        if allow_regex_groups and "\\" in text:
+        if alias and "\\" in text:
             return
         report.error(where, str(exc), "write prefix:model, optionally joined with '|' or '^' (docs/routing.md)")
         return
     for leaf in selector.leaves():
-        if leaf.prefix is None:
+        if leaf.prefix is None and not alias:
             report.error(where, f"{text!r} names no backend prefix", "write it as prefix:model")
-        elif leaf.prefix not in prefixes and "\\" not in leaf.prefix:
+        elif leaf.prefix is not None and leaf.prefix not in prefixes and "\\" not in leaf.prefix:
             report.error(
                 where,
                 f"prefix {leaf.prefix!r} in {text!r} is not a configured backend",
                 "use one of: " + (", ".join(sorted(prefixes)) or "(no backends are enabled)"),
             )
+        try:
+            parse_overrides(leaf.params)
+        except InvalidRequest as exc:
+            report.error(where, exc.message, "see the per-leaf parameters in docs/routing.md")
 
 
 def _aliases(report: _Report, config: Config, prefixes: set[str]) -> tuple[AliasSpec, ...]:
@@ -330,7 +337,7 @@ def _aliases(report: _Report, config: Config, prefixes: set[str]) -> tuple[Alias
                 "fix the regular expression (it must match the whole model name)",
             )
             continue
-        _check_selector(report, f"{name}.replacement", replacement, prefixes, allow_regex_groups=True)
+        _check_selector(report, f"{name}.replacement", replacement, prefixes, alias=True)
         aliases.append(AliasSpec(compiled, replacement))
     return tuple(aliases)
 
@@ -364,7 +371,7 @@ def validate(data: Any, source: str, env: Mapping[str, str], base_dir: Path) -> 
         raise ConfigError(report.problems, report.warnings)
     prefixes = {b.prefix for b in backends}
     if config.routing.default_route is not None:
-        _check_selector(report, "routing.default_route", config.routing.default_route, prefixes, False)
+        _check_selector(report, "routing.default_route", config.routing.default_route, prefixes, alias=False)
     aliases = _aliases(report, config, prefixes)
     if report.problems:
         raise ConfigError(report.problems, report.warnings)
