@@ -113,6 +113,8 @@ def test_a_probe_that_never_reports_does_not_block_forever() -> None:
     health.check(a)  # e.g. its client disconnected and nothing was reported
     clock.now += 31
     assert health.order([a, b]) == [a, b]
+    health.check(a)  # the next request takes over as the probe
+    assert health.order([a, b]) == [b]
 
 
 def test_model_not_found_opens_a_circuit_for_that_model_only() -> None:

@@ -71,15 +71,18 @@ class Health:
             return list(targets)
         if len(usable) < len(targets):
             skipped = ", ".join(t.leaf for t in targets if t not in usable)
-            log.info("skipping %s: circuit open or every key cooling down", skipped)
+            log.debug("skipping %s: circuit open or every key cooling down", skipped)
         return usable
 
     def check(self, target: Target) -> None:
         """Called just before an attempt: in a half-open circuit, this attempt becomes the probe."""
         now = self.clock()
+        cooldown = target.backend.spec.settings.circuit_cooldown_s
         for name in self._names(target):
             circuit = self.circuits.get(name)
-            if circuit is not None and 0 < circuit.open_until <= now and circuit.probe_since is None:
+            if circuit is None or not 0 < circuit.open_until <= now:
+                continue
+            if circuit.probe_since is None or now - circuit.probe_since >= cooldown:  # none yet, or a stale one
                 circuit.probe_since = now
                 log.info("circuit %s is half-open: probing with one request", name)
 
