@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.fakes import FakeProvider
 from tests.harness import CANARY, run_lip
 
@@ -54,3 +56,15 @@ async def test_a_local_preset_sends_no_key(fake_provider: FakeProvider) -> None:
         await lip.openai().chat.completions.create(model="ollama:llama3:8b", messages=MESSAGES)
     assert bearers(fake_provider) == [""]
     assert fake_provider.requests_to("/chat/completions")[0].body["model"] == "llama3:8b"
+
+
+async def test_the_anthropic_preset_sends_its_key_as_x_api_key(fake_provider: FakeProvider) -> None:
+    pytest.importorskip("lip.protocols.anthropic_messages")
+    fake_provider.keys = {CANARY: None}
+    async with run_lip(preset("anthropic", fake_provider.url), {"ANTHROPIC_API_KEY": CANARY}) as lip:
+        completion = await lip.openai().chat.completions.create(
+            model="anthropic:claude-test", messages=MESSAGES, max_tokens=50
+        )
+    assert completion.choices[0].message.content == "Hello from fake"
+    [sent] = fake_provider.requests_to("/v1/messages")
+    assert sent.headers["x-api-key"] == CANARY and "Authorization" not in sent.headers
