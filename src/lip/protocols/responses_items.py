@@ -1,0 +1,576 @@
+"""OpenAI Responses items <-> canonical parts: the request side of the Responses codec, and output item shapes.
+
+Decoding (client body -> canonical) validates as it goes and raises ``InvalidRequest`` naming the field:
+
+- ``input`` items in order: ``message`` (role user/assistant/system/developer), ``reasoning``, ``function_call``,
+  ``function_call_output``, ``custom_tool_call``, ``custom_tool_call_output``. Items the model produced
+  (reasoning, assistant messages, calls) are merged into one assistant turn; tool outputs and user messages into
+  one user turn. System/developer messages before the first turn join ``instructions`` as the system prompt; later
+  ones become a ``system`` message at their place. Ids are optional (Codex sends items without them).
+- Records of hosted tools (``web_search_call``, ``file_search_call``, ...) are dropped with a debug log: their
+  results already live in the assistant's text. ``item_reference`` and anything else unknown is a 400 naming it.
+- Function and custom tools become ``ToolSpec``; built-in tools (``web_search``, ``file_search``, ...) are not
+  canonical: they stay in ``request.raw`` and only a Responses backend re-emits them (see the codec).
+
+Opaque reasoning rides in ``encrypted_content``: a Responses client only ever sees one opaque field, so an
+Anthropic thinking signature travels as ``lip-signature:<sig>`` and redacted thinking as ``lip-redacted:<data>``;
+both come home unchanged when the client sends the item back. Real Responses ``encrypted_content`` stays as is.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from typing import Any
+
+import orjson
+
+from lip.canonical.events import ReasoningEnd, StopReason, Usage
+from lip.canonical.request import (
+    Image,
+    Message,
+    Part,
+    Reasoning,
+    Request,
+    Text,
+    ToolCall,
+    ToolChoice,
+    ToolResult,
+    ToolSpec,
+)
+from lip.errors import InvalidRequest
+from lip.protocols import fields
+
+log = logging.getLogger("lip.protocols.openai_responses")
+
+INCOMPLETE_REASONS = {StopReason.MAX_TOKENS: "max_output_tokens", StopReason.CONTENT_FILTER: "content_filter"}
+
+SIGNATURE_PREFIX = "lip-signature:"
+REDACTED_PREFIX = "lip-redacted:"
+TOOL_KINDS = frozenset({"function", "custom"})
+# Records of hosted tools that a client sends back; nothing to translate, the results are in the assistant text.
+HOSTED_CALL_RECORDS = frozenset(
+    {"web_search_call", "file_search_call", "image_generation_call", "code_interpreter_call", "mcp_list_tools"}
+)
+_MODEL_ITEMS = frozenset({"reasoning", "function_call", "custom_tool_call"})
+_OUTPUT_ITEMS = frozenset({"function_call_output", "custom_tool_call_output"})
+_ROLES = ("user", "assistant", "system", "developer")
+
+
+# ---------------------------------------------------------------- opaque reasoning payloads
+
+
+def opaque_payload(signature: str | None, encrypted: str | None, redacted: str | None) -> str | None:
+    """The one ``encrypted_content`` string a Responses client carries for any kind of opaque reasoning."""
+    if encrypted:
+        return encrypted
+    if signature:
+        return SIGNATURE_PREFIX + signature
+    if redacted:
+        return REDACTED_PREFIX + redacted
+    return None
+
+
+def reasoning_from_payload(text: str, payload: str | None, item_id: str | None) -> Reasoning:
+    if payload and payload.startswith(SIGNATURE_PREFIX):
+        return Reasoning(text=text, signature=payload[len(SIGNATURE_PREFIX) :], id=item_id)
+    if payload and payload.startswith(REDACTED_PREFIX):
+        return Reasoning(text=text, redacted=payload[len(REDACTED_PREFIX) :], id=item_id)
+    return Reasoning(text=text, encrypted=payload or None, id=item_id)
+
+
+def reasoning_end_from_payload(payload: str | None, item_id: str | None) -> ReasoningEnd:
+    part = reasoning_from_payload("", payload, item_id)
+    return ReasoningEnd(signature=part.signature, encrypted=part.encrypted, redacted=part.redacted, id=part.id)
+
+
+# ---------------------------------------------------------------- decode: client body -> canonical
+
+
+def _image(item: dict[str, Any], at: str) -> Image:
+    if item.get("file_id") is not None:
+        raise InvalidRequest(
+            f"'{at}.file_id' is not supported: lip keeps no files; send the image as 'image_url'", param=f"{at}.file_id"
+        )
+    url = fields.required(item, "image_url", str, f"{at}.image_url")
+    detail = fields.optional(item, "detail", str, f"{at}.detail")
+    if url.startswith("data:"):
+        header, _, data = url.partition(",")
+        return Image(data=data, media_type=header[5:].split(";", 1)[0] or None, detail=detail)
+    return Image(url=url, detail=detail)
+
+
+def content_parts(content: Any, where: str) -> list[Text | Image]:
+    """A message's or a tool output's content: a string or a list of input/output parts."""
+    if isinstance(content, str):
+        return [Text(content)] if content else []
+    parts: list[Text | Image] = []
+    for i, raw in enumerate(fields.expect(content, list, where)):
+        at = f"{where}[{i}]"
+        item = fields.expect(raw, dict, at)
+        kind = item.get("type")
+        if kind in ("input_text", "output_text", "text"):
+            parts.append(Text(fields.required(item, "text", str, f"{at}.text")))
+        elif kind == "refusal":
+            parts.append(Text(fields.required(item, "refusal", str, f"{at}.refusal")))
+        elif kind == "input_image":
+            parts.append(_image(item, at))
+        else:
+            raise InvalidRequest(f"'{at}.type' {kind!r} is not supported by lip's Responses translation", param=at)
+    return parts
+
+
+def _tool_output(item: dict[str, Any], at: str) -> tuple[list[Text | Image], bool]:
+    output = item.get("output")
+    if isinstance(output, dict) and isinstance(output.get("content"), str):  # older Codex: {content, success}
+        return content_parts(output["content"], f"{at}.output.content"), output.get("success") is False
+    if output is None:
+        raise InvalidRequest(f"'{at}.output' is required", param=f"{at}.output")
+    return content_parts(output, f"{at}.output"), False
+
+
+def _reasoning(item: dict[str, Any], at: str) -> Reasoning:
+    summary = fields.optional(item, "summary", list, f"{at}.summary") or []
+    texts = [s.get("text") for s in summary if isinstance(s, dict) and isinstance(s.get("text"), str)]
+    if not texts:
+        content = fields.optional(item, "content", list, f"{at}.content") or []
+        texts = ["".join(c["text"] for c in content if isinstance(c, dict) and isinstance(c.get("text"), str))]
+    payload = fields.optional(item, "encrypted_content", str, f"{at}.encrypted_content")
+    return reasoning_from_payload("\n\n".join(t for t in texts if t), payload, fields.optional(item, "id", str))
+
+
+def _arguments(item: dict[str, Any], key: str, at: str) -> str:
+    value = item.get(key)
+    if isinstance(value, dict):  # lenient: an object where a JSON string belongs
+        return orjson.dumps(value).decode()
+    return fields.optional(item, key, str, f"{at}.{key}") or ""
+
+
+def _model_item(kind: str, item: dict[str, Any], at: str) -> Part:
+    if kind == "reasoning":
+        return _reasoning(item, at)
+    call_id = fields.required(item, "call_id", str, f"{at}.call_id")
+    name = fields.required(item, "name", str, f"{at}.name")
+    if kind == "function_call":
+        return ToolCall(id=call_id, name=name, arguments=_arguments(item, "arguments", at))
+    return ToolCall(id=call_id, name=name, arguments=_arguments(item, "input", at), kind="custom")
+
+
+class _Conversation:
+    """Accumulates input items into canonical turns."""
+
+    def __init__(self, system: list[Text]) -> None:
+        self.system = system
+        self.messages: list[Message] = []
+
+    def push(self, role: str, parts: list[Part]) -> None:
+        last = self.messages[-1] if self.messages else None
+        if last is not None and last.role == role and role in ("user", "assistant"):
+            last.content.extend(parts)
+        else:
+            self.messages.append(Message(role=role, content=parts))  # type: ignore[arg-type]
+
+    def message(self, item: dict[str, Any], at: str) -> None:
+        role = fields.required(item, "role", str, f"{at}.role")
+        if role not in _ROLES:
+            raise InvalidRequest(f"'{at}.role' {role!r} is not one of {', '.join(_ROLES)}", param=f"{at}.role")
+        parts: list[Part] = list(content_parts(item.get("content", ""), f"{at}.content"))
+        if role in ("system", "developer"):
+            texts = [p for p in parts if isinstance(p, Text)]
+            if self.messages:
+                self.messages.append(Message(role="system", content=list(texts)))
+            else:
+                self.system.extend(texts)
+            return
+        self.push(role, parts)
+
+    def item(self, raw: Any, at: str) -> None:
+        item = fields.expect(raw, dict, at)
+        kind = item.get("type")
+        if kind is None and "role" in item:
+            kind = "message"
+        if kind == "message":
+            self.message(item, at)
+        elif kind in _MODEL_ITEMS:
+            self.push("assistant", [_model_item(kind, item, at)])
+        elif kind in _OUTPUT_ITEMS:
+            content, is_error = _tool_output(item, at)
+            call_id = fields.required(item, "call_id", str, f"{at}.call_id")
+            result = ToolResult(call_id=call_id, content=content, is_error=is_error)
+            if kind == "custom_tool_call_output":
+                result.kind = "custom"
+            self.push("user", [result])
+        elif kind in HOSTED_CALL_RECORDS:
+            log.debug("dropping a %s input item: hosted tool records have no canonical form", kind)
+        elif kind == "item_reference":
+            raise InvalidRequest(
+                f"'{at}.type' 'item_reference' is not supported: lip keeps no items by id; send the item itself",
+                param=f"{at}.type",
+            )
+        elif kind is None:
+            raise InvalidRequest(f"'{at}.type' is required", param=f"{at}.type")
+        else:
+            raise InvalidRequest(f"'{at}.type' {kind!r} is not supported by lip's Responses translation", param=at)
+
+
+def decode_input(value: Any, instructions: Any) -> tuple[list[Text], list[Message]]:
+    """``instructions`` and ``input`` -> (system, messages)."""
+    text = fields.expect(instructions, str, "instructions") if instructions is not None else ""
+    conversation = _Conversation([Text(text)] if text else [])
+    if isinstance(value, str):
+        conversation.push("user", [Text(value)])
+    else:
+        for i, raw in enumerate(fields.expect(value, list, "input")):
+            conversation.item(raw, f"input[{i}]")
+    return conversation.system, conversation.messages
+
+
+def decode_tools(value: Any) -> list[ToolSpec]:
+    specs: list[ToolSpec] = []
+    for i, raw in enumerate(fields.expect(value, list, "tools")):
+        at = f"tools[{i}]"
+        tool = fields.expect(raw, dict, at)
+        kind = fields.required(tool, "type", str, f"{at}.type")
+        if kind not in TOOL_KINDS:
+            log.debug("built-in tool %r stays in the raw body: only a Responses backend can run it", kind)
+            continue
+        name = fields.required(tool, "name", str, f"{at}.name")
+        description = fields.optional(tool, "description", str, f"{at}.description")
+        if kind == "custom":
+            fmt = fields.optional(tool, "format", dict, f"{at}.format")
+            specs.append(ToolSpec(name, description, kind="custom", extra={"format": fmt} if fmt else None))
+            continue
+        parameters = fields.optional(tool, "parameters", dict, f"{at}.parameters")
+        specs.append(
+            ToolSpec(name, description, parameters, strict=fields.optional(tool, "strict", bool, f"{at}.strict"))
+        )
+    return specs
+
+
+def decode_tool_choice(value: Any, parallel: Any) -> ToolChoice | None:
+    if value is None and parallel is None:
+        return None
+    choice = ToolChoice(parallel=fields.expect(parallel, bool, "parallel_tool_calls") if parallel is not None else None)
+    if value is None:
+        return choice
+    if isinstance(value, str):
+        if value not in ("auto", "none", "required"):
+            raise InvalidRequest("'tool_choice' must be auto, none, required or a tool object", param="tool_choice")
+        choice.mode = value  # type: ignore[assignment]
+        return choice
+    value = fields.expect(value, dict, "tool_choice")
+    kind = fields.required(value, "type", str, "tool_choice.type")
+    if kind in TOOL_KINDS:
+        choice.mode, choice.name = "tool", fields.required(value, "name", str, "tool_choice.name")
+    elif kind == "allowed_tools":
+        choice.mode = "required" if value.get("mode") == "required" else "auto"
+        log.debug("tool_choice allowed_tools narrows to %s for non-Responses targets", choice.mode)
+    else:
+        log.debug("tool_choice for built-in tool %r becomes auto for non-Responses targets", kind)
+    return choice
+
+
+def decode_text_format(text: Any) -> dict[str, Any] | None:
+    if text is None:
+        return None
+    fmt = fields.optional(fields.expect(text, dict, "text"), "format", dict, "text.format")
+    if fmt is None:
+        return None
+    kind = fmt.get("type")
+    if kind == "json_schema":
+        return {
+            "type": "json_schema",
+            "name": fields.optional(fmt, "name", str, "text.format.name") or "response",
+            "schema": fields.required(fmt, "schema", dict, "text.format.schema"),
+            "strict": fields.optional(fmt, "strict", bool, "text.format.strict"),
+            "description": fields.optional(fmt, "description", str, "text.format.description"),
+        }
+    if kind == "json_object":
+        return {"type": "json_object"}
+    if kind == "text":
+        return None
+    raise InvalidRequest("'text.format.type' must be text, json_object or json_schema", param="text.format.type")
+
+
+# ---------------------------------------------------------------- encode: canonical -> upstream input items
+
+
+def _input_image(image: Image) -> dict[str, Any]:
+    url = image.url if image.url is not None else f"data:{image.media_type or 'image/png'};base64,{image.data}"
+    return {"type": "input_image", "image_url": url, "detail": image.detail or "auto"}
+
+
+def _input_content(parts: list[Text | Image]) -> list[dict[str, Any]]:
+    return [{"type": "input_text", "text": p.text} if isinstance(p, Text) else _input_image(p) for p in parts]
+
+
+def _result_output(result: ToolResult) -> str | list[dict[str, Any]]:
+    parts = list(result.content)
+    if result.is_error:  # Responses has no error flag: say it in the output, as the Chat codec does
+        first = parts[0] if parts else None
+        if not isinstance(first, Text):
+            parts.insert(0, Text("Error"))
+        elif not first.text.startswith("Error"):
+            parts[0] = Text("Error: " + first.text)
+    if all(isinstance(p, Text) for p in parts):
+        return "\n".join(p.text for p in parts if isinstance(p, Text))
+    return _input_content(parts)
+
+
+def _call_item(call: ToolCall, custom_names: frozenset[str]) -> dict[str, Any]:
+    if call.kind == "custom" or call.name in custom_names:
+        return {"type": "custom_tool_call", "call_id": call.id, "name": call.name, "input": call.arguments}
+    return {"type": "function_call", "call_id": call.id, "name": call.name, "arguments": call.arguments or "{}"}
+
+
+def _reasoning_item(part: Reasoning) -> dict[str, Any] | None:
+    if not part.encrypted:
+        log.debug("dropping reasoning without encrypted_content: a Responses backend cannot take it back")
+        return None
+    summary = [{"type": "summary_text", "text": part.text}] if part.text else []
+    # No id: lip cannot tell an upstream's genuine id from one it minted for a client, and the API takes id-less
+    # reasoning items that carry encrypted_content (Codex sends them so).
+    return {"type": "reasoning", "summary": summary, "encrypted_content": part.encrypted}
+
+
+def _assistant_items(message: Message, custom_names: frozenset[str], out: list[dict[str, Any]]) -> None:
+    texts: list[str] = []
+
+    def flush() -> None:
+        if texts:
+            content = [{"type": "output_text", "text": t} for t in texts]
+            out.append({"type": "message", "role": "assistant", "content": content})
+            texts.clear()
+
+    for part in message.content:
+        if isinstance(part, Text):
+            if part.text:
+                texts.append(part.text)
+            continue
+        flush()
+        if isinstance(part, ToolCall):
+            out.append(_call_item(part, custom_names))
+        elif isinstance(part, Reasoning):
+            item = _reasoning_item(part)
+            if item is not None:
+                out.append(item)
+        else:
+            log.debug("dropping a %s part from an assistant turn: Responses takes none", type(part).__name__)
+    flush()
+
+
+def _user_items(message: Message, custom_calls: set[str], out: list[dict[str, Any]]) -> None:
+    pending: list[Text | Image] = []
+
+    def flush() -> None:
+        if pending:
+            out.append({"type": "message", "role": "user", "content": _input_content(pending)})
+            pending.clear()
+
+    for part in message.content:
+        if isinstance(part, Text | Image):
+            pending.append(part)
+        elif isinstance(part, ToolResult):
+            flush()
+            custom = part.kind == "custom" or part.call_id in custom_calls
+            kind = "custom_tool_call_output" if custom else "function_call_output"
+            out.append({"type": kind, "call_id": part.call_id, "output": _result_output(part)})
+        else:
+            log.debug("dropping a %s part from a user turn", type(part).__name__)
+    flush()
+
+
+def custom_tool_names(request: Request) -> frozenset[str]:
+    return frozenset(t.name for t in request.tools if t.kind == "custom")
+
+
+def encode_input(request: Request) -> list[dict[str, Any]]:
+    custom_names = custom_tool_names(request)
+    custom_calls = {
+        p.id
+        for m in request.messages
+        for p in m.content
+        if isinstance(p, ToolCall) and (p.kind == "custom" or p.name in custom_names)
+    }
+    items: list[dict[str, Any]] = []
+    for message in request.messages:
+        if message.role in ("system", "developer"):
+            texts = [p for p in message.content if isinstance(p, Text)]
+            items.append({"type": "message", "role": message.role, "content": _input_content(list(texts))})
+        elif message.role == "assistant":
+            _assistant_items(message, custom_names, items)
+        else:
+            _user_items(message, custom_calls, items)
+    return items
+
+
+def encode_tools(tools: list[ToolSpec], same_protocol: bool) -> list[dict[str, Any]]:
+    encoded: list[dict[str, Any]] = []
+    for spec in tools:
+        tool: dict[str, Any] = {"type": spec.kind, "name": spec.name}
+        if spec.description:
+            tool["description"] = spec.description
+        if spec.kind == "custom":
+            if spec.extra and spec.extra.get("format"):
+                tool["format"] = spec.extra["format"]
+        else:
+            tool["parameters"] = spec.parameters or {"type": "object", "properties": {}}
+            # Responses defaults strict to true, which rejects ordinary schemas: unset means false unless the
+            # client spoke Responses itself (then unset keeps the API's own default).
+            if spec.strict is not None or not same_protocol:
+                tool["strict"] = bool(spec.strict)
+        encoded.append(tool)
+    return encoded
+
+
+def encode_tool_choice(choice: ToolChoice, tools: list[ToolSpec]) -> Any:
+    if choice.mode != "tool":
+        return choice.mode
+    kind = next((t.kind for t in tools if t.name == choice.name), "function")
+    return {"type": kind, "name": choice.name}
+
+
+def encode_text_format(value: dict[str, Any]) -> dict[str, Any]:
+    if value.get("type") != "json_schema":
+        return {"type": value.get("type") or "text"}
+    fmt: dict[str, Any] = {"type": "json_schema", "name": value.get("name") or "response"}
+    fmt["schema"] = value.get("schema") or {}
+    if value.get("strict") is not None:
+        fmt["strict"] = value["strict"]
+    if value.get("description"):
+        fmt["description"] = value["description"]
+    return fmt
+
+
+# ---------------------------------------------------------------- output items (frontend side)
+
+
+def output_text_part(text: str) -> dict[str, Any]:
+    return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
+
+
+def message_item(item_id: str, text: str, status: str) -> dict[str, Any]:
+    content = [output_text_part(text)]
+    return {"id": item_id, "type": "message", "status": status, "role": "assistant", "content": content}
+
+
+def reasoning_item(item_id: str, text: str, payload: str | None) -> dict[str, Any]:
+    item: dict[str, Any] = {"id": item_id, "type": "reasoning", "summary": []}
+    if text:
+        item["summary"] = [{"type": "summary_text", "text": text}]
+    if payload:
+        item["encrypted_content"] = payload
+    return item
+
+
+def call_item(item_id: str, call_id: str, name: str, arguments: str, kind: str, status: str) -> dict[str, Any]:
+    if kind == "custom":
+        return {"id": item_id, "type": "custom_tool_call", "call_id": call_id, "name": name, "input": arguments}
+    return {
+        "id": item_id,
+        "type": "function_call",
+        "status": status,
+        "arguments": arguments,
+        "call_id": call_id,
+        "name": name,
+    }
+
+
+# ---------------------------------------------------------------- the response object (frontend side)
+
+
+def new_id(prefix: str) -> str:
+    return prefix + uuid.uuid4().hex
+
+
+def usage_body(usage: Usage) -> dict[str, Any]:
+    return {
+        "input_tokens": usage.input_tokens,
+        "input_tokens_details": {
+            "cached_tokens": usage.cached_tokens,
+            "cache_write_tokens": usage.cache_creation_tokens,
+        },
+        "output_tokens": usage.output_tokens,
+        "output_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
+        "total_tokens": usage.input_tokens + usage.output_tokens,
+    }
+
+
+def response_head(request: Request, response_id: str, model: str, created: int) -> dict[str, Any]:
+    """The response object as ``response.created`` announces it; the request's settings echoed."""
+    raw = request.raw
+    reasoning = object_of(raw.get("reasoning"))
+    text = object_of(raw.get("text"))
+    return {
+        "id": response_id,
+        "object": "response",
+        "created_at": created,
+        "status": "in_progress",
+        "background": False,
+        "error": None,
+        "incomplete_details": None,
+        "instructions": raw.get("instructions"),
+        "max_output_tokens": raw.get("max_output_tokens"),
+        "max_tool_calls": raw.get("max_tool_calls"),
+        "model": model,
+        "output": [],
+        "parallel_tool_calls": raw.get("parallel_tool_calls") is not False,
+        "previous_response_id": raw.get("previous_response_id"),
+        "prompt_cache_key": raw.get("prompt_cache_key"),
+        "reasoning": {"effort": reasoning.get("effort"), "summary": reasoning.get("summary")},
+        "safety_identifier": raw.get("safety_identifier"),
+        "store": raw.get("store") is not False,
+        "temperature": raw.get("temperature"),
+        "text": {"format": text.get("format") or {"type": "text"}, "verbosity": text.get("verbosity") or "medium"},
+        "tool_choice": raw.get("tool_choice") or "auto",
+        "tools": raw.get("tools") or [],
+        "top_p": raw.get("top_p"),
+        "truncation": raw.get("truncation") or "disabled",
+        "usage": None,
+        "user": raw.get("user"),
+        "metadata": raw.get("metadata") or {},
+    }
+
+
+def object_of(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def finished_response(
+    head: dict[str, Any], output: list[dict[str, Any]], usage: Usage, reason: StopReason
+) -> dict[str, Any]:
+    body = {**head, "output": output, "usage": usage_body(usage)}
+    incomplete = INCOMPLETE_REASONS.get(reason)
+    if incomplete:
+        body["status"], body["incomplete_details"] = "incomplete", {"reason": incomplete}
+    else:
+        body["status"], body["completed_at"] = "completed", int(time.time())
+    return body
+
+
+def output_items(content: list[Text | Reasoning | ToolCall], status: str) -> list[dict[str, Any]]:
+    """A collected answer's parts as output items: adjacent text joins one message item."""
+    output: list[dict[str, Any]] = []
+    text: list[str] = []
+
+    def flush() -> None:
+        if text:
+            output.append(message_item(new_id("msg_"), "".join(text), status))
+            text.clear()
+
+    for part in content:
+        if isinstance(part, Text):
+            text.append(part.text)
+            continue
+        flush()
+        if isinstance(part, ToolCall):
+            prefix = "ctc_" if part.kind == "custom" else "fc_"
+            output.append(call_item(new_id(prefix), part.id, part.name, part.arguments, part.kind, "completed"))
+            continue
+        payload = opaque_payload(part.signature, part.encrypted, part.redacted)
+        if part.text or payload:
+            item_id = part.id if part.id and part.id.startswith("rs_") else new_id("rs_")
+            output.append(reasoning_item(item_id, part.text, payload))
+    flush()
+    return output
