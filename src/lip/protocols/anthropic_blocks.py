@@ -27,6 +27,7 @@ import orjson
 from lip.canonical.request import (
     Image,
     Message,
+    Params,
     Part,
     Reasoning,
     Request,
@@ -47,6 +48,10 @@ CUSTOM_TOOL_SCHEMA: dict[str, Any] = {
     "properties": {"input": {"type": "string", "description": "The raw input for this tool."}},
     "required": ["input"],
 }
+DEFAULT_MAX_TOKENS = 4096  # Anthropic requires max_tokens; used when the client gave none
+MIN_THINKING_BUDGET = 1024
+EFFORT_BUDGETS = {"minimal": 1024, "low": 2048, "medium": 8192, "high": 16384, "xhigh": 32768}
+EFFORT_NAMES = {"low": "low", "medium": "medium", "high": "high", "xhigh": "xhigh", "max": "xhigh"}
 EMPTY_SCHEMA: dict[str, Any] = {"type": "object", "properties": {}}
 MISSING_RESULT = "No result was provided for this tool call."
 OPENING_USER_TEXT = "(continue)"
@@ -207,7 +212,7 @@ def decode_messages(items: list[Any]) -> tuple[list[Text], list[Message]]:
             else:
                 system.extend(texts)
             continue
-        messages.append(Message(role=role, content=decode_content(message["content"], f"{at}.content")))  # type: ignore[arg-type]
+        messages.append(Message(role=role, content=decode_content(message["content"], f"{at}.content")))
     return system, messages
 
 
@@ -250,7 +255,7 @@ def decode_tool_choice(value: Any) -> ToolChoice | None:
     if value is None:
         return None
     value = fields.expect(value, dict, "tool_choice")
-    mode = _CHOICE_MODES.get(value.get("type"))  # type: ignore[arg-type]
+    mode = _CHOICE_MODES.get(value.get("type"))
     if mode is None:
         raise InvalidRequest("'tool_choice.type' must be auto, any, tool or none", param="tool_choice.type")
     choice = ToolChoice(mode=mode)  # type: ignore[arg-type]
@@ -259,6 +264,45 @@ def decode_tool_choice(value: Any) -> ToolChoice | None:
     if fields.optional(value, "disable_parallel_tool_use", bool, "tool_choice.disable_parallel_tool_use"):
         choice.parallel = False
     return choice
+
+
+def _output_format(value: Any, where: str) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    value = fields.expect(value, dict, where)
+    if value.get("type") != "json_schema":
+        raise InvalidRequest(f"'{where}.type' must be 'json_schema'", param=f"{where}.type")
+    schema = fields.required(value, "schema", dict, f"{where}.schema")
+    return {"type": "json_schema", "name": "response", "schema": schema, "strict": True}
+
+
+def decode_params(raw: dict[str, Any]) -> Params:
+    fields.optional(raw, "top_k", int)  # validated; only an Anthropic upstream can honour it
+    params = Params(
+        max_tokens=fields.optional(raw, "max_tokens", int),
+        temperature=fields.optional(raw, "temperature", float),
+        top_p=fields.optional(raw, "top_p", float),
+        stop=fields.stop_list(raw.get("stop_sequences"), "stop_sequences"),
+    )
+    thinking = fields.optional(raw, "thinking", dict)
+    if thinking is not None:
+        kind = fields.required(thinking, "type", str, "thinking.type")
+        if kind == "enabled":
+            params.reasoning_budget = fields.required(thinking, "budget_tokens", int, "thinking.budget_tokens")
+    config = fields.optional(raw, "output_config", dict) or {}
+    effort = fields.optional(config, "effort", str, "output_config.effort")
+    if effort is not None:
+        if effort not in EFFORT_NAMES:
+            raise InvalidRequest(
+                "'output_config.effort' must be low, medium, high, xhigh or max", param="output_config.effort"
+            )
+        params.reasoning_effort = EFFORT_NAMES[effort]
+    params.response_format = _output_format(config.get("format"), "output_config.format") or _output_format(
+        raw.get("output_format"), "output_format"
+    )
+    metadata = fields.optional(raw, "metadata", dict) or {}
+    params.user = fields.optional(metadata, "user_id", str, "metadata.user_id")
+    return params
 
 
 # ---------------------------------------------------------------- encode: canonical -> upstream body
@@ -492,3 +536,88 @@ def encode_tool_choice(choice: ToolChoice) -> dict[str, Any]:
     if choice.parallel is False and choice.mode != "none":
         encoded["disable_parallel_tool_use"] = True
     return encoded
+
+
+def thinking_conflict(request: Request, messages: list[dict[str, Any]]) -> str | None:
+    """Why the API would reject thinking on this request, if it would."""
+    choice = request.tool_choice
+    if choice is not None and choice.mode in ("required", "tool"):
+        return "tool use is forced"
+    if messages and messages[-1]["role"] == "assistant":
+        return "the last turn is an assistant prefill"
+    if len(messages) >= 2 and any(b["type"] == "tool_result" for b in messages[-1]["content"]):
+        first = messages[-2]["content"][0]["type"] if messages[-2]["content"] else ""
+        if first not in ("thinking", "redacted_thinking"):
+            return "the tool loop's last assistant turn has no thinking block"
+    return None
+
+
+def thinking_config(
+    request: Request, messages: list[dict[str, Any]], default_max: int
+) -> tuple[dict[str, Any] | None, int]:
+    """(thinking config, max_tokens) from the canonical budget or effort; budget < max_tokens always holds."""
+    p = request.params
+    max_tokens = p.max_tokens if p.max_tokens is not None else default_max
+    budget = p.reasoning_budget if p.reasoning_budget is not None else EFFORT_BUDGETS.get(p.reasoning_effort or "")
+    if not budget:
+        return None, max_tokens
+    conflict = thinking_conflict(request, messages)
+    if conflict is not None:
+        log.debug("not enabling thinking: %s", conflict)
+        return None, max_tokens
+    budget = max(budget, MIN_THINKING_BUDGET)
+    if p.max_tokens is None:
+        max_tokens = budget + default_max
+    elif budget >= max_tokens:
+        budget = max_tokens // 2
+        if budget < MIN_THINKING_BUDGET:
+            log.debug("not enabling thinking: max_tokens %d leaves no room for a thinking budget", max_tokens)
+            return None, max_tokens
+    return {"type": "enabled", "budget_tokens": budget}, max_tokens
+
+
+def sampling(p: Params, thinking: bool, body: dict[str, Any]) -> None:
+    temperature, top_p = p.temperature, p.top_p
+    if temperature is not None and not 0 <= temperature <= 1:
+        log.debug("clamping temperature %s into Anthropic's range 0..1", temperature)
+        temperature = min(max(temperature, 0.0), 1.0)
+    if thinking and temperature is not None and temperature != 1:
+        log.debug("dropping temperature %s: thinking requires the default", temperature)
+        temperature = None
+    if thinking and top_p is not None and top_p < 0.95:
+        log.debug("dropping top_p %s: thinking requires 0.95 or more", top_p)
+        top_p = None
+    if temperature is not None:
+        body["temperature"] = temperature
+    if top_p is not None:
+        body["top_p"] = top_p
+
+
+def stop_sequences(stop: list[str]) -> list[str]:
+    kept = [s for s in stop if s.strip()]
+    if len(kept) < len(stop):
+        log.debug("dropping whitespace-only stop sequences: Anthropic rejects them")
+    return kept
+
+
+def declare_tools(request: Request, messages: list[dict[str, Any]], same: bool, body: dict[str, Any]) -> None:
+    tools = request.raw.get("tools") if same and isinstance(request.raw.get("tools"), list) else None
+    if tools is None:
+        tools = encode_tools(request)
+    if tools:
+        body["tools"] = tools
+        if request.tool_choice is not None:
+            body["tool_choice"] = encode_tool_choice(request.tool_choice)
+        return
+    used = used_tool_names(messages)
+    if used:  # the API refuses tool_use/tool_result history without tool definitions
+        log.debug("declaring tools %s for the history's tool calls; tool_choice none", used)
+        body["tools"] = [{"name": name, "input_schema": EMPTY_SCHEMA} for name in used]
+        body["tool_choice"] = {"type": "none"}
+
+
+def response_format(value: dict[str, Any], body: dict[str, Any]) -> None:
+    if value.get("type") == "json_schema" and isinstance(value.get("schema"), dict):
+        body["output_config"] = {"format": {"type": "json_schema", "schema": value["schema"]}}
+    elif value.get("type") != "text":
+        log.debug("dropping response_format %r: Anthropic structured output needs a JSON schema", value.get("type"))
