@@ -104,3 +104,4 @@ class Request:
     protocol: str = ""  # the wire protocol the request came in
     raw: dict[str, Any] = field(default_factory=dict)  # the untouched original body, for passthrough
     headers: dict[str, str] = field(default_factory=dict)  # client headers worth forwarding (e.g. anthropic-beta)
+    state: dict[str, Any] = field(default_factory=dict)  # a frontend's per-request notes (e.g. a stored conversation)

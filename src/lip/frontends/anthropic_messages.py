@@ -1,0 +1,63 @@
+"""POST /v1/messages and POST /v1/messages/count_tokens (Anthropic Messages clients)."""
+
+from __future__ import annotations
+
+import orjson
+from aiohttp import web
+
+from lip.backends.http import HttpBackend
+from lip.canonical.request import Image, Reasoning, Request, Text, ToolCall, ToolResult
+from lip.errors import LipError
+from lip.frontends.endpoint import Endpoint, error_response, forwarded_headers, read_json
+from lip.protocols.anthropic_messages import NAME, AnthropicMessagesCodec
+from lip.runtime import runtime_of
+
+CHARS_PER_TOKEN = 4
+IMAGE_TOKENS = 1600  # a typical image's cost; an estimate is all a non-Anthropic backend allows
+MESSAGE_OVERHEAD = 4
+
+
+def messages() -> Endpoint:
+    return Endpoint(AnthropicMessagesCodec())
+
+
+def estimate_tokens(request: Request) -> int:
+    """A character-based estimate, for backends that cannot count (documented as approximate)."""
+    chars = sum(len(t.text) for t in request.system)
+    images = 0
+    for message in request.messages:
+        chars += MESSAGE_OVERHEAD * CHARS_PER_TOKEN
+        for part in message.content:
+            match part:
+                case Text(text=text) | Reasoning(text=text):
+                    chars += len(text)
+                case ToolCall(name=name, arguments=arguments):
+                    chars += len(name) + len(arguments)
+                case ToolResult(content=content):
+                    chars += sum(len(p.text) for p in content if isinstance(p, Text))
+                    images += sum(1 for p in content if isinstance(p, Image))
+                case Image():
+                    images += 1
+    for tool in request.tools:
+        chars += len(tool.name) + len(tool.description or "") + len(orjson.dumps(tool.parameters or {}))
+    return max(1, -(-chars // CHARS_PER_TOKEN) + images * IMAGE_TOKENS)
+
+
+async def count_tokens(http: web.Request) -> web.Response:
+    """Exact from an Anthropic upstream (forwarded with the native model), estimated for any other backend."""
+    codec = AnthropicMessagesCodec()
+    runtime = runtime_of(http)
+    try:
+        body = await read_json(http, runtime.settings.config.server.max_body_bytes)
+        request = codec.decode_count_tokens(body, http.headers)
+        target = runtime.health.order(runtime.planner.plan(request.model))[0]
+        backend = target.backend
+        if backend.protocol == NAME and isinstance(backend, HttpBackend):
+            result = await backend.count_tokens(codec.with_model(body, target.model), forwarded_headers(http))
+        else:
+            result = {"input_tokens": estimate_tokens(request)}
+    except LipError as exc:
+        return error_response(codec, exc)
+    return web.Response(
+        body=orjson.dumps(result), content_type="application/json", headers={"x-lip-backend": target.leaf}
+    )

@@ -1,0 +1,57 @@
+"""POST /v1/responses, with ``previous_response_id`` working whatever the backend kind (see lip.response_store)."""
+
+from __future__ import annotations
+
+from lip.canonical.collect import Collector
+from lip.canonical.request import Request
+from lip.frontends.endpoint import Endpoint
+from lip.protocols.openai_responses import (
+    NAME,
+    OpenAIResponsesCodec,
+    conversation_to_store,
+    prepend_previous,
+    previous_response_id,
+    previous_response_not_found,
+    response_id_for,
+    should_store,
+)
+from lip.response_store import MemoryResponseStore, ResponseStore
+from lip.runtime import Runtime
+
+STORED = "previous_conversation"
+DEFAULT_STORE_ITEMS = 2048
+
+
+class ResponsesEndpoint(Endpoint):
+    def __init__(self, store: ResponseStore) -> None:
+        super().__init__(OpenAIResponsesCodec())
+        self.store = store
+
+    async def before(self, request: Request, runtime: Runtime) -> Request:
+        previous = previous_response_id(request)
+        if previous is None:
+            return request
+        stored = await self.store.get(previous)
+        if stored is not None:
+            request.state[STORED] = stored  # lip owns this id: translate, even to a Responses backend
+            return request
+        if not any(t.backend.protocol == NAME for t in runtime.planner.plan(request.model)):
+            raise previous_response_not_found(previous)
+        return request  # a Responses upstream may know it: passed through untouched
+
+    def passthrough_allowed(self, request: Request) -> bool:
+        return STORED not in request.state
+
+    def decode_full(self, head: Request) -> Request:
+        request = super().decode_full(head)
+        stored = request.state.get(STORED)
+        return prepend_previous(request, stored) if stored is not None else request
+
+    async def completed(self, request: Request, collector: Collector) -> None:
+        if should_store(request):
+            response = collector.response
+            await self.store.put(response_id_for(response.id), conversation_to_store(request, response))
+
+
+def responses(store: ResponseStore | None = None) -> ResponsesEndpoint:
+    return ResponsesEndpoint(store or MemoryResponseStore(max_items=DEFAULT_STORE_ITEMS))
