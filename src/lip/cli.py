@@ -217,27 +217,91 @@ def inventory(config: str | None, as_json: bool) -> None:
             console.print(f"  {model}", markup=False)
 
 
+def _exposed(settings: Settings, host: str) -> bool:
+    """Whether ``host`` is reachable from other machines while no client key is set."""
+    from lip.credentials import read_numbered
+    from lip.middlewares import is_loopback
+
+    root = settings.config.server.client_api_key_env_var_root
+    return not is_loopback(host) and not read_numbered(os.environ, root)
+
+
+def _refuse_exposure(settings: Settings, host: str, console: Console) -> None:
+    root = settings.config.server.client_api_key_env_var_root
+    console.print(
+        f"refusing to serve on {host} without client API keys: anyone who could reach it could use your backends "
+        f"and their keys.\n"
+        f"  Set {root} (and {root}_2, {root}_3, ... for more clients) to a random string of at least 16 characters,\n"
+        f"  e.g.  export {root}=$(openssl rand -hex 32)\n"
+        f"  and have clients send it as 'Authorization: Bearer <key>' or 'x-api-key: <key>' (docs/security.md).\n"
+        f"  Or serve on 127.0.0.1, or pass --insecure-no-auth to accept the risk.",
+        markup=False,
+    )
+    sys.exit(2)
+
+
 @main.command()
 @click.option("--config", "config", type=click.Path(dir_okay=False), help=CONFIG_HELP)
 @click.option("--host", default=None, help="Override server.host.")
 @click.option("--port", default=None, type=int, help="Override server.port.")
 @click.option("--log-level", default=None, type=click.Choice(["debug", "info", "warning", "error"]))
-def serve(config: str | None, host: str | None, port: int | None, log_level: str | None) -> None:
-    """Validate the config, then serve."""
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 512),
+    help="Processes serving the same port (SO_REUSEPORT), for multi-core machines.",
+)
+@click.option(
+    "--insecure-no-auth",
+    is_flag=True,
+    help="Serve a non-loopback address without client keys (anyone who reaches it can use your backends).",
+)
+def serve(
+    config: str | None,
+    host: str | None,
+    port: int | None,
+    log_level: str | None,
+    workers: int,
+    insecure_no_auth: bool,
+) -> None:
+    """Validate the config, then serve. SIGHUP reloads the config; SIGTERM drains and stops."""
+    from lip.lifecycle import Supervisor, WorkerArgs, run
+    from lip.lifecycle import serve as serve_forever
+    from lip.middlewares import client_key_problems
+    from lip.observability import configure_logging
+
     console = Console(stderr=True, highlight=False)
     settings = _settings_or_exit(config, console)
-    level = (log_level or settings.config.logging.level).upper()
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    problems = client_key_problems(settings, os.environ)
+    if problems:
+        _fail(ConfigError(problems), console)
+    server, logs = settings.config.server, settings.config.logging
+    host = host or server.host
+    port = port if port is not None else server.port
+    level = log_level or logs.level
+    exposed = _exposed(settings, host)
+    if exposed and not insecure_no_auth:
+        _refuse_exposure(settings, host, console)
+    configure_logging(level, logs.format)
     for warning in settings.warnings:
         logging.getLogger("lip").warning("%s", warning)
-    server = settings.config.server
-    from lip.server import serve as run
-
+    if exposed:
+        logging.getLogger("lip").warning(
+            "INSECURE: serving %s with no client authentication (--insecure-no-auth): anyone who can reach this "
+            "address can use every configured backend and its API keys; set %s to require a key",
+            host,
+            server.client_api_key_env_var_root,
+        )
+    config_path = os.path.abspath(config) if config else None
+    if workers > 1:
+        if port == 0:
+            console.print("--workers needs a fixed port: set server.port or --port", markup=False)
+            sys.exit(2)
+        sys.exit(Supervisor(workers, WorkerArgs(config_path, host, port, level, logs.format)).run())
     try:
-        import uvloop
-
-        runner: Any = uvloop.run
-    except ImportError:  # pragma: no cover - uvloop is a dependency on every supported platform
-        runner = asyncio.run
-    with contextlib.suppress(KeyboardInterrupt):
-        runner(run(settings, os.environ, host=host or server.host, port=port if port is not None else server.port))
+        with contextlib.suppress(KeyboardInterrupt):
+            run(serve_forever(settings, os.environ, host=host, port=port, config_path=config_path))
+    except OSError as exc:
+        console.print(f"cannot serve on {host}:{port}: {exc.strerror or exc}", markup=False)
+        sys.exit(1)

@@ -16,6 +16,7 @@ from aiohttp import web
 from lip.backends.base import Backend
 from lip.backends.registry import build_backend
 from lip.config.load import Settings
+from lip.credentials import Secret, read_numbered
 from lip.inventory import Inventory
 from lip.routing.health import Health
 from lip.routing.plan import Planner
@@ -38,6 +39,7 @@ class Runtime:
         self.planner = Planner(settings, self.backends, self.inventory)
         self.health = Health()
         self.observers: list[Observer] = []
+        self.client_keys: list[Secret] = read_numbered(env, settings.config.server.client_api_key_env_var_root)
         self._discovery: asyncio.Task[None] | None = None
 
     def start_discovery(self) -> None:
@@ -72,8 +74,13 @@ class RuntimeHolder:
 RUNTIME: web.AppKey[RuntimeHolder] = web.AppKey("lip.runtime", RuntimeHolder)
 
 
+PINNED: web.RequestKey[Runtime] = web.RequestKey("lip.pinned_runtime", Runtime)
+
+
 def runtime_of(http: web.Request) -> Runtime:
-    return http.app[RUNTIME].current
+    """The runtime this request started on (pinned when it arrived, so a reload never changes it mid-request)."""
+    pinned = http.get(PINNED)
+    return pinned if pinned is not None else http.app[RUNTIME].current
 
 
 def describe(runtime: Runtime) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
@@ -11,10 +10,14 @@ import orjson
 from aiohttp import web
 
 from lip.config.load import Settings
+from lip.errors import ClientError
 from lip.frontends.diagnostics import diagnostics
 from lip.frontends.health import healthz
 from lip.frontends.models import list_models
 from lip.frontends.openai_chat import chat_completions
+from lip.lifecycle import LIFECYCLE, Lifecycle, admin_reload, close_retired, drain, track
+from lip.middlewares import LIMITS, Limits, authenticate, error_reply, limit_concurrency
+from lip.observability import OBSERVABILITY, install, request_ids
 from lip.runtime import RUNTIME, Runtime, RuntimeHolder
 
 log = logging.getLogger(__name__)
@@ -34,19 +37,15 @@ def new_session() -> aiohttp.ClientSession:
 
 @web.middleware
 async def json_http_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """aiohttp's own 404/405/413 as JSON an SDK can read; never touches a streaming body."""
+    """aiohttp's own 404/405/413 as JSON an SDK can read, in the path's protocol; never touches a streaming body."""
     try:
         return await handler(request)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        body = {"error": {"message": exc.reason, "type": "invalid_request_error", "param": None, "code": exc.status}}
-        return web.Response(
-            body=orjson.dumps(body),
-            status=exc.status,
-            content_type="application/json",
-            headers={k: v for k, v in exc.headers.items() if k.lower() == "allow"},
-        )
+        what = f"{exc.reason}: {request.method} {request.path[:200]}"
+        error = ClientError(what, status=exc.status, code=str(exc.status))
+        return error_reply(request, error, {k: v for k, v in exc.headers.items() if k.lower() == "allow"})
 
 
 def add_routes(app: web.Application) -> None:
@@ -59,16 +58,22 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/diagnostics", diagnostics)
 
 
-def create_app(settings: Settings, env: Mapping[str, str]) -> web.Application:
+def create_app(settings: Settings, env: Mapping[str, str], *, config_path: str | None = None) -> web.Application:
+    """``config_path``: the file a reload re-reads (None: the embedded default)."""
     app = web.Application(
-        middlewares=[json_http_errors],
+        middlewares=[request_ids, json_http_errors, track, authenticate, limit_concurrency],
         client_max_size=settings.config.server.max_body_bytes + 1,
     )
+    app[LIFECYCLE] = Lifecycle(env, config_path)
+    app[LIMITS] = Limits()
+    install(app, app[LIFECYCLE])
+    app.on_shutdown.append(drain)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         session = new_session()
         app[SESSION] = session
         runtime = Runtime(settings, session, env)
+        runtime.observers.append(app[OBSERVABILITY].observe)
         app[RUNTIME] = RuntimeHolder(runtime)
         runtime.start_discovery()
         yield
@@ -76,18 +81,8 @@ def create_app(settings: Settings, env: Mapping[str, str]) -> web.Application:
         await session.close()
 
     app.cleanup_ctx.append(lifecycle)
+    app.cleanup_ctx.append(close_retired)
     add_routes(app)
+    app.router.add_post("/admin/reload", admin_reload)
     return app
 
-
-async def serve(settings: Settings, env: Mapping[str, str], *, host: str, port: int) -> None:
-    app = create_app(settings, env)
-    runner = web.AppRunner(app, handler_cancellation=True, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port, reuse_port=False)
-    await site.start()
-    log.info("lip serving on http://%s:%d", host, port)
-    try:
-        await asyncio.Event().wait()
-    finally:
-        await runner.cleanup()

@@ -23,6 +23,7 @@ from lip.errors import (
     UpstreamStatusError,
 )
 from lip.frontends.keepalive import KeepAlive, interval_for
+from lip.lifecycle import drain_scope
 from lip.protocols.codec import Codec
 from lip.routing.failover import open_first, reason
 from lip.routing.overrides import apply_overrides
@@ -126,7 +127,8 @@ class Endpoint:
 
         keepalive = KeepAlive(http, interval_for(targets) if request.stream else 0.0, SSE_HEADERS)
         try:
-            target, opened = await keepalive.wait(open_first(targets, open_target, abandoned))
+            async with drain_scope(http):
+                target, opened = await keepalive.wait(open_first(targets, open_target, abandoned))
         except LipError as exc:
             if keepalive.response is None:
                 raise
@@ -175,7 +177,8 @@ class Endpoint:
             case EventStream() if request.stream:
                 return await self._stream_events(http, request, opened, headers, exchange, prepared)
             case EventStream():
-                return await self._collect(request, opened, headers, exchange)
+                async with drain_scope(http):
+                    return await self._collect(request, opened, headers, exchange)
         raise AssertionError(opened)
 
     async def _relay(
@@ -192,8 +195,9 @@ class Endpoint:
             await response.prepare(http)
             await response.write(opened.first)
             try:
-                async for chunk in opened.rest:
-                    await response.write(chunk)
+                async with drain_scope(http, stream=True):
+                    async for chunk in opened.rest:
+                        await response.write(chunk)
             except LipError as exc:
                 exchange.error = exc
                 await response.write(self.codec.error_frame(exc))
@@ -219,13 +223,18 @@ class Endpoint:
         exchange.status, exchange.streamed = 200, True
         try:
             await response.prepare(http)
-            async for batch in _batches(opened):
-                out = bytearray()
-                for event in batch:
-                    collector.feed(event)
-                    out += encoder.encode(event)
-                if out:
-                    await response.write(bytes(out))
+            try:
+                async with drain_scope(http, stream=True):
+                    async for batch in _batches(opened):
+                        out = bytearray()
+                        for event in batch:
+                            collector.feed(event)
+                            out += encoder.encode(event)
+                        if out:
+                            await response.write(bytes(out))
+            except LipError as exc:  # the drain timeout ended the stream
+                collector.feed(StreamError(exc))
+                await response.write(encoder.encode(StreamError(exc)))
             tail = encoder.finish()
             if tail:
                 await response.write(tail)

@@ -1,0 +1,182 @@
+"""Client access: API keys (``LIP_API_KEY``, ``_2``, ...), per-client and total concurrency limits, errors by path.
+
+Each middleware does one thing and returns the handler's response untouched, so streaming bodies pass straight
+through. A rejection is rendered in the protocol of the path the client called (``error_reply``).
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+
+import orjson
+from aiohttp import web
+
+from lip.config.load import Settings
+from lip.credentials import Secret, key_variable_names, read_numbered
+from lip.errors import AdmissionRejected, LipError, ServiceUnavailable, Unauthorized
+from lip.protocols.codec import Codec
+from lip.runtime import runtime_of
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+MIN_KEY_LENGTH = 16
+OPEN_PATHS = frozenset({"/healthz"})  # answered without a client key
+UNLIMITED_PATHS = frozenset({"/healthz", "/metrics", "/admin/reload"})  # never refused for being busy
+ANTHROPIC_PATHS = ("/v1/messages", "/messages")
+KEY_HEADERS = ("x-api-key", "api-key", "x-goog-api-key")
+CLIENT: web.RequestKey[str] = web.RequestKey("lip.client", str)
+LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
+
+
+# ---------------------------------------------------------------- errors in the client's protocol
+
+
+@functools.cache
+def _codec(protocol: str) -> Codec:
+    from lip.backends.registry import load_codec  # the registry knows which codecs exist
+
+    codec = load_codec(protocol)
+    if codec is None:
+        from lip.protocols.openai_chat import OpenAIChatCodec
+
+        return OpenAIChatCodec()
+    return codec
+
+
+def codec_for_path(path: str) -> Codec:
+    """The codec whose error shape a client of ``path`` understands (Anthropic for /v1/messages, else OpenAI)."""
+    anthropic = path.startswith(ANTHROPIC_PATHS)
+    return _codec("anthropic_messages" if anthropic else "openai_chat")
+
+
+def error_reply(http: web.Request, error: LipError, headers: Mapping[str, str] | None = None) -> web.Response:
+    """``error`` as a JSON response in the protocol of the path ``http`` called."""
+    extra = dict(headers or {})
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after is not None:
+        extra["Retry-After"] = str(max(1, round(retry_after)))
+    body = codec_for_path(http.path).error_body(error)
+    return web.Response(body=orjson.dumps(body), status=error.status, content_type="application/json", headers=extra)
+
+
+# ---------------------------------------------------------------- client keys
+
+
+def client_key_problems(settings: Settings, env: Mapping[str, str]) -> list[str]:
+    """Client keys that are too short to be safe, named by variable, never by value."""
+    root = settings.config.server.client_api_key_env_var_root
+    names = key_variable_names(env, root)
+    return [
+        f"{settings.source}: server.client_api_key_env_var_root: {name} is shorter than {MIN_KEY_LENGTH} "
+        f"characters; set it to a long random string, e.g. `export {name}=$(openssl rand -hex 32)`"
+        for name, key in zip(names, read_numbered(env, root), strict=True)
+        if len(key.reveal()) < MIN_KEY_LENGTH
+    ]
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def presented_key(headers: Mapping[str, str]) -> str | None:
+    """The key a client sent: ``Authorization: Bearer``, ``x-api-key``, ``api-key`` or ``x-goog-api-key``."""
+    authorization = headers.get("Authorization", "")
+    scheme, _, value = authorization.strip().partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    for name in KEY_HEADERS:
+        value = headers.get(name, "").strip()
+        if value:
+            return value
+    return None
+
+
+def matching_key(keys: list[Secret], candidate: str) -> int | None:
+    """The 1-based number of the key ``candidate`` equals; every key is compared, each in constant time."""
+    try:
+        candidate.encode()
+    except UnicodeEncodeError:
+        return None
+    found = None
+    for number, key in enumerate(keys, start=1):
+        if key.matches(candidate) and found is None:
+            found = number
+    return found
+
+
+@web.middleware
+async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """With client keys configured, every path but /healthz needs one of them; 401 otherwise."""
+    keys = runtime_of(request).client_keys
+    if not keys or request.path in OPEN_PATHS:
+        return await handler(request)
+    candidate = presented_key(request.headers)
+    if candidate is None:
+        error = Unauthorized(
+            "no API key: send one of lip's client keys as 'Authorization: Bearer <key>' or 'x-api-key: <key>'"
+        )
+        return error_reply(request, error, {"WWW-Authenticate": "Bearer"})
+    number = matching_key(keys, candidate)
+    if number is None:
+        return error_reply(request, Unauthorized("invalid API key"), {"WWW-Authenticate": "Bearer"})
+    request[CLIENT] = f"key{number}"
+    return await handler(request)
+
+
+# ---------------------------------------------------------------- concurrency limits
+
+
+@dataclass(slots=True)
+class Limits:
+    """Requests in flight, in total and per client (client key number, else remote address)."""
+
+    total: int = 0
+    per_client: dict[str, int] = field(default_factory=dict)
+
+    def leave(self, client: str) -> None:
+        self.total -= 1
+        left = self.per_client[client] - 1
+        if left:
+            self.per_client[client] = left
+        else:
+            del self.per_client[client]
+
+
+LIMITS: web.AppKey[Limits] = web.AppKey("lip.limits", Limits)
+
+
+def client_of(http: web.Request) -> str:
+    return http.get(CLIENT) or http.remote or "unknown"
+
+
+@web.middleware
+async def limit_concurrency(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """``server.max_in_flight`` in total (503) and ``server.max_per_client`` per client (429); 0 = unlimited."""
+    if request.path in UNLIMITED_PATHS:
+        return await handler(request)
+    server = runtime_of(request).settings.config.server
+    limits = request.app[LIMITS]
+    client = client_of(request)
+    if server.max_in_flight and limits.total >= server.max_in_flight:
+        busy = ServiceUnavailable(f"lip is at its limit of {server.max_in_flight} requests in flight; retry shortly")
+        return error_reply(request, busy, {"Retry-After": "1"})
+    if server.max_per_client and limits.per_client.get(client, 0) >= server.max_per_client:
+        error = AdmissionRejected(
+            f"this client already has {server.max_per_client} requests in flight, the most lip allows; "
+            "wait for one to finish",
+            retry_after=1.0,
+        )
+        return error_reply(request, error)
+    limits.total += 1
+    limits.per_client[client] = limits.per_client.get(client, 0) + 1
+    try:
+        return await handler(request)
+    finally:
+        limits.leave(client)

@@ -1,0 +1,331 @@
+"""Metrics (Prometheus text at GET /metrics, one registry per app), the access log, request ids, log formats.
+
+A runtime observer sees each generation request's Exchange once it has ended and feeds both the metrics and the
+access log; the request-id middleware gives every request an id (``X-Request-ID``, accepted or generated, returned
+on every response) and logs and counts the requests no frontend saw (401, 429, 404, /healthz, ...). Neither ever
+records a prompt, a key or an auth header.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from lip.credentials import KeyRing
+from lip.errors import UpstreamError
+from lip.frontends.endpoint import Exchange
+from lip.lifecycle import Lifecycle
+from lip.middlewares import client_of
+from lip.routing.failover import reason
+from lip.runtime import RUNTIME, Runtime, runtime_of
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+access_log = logging.getLogger("lip.access")
+REQUEST_ID: web.RequestKey[str] = web.RequestKey("lip.request_id", str)
+OBSERVED: web.RequestKey[bool] = web.RequestKey("lip.observed", bool)
+NOT_ID_CHARS = re.compile(r"[^A-Za-z0-9._:/+=@-]")
+PLAIN = re.compile(r"[A-Za-z0-9._:/+=@-]*")
+MAX_ID_LENGTH = 128
+MAX_FIELD_LENGTH = 200
+QUIET_PATHS = frozenset({"/healthz", "/metrics"})  # logged at debug level only
+LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)
+TTFB_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
+
+
+# ---------------------------------------------------------------- request ids
+
+
+def request_id(http: web.Request) -> str:
+    """The client's X-Request-ID with unsafe characters removed and at most 128 long, else a new one."""
+    found = http.get(REQUEST_ID)
+    if found is None:
+        given = NOT_ID_CHARS.sub("", http.headers.get("X-Request-ID", ""))[:MAX_ID_LENGTH]
+        found = given or uuid.uuid4().hex
+        http[REQUEST_ID] = found
+    return found
+
+
+async def add_request_id(http: web.Request, response: web.StreamResponse) -> None:
+    """on_response_prepare: every response carries the request's id, streams included."""
+    response.headers["X-Request-ID"] = request_id(http)
+
+
+@web.middleware
+async def request_ids(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Give the request its id; log and count it when no frontend observed it."""
+    started = time.perf_counter()
+    request_id(request)
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    except asyncio.CancelledError:
+        status = 499  # the client went away
+        raise
+    finally:
+        request.app[OBSERVABILITY].finished(request, status, started)
+
+
+# ---------------------------------------------------------------- metrics
+
+
+class KeyStates(Collector):
+    """lip_backend_keys{backend, state}: each backend's API keys by state, read at scrape time."""
+
+    def __init__(self, current: Callable[[], Runtime | None]) -> None:
+        self.current = current
+
+    def describe(self) -> list[Metric]:
+        return [self._family()]
+
+    def collect(self) -> Iterator[Metric]:
+        family = self._family()
+        runtime = self.current()
+        for prefix, backend in (runtime.backends if runtime else {}).items():
+            ring = getattr(backend, "keys", None)
+            if not isinstance(ring, KeyRing) or not ring.keys:
+                continue
+            states = ring.describe()
+            disabled = sum(1 for s in states if s["disabled"])
+            cooling = sum(1 for s in states if not s["disabled"] and s["cooling_s"])
+            for state, count in (("usable", len(states) - disabled - cooling), ("cooling", cooling)):
+                family.add_metric([prefix, state], count)
+            family.add_metric([prefix, "disabled"], disabled)
+        yield family
+
+    @staticmethod
+    def _family() -> GaugeMetricFamily:
+        return GaugeMetricFamily(
+            "lip_backend_keys",
+            "API keys of each backend by state (usable, cooling after a 429, disabled after a 401)",
+            labels=["backend", "state"],
+        )
+
+
+class Observability:
+    """One app's metrics registry and access log."""
+
+    def __init__(self, lifecycle: Lifecycle, current: Callable[[], Runtime | None]) -> None:
+        self.registry = registry = CollectorRegistry()
+        self.requests = Counter(
+            "lip_requests",
+            "Generation requests by frontend, backend and status",
+            ["frontend", "backend", "status"],
+            registry=registry,
+        )
+        self.duration = Histogram(
+            "lip_request_duration_seconds",
+            "Generation request latency, to the last byte",
+            ["frontend"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.ttfb = Histogram(
+            "lip_time_to_first_byte_seconds",
+            "Time until the upstream's first byte",
+            ["frontend", "backend"],
+            buckets=TTFB_BUCKETS,
+            registry=registry,
+        )
+        self.upstream_errors = Counter(
+            "lip_upstream_errors",
+            "Upstream failures by backend and error class",
+            ["backend", "error"],
+            registry=registry,
+        )
+        self.failovers = Counter(
+            "lip_failovers", "Attempts abandoned for the next one", ["frontend"], registry=registry
+        )
+        self.tokens = Counter(
+            "lip_tokens",
+            "Tokens by frontend, backend and direction (in, out)",
+            ["frontend", "backend", "direction"],
+            registry=registry,
+        )
+        self.responses = Counter(
+            "lip_http_responses", "Every HTTP response by route and status", ["route", "status"], registry=registry
+        )
+        in_flight = Gauge("lip_in_flight_requests", "Requests in flight", registry=registry)
+        in_flight.set_function(lambda: len(lifecycle.requests))
+        streams = Gauge("lip_in_flight_streams", "Streams being relayed to clients", registry=registry)
+        streams.set_function(lambda: lifecycle.streams)
+        registry.register(KeyStates(current))
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+    def observe(self, http: web.Request, exchange: Exchange) -> None:
+        """The runtime observer: one generation request has ended."""
+        http[OBSERVED] = True
+        backend = exchange.target.backend.prefix if exchange.target else ""
+        status = str(exchange.status or 500)
+        self.requests.labels(exchange.frontend, backend, status).inc()
+        self.duration.labels(exchange.frontend).observe(time.perf_counter() - exchange.started)
+        if exchange.first_byte is not None:
+            self.ttfb.labels(exchange.frontend, backend).observe(exchange.first_byte - exchange.started)
+        for leaf, why in exchange.attempts:
+            self.upstream_errors.labels(leaf.partition(":")[0], why).inc()
+        if isinstance(exchange.error, UpstreamError) and exchange.target is not None:
+            self.upstream_errors.labels(backend, reason(exchange.error)).inc()
+        failovers = len(exchange.attempts) - (exchange.target is None)
+        if failovers > 0:
+            self.failovers.labels(exchange.frontend).inc(failovers)
+        if exchange.usage is not None:
+            self.tokens.labels(exchange.frontend, backend, "in").inc(exchange.usage.input_tokens)
+            self.tokens.labels(exchange.frontend, backend, "out").inc(exchange.usage.output_tokens)
+        if runtime_of(http).settings.config.logging.access_log:
+            _log_access(http, exchange_fields(http, exchange), logging.INFO)
+
+    def finished(self, http: web.Request, status: int, started: float) -> None:
+        """The request-id middleware: count every response; log the ones no frontend observed."""
+        resource = http.match_info.route.resource
+        self.responses.labels(resource.canonical if resource is not None else "unmatched", str(status)).inc()
+        if http.get(OBSERVED) or not runtime_of(http).settings.config.logging.access_log:
+            return
+        fields = {**_head(http, status), "duration_ms": _ms(time.perf_counter() - started)}
+        _log_access(http, fields, logging.DEBUG if http.path in QUIET_PATHS else logging.INFO)
+
+
+OBSERVABILITY: web.AppKey[Observability] = web.AppKey("lip.observability", Observability)
+
+
+def install(app: web.Application, lifecycle: Lifecycle) -> None:
+    """Metrics, request ids and GET /metrics on ``app``; add ``request_ids`` as its outermost middleware."""
+
+    def current() -> Runtime | None:
+        holder = app.get(RUNTIME)
+        return holder.current if holder is not None else None
+
+    app[OBSERVABILITY] = Observability(lifecycle, current)
+    server_log = logging.getLogger("aiohttp.server")
+    if MALFORMED not in server_log.filters:
+        server_log.addFilter(MALFORMED)
+    app.on_response_prepare.append(add_request_id)
+    app.router.add_get("/metrics", metrics_endpoint)
+
+
+async def metrics_endpoint(http: web.Request) -> web.Response:
+    body = http.app[OBSERVABILITY].render()
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+# ---------------------------------------------------------------- access log
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 1)
+
+
+def _clip(value: str) -> str:
+    return value[:MAX_FIELD_LENGTH]
+
+
+def _head(http: web.Request, status: int) -> dict[str, Any]:
+    return {
+        "request_id": request_id(http),
+        "method": http.method,
+        "path": _clip(http.path),
+        "status": status,
+        "client": _clip(client_of(http)),
+    }
+
+
+def exchange_fields(http: web.Request, exchange: Exchange) -> dict[str, Any]:
+    """The access-log fields of a generation request: never a prompt, a key or a header value."""
+    fields = _head(http, exchange.status or 500)
+    fields.update(
+        frontend=exchange.frontend,
+        selector=_clip(exchange.model) or None,
+        backend=exchange.target.leaf if exchange.target else None,
+        failovers=max(0, len(exchange.attempts) - (exchange.target is None)) or None,
+        streamed=exchange.streamed or None,
+        ttfb_ms=_ms(exchange.first_byte - exchange.started) if exchange.first_byte is not None else None,
+        duration_ms=_ms(time.perf_counter() - exchange.started),
+        tokens_in=exchange.usage.input_tokens if exchange.usage else None,
+        tokens_out=exchange.usage.output_tokens if exchange.usage else None,
+        error=exchange.error.code if exchange.error else None,
+        client_gone=exchange.client_gone or None,
+    )
+    return fields
+
+
+def _text(value: object) -> str:
+    text = str(value).lower() if isinstance(value, bool) else str(value)
+    return text if PLAIN.fullmatch(text) else orjson.dumps(text).decode()
+
+
+def _log_access(http: web.Request, fields: dict[str, Any], level: int) -> None:
+    if not access_log.isEnabledFor(level):
+        return
+    present = {k: v for k, v in fields.items() if v is not None}
+    message = " ".join(f"{k}={_text(v)}" for k, v in present.items())
+    access_log.log(level, "%s", message, extra={"fields": present})
+
+
+# ---------------------------------------------------------------- log formats
+
+
+class MalformedRequests(logging.Filter):
+    """aiohttp logs a malformed request with a traceback that quotes its raw bytes (a key, a prompt): one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError):
+            peer = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
+            record.msg = "malformed request from %s answered %s (%s)"
+            record.args = (peer, error.code, type(error).__name__)
+            record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
+MALFORMED = MalformedRequests()
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line; an access record's fields become top-level keys."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "pid": record.process,
+        }
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            out.update(fields)
+        else:
+            out["message"] = record.getMessage()
+        if record.exc_info:
+            out["exception"] = self.formatException(record.exc_info)
+        return orjson.dumps(out, default=str).decode()
+
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s"
+
+
+def configure_logging(level: str, log_format: str) -> None:
+    """The root logger writes to stderr at ``level``, as text or JSON lines (``logging.format``)."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
