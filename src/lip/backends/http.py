@@ -203,8 +203,18 @@ class HttpBackend:
         if self.codec is not None:
             message, kind = self.codec.upstream_error(exc.upstream_status, exc.body)
         return UpstreamStatusError(
-            message, upstream_status=exc.upstream_status, body=exc.body, retry_after=exc.retry_after, error_type=kind
+            self._redacted(message),
+            upstream_status=exc.upstream_status,
+            body=exc.body,
+            retry_after=exc.retry_after,
+            error_type=kind,
         )
+
+    def _redacted(self, message: str) -> str:
+        """``message`` without this backend's keys: a provider may quote the key it rejected."""
+        for secret in sorted((k.secret.reveal() for k in self.keys.keys), key=len, reverse=True):
+            message = message.replace(secret, "[redacted]")
+        return message
 
     # ---- open
 
@@ -245,6 +255,7 @@ class HttpBackend:
                 await close()
                 if request.stream:  # a stream was asked for and a JSON body came back: an error in a 200
                     raise self._error_in_200(data)
+                self._check_relayed(data)
                 return RelayBody(data, call.content_type)
             first, rest = await call.first_chunk()
             if not first:
@@ -253,6 +264,17 @@ class HttpBackend:
             await close()
             raise
         return RelayStream(first, rest, close, call.content_type)
+
+    def _check_relayed(self, data: bytes) -> None:
+        """A body relayed as is must be JSON and not an error object (some providers send errors with a 200)."""
+        assert self.codec is not None
+        try:
+            body = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            raise UpstreamProtocolError(f"backend '{self.id}': the upstream answered with invalid JSON") from None
+        if isinstance(body, dict) and (body.get("error") or body.get("type") == "error"):
+            message, _ = self.codec.upstream_error(502, body)
+            raise UpstreamProtocolError(f"backend '{self.id}': the upstream answered 200 with an error: {message}")
 
     def _error_in_200(self, data: bytes) -> LipError:
         assert self.codec is not None
