@@ -21,6 +21,7 @@ from lip.config.load import BackendSpec, ConfigError, Settings, load_default, lo
 from lip.credentials import key_variable_names
 
 CONFIG_HELP = "YAML config file; without it, the embedded default (local-stub on 127.0.0.1:8000)."
+EXISTING_FILE = click.Path(dir_okay=False, exists=True)  # a missing --config file is a usage error (exit 2)
 
 
 def _load(config: str | None, env: Mapping[str, str]) -> Settings:
@@ -30,9 +31,9 @@ def _load(config: str | None, env: Mapping[str, str]) -> Settings:
 def _fail(error: ConfigError, console: Console) -> None:
     console.print(f"[bold red]configuration invalid[/] ({len(error.problems)} problem(s)):", highlight=False)
     for problem in error.problems:
-        console.print(f"  - {problem}", markup=False, highlight=False)
+        console.print(f"  - {problem}", markup=False, highlight=False, soft_wrap=True)
     for warning in error.warnings:
-        console.print(f"  warning: {warning}", markup=False, highlight=False)
+        console.print(f"  warning: {warning}", markup=False, highlight=False, soft_wrap=True)
     sys.exit(1)
 
 
@@ -66,7 +67,7 @@ def main() -> None:
 
 
 @main.command("check-config")
-@click.option("--config", "config", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+@click.option("--config", "config", type=EXISTING_FILE, help=CONFIG_HELP)
 def check_config(config: str | None) -> None:
     """Validate a config without touching the network; exit 0 when valid, 1 with every problem listed."""
     console = Console(highlight=False)
@@ -81,7 +82,7 @@ def check_config(config: str | None) -> None:
     server = settings.config.server
     console.print(f"serves on {server.host}:{server.port}; {len(settings.backends)} enabled backend(s)", markup=False)
     for warning in settings.warnings:
-        console.print(f"warning: {warning}", markup=False)
+        console.print(f"warning: {warning}", markup=False, soft_wrap=True)
 
 
 def _alias_name(pattern: str) -> str:
@@ -102,7 +103,7 @@ def _resilience(spec: BackendSpec) -> tuple[str, str, str, str]:
 
 
 @main.command()
-@click.option("--config", "config", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+@click.option("--config", "config", type=EXISTING_FILE, help=CONFIG_HELP)
 @click.option("--url", default=None, help="A running lip (http://host:port): show its live circuits, keys and load.")
 def routes(config: str | None, url: str | None) -> None:
     """Show how prefixes, aliases and the default route resolve, and each backend's timeouts and limits."""
@@ -200,7 +201,7 @@ async def _discover(settings: Settings) -> list[dict[str, Any]]:
 
 
 @main.command()
-@click.option("--config", "config", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+@click.option("--config", "config", type=EXISTING_FILE, help=CONFIG_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def inventory(config: str | None, as_json: bool) -> None:
     """List every backend's models (discovering them from providers that have no static list)."""
