@@ -76,7 +76,7 @@ async def test_a_stalled_provider_does_not_delay_serving(fake_provider_factory: 
     slow.models_behaviour = Stall(30)
     fast = await fake_provider_factory(models=["quick"])
     rows = [
-        backend_row("slow", slow.url + "/v1", discovery_timeout_s=0.5),
+        backend_row("slow", slow.url + "/v1", discovery_timeout_s=1.0),
         backend_row("fast", fast.url + "/v1"),
     ]
     async with run_lip({"plugins": {"backends": rows}}, wait_discovery=False) as lip:

@@ -225,6 +225,7 @@ def test_a_stream_that_stops_before_finishing_is_an_error() -> None:
         b'{"choices": [{"delta": {"tool_calls": [{"function": "x"}]}}]}',
         b'{"choices": [], "usage": {"prompt_tokens": "many", "completion_tokens": {}}}',
         b'{"created": "yesterday", "choices": []}',
+        b'{"choices": [{"delta": {"tool_calls": [{"index": [0], "id": "c", "function": {"name": "f"}}]}}]}',
     ],
 )
 def test_garbage_from_upstream_never_raises(chunk: bytes) -> None:

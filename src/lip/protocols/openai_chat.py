@@ -577,7 +577,9 @@ class ChatStreamDecoder:
     def _tool_delta(self, call: Any, events: list[Event]) -> None:
         if not isinstance(call, dict):
             return
-        upstream_index = call.get("index", len(self._tools))
+        upstream_index = call.get("index")
+        if not isinstance(upstream_index, int):
+            upstream_index = len(self._tools)
         function = _obj(call.get("function"))
         index = self._tools.get(upstream_index)
         if index is None:
