@@ -1,5 +1,5 @@
 """Misbehaving upstreams: each fault has one defined outcome in the client's protocol, nothing hangs, and lip keeps
-serving. Same protocol (relay) and translated (Chat client -> Anthropic backend), streamed and not."""
+serving. Chat and Messages clients; same protocol (relay) and translated; streamed and not."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ import orjson
 import pytest
 
 from lip.backends.registry import load_codec
+from lip.config.load import load_text
+from lip.server import create_app
 from tests.fakes import (
     Action,
     DisconnectAfter,
@@ -33,7 +35,20 @@ from tests.integration.operate import call, sse_data
 TIMEOUTS = {"connect_s": 2, "first_byte_s": 0.3, "idle_s": 0.3, "total_s": 5}
 MODELS = {"source": "inline", "items": [{"native_id": "m"}]}
 DONE, ERROR_EVENT = "done", "error event"  # how a 200 stream ends
-VARIANTS = ["relay"] + (["translated"] if load_codec("anthropic_messages") is not None else [])
+CHAT, MESSAGES = "/v1/chat/completions", "/v1/messages"
+BACKEND_KIND = {CHAT: "custom-openai-legacy-compatible", MESSAGES: "custom-anthropic-compatible"}
+BASE_PATH = {CHAT: "/v1", MESSAGES: ""}
+
+
+def wired(path: str) -> bool:
+    app = create_app(load_text("{}", "probe.yaml", {}), {})
+    protocol = "anthropic_messages" if path == MESSAGES else "openai_chat"
+    routes = {r.resource.canonical for r in app.router.routes() if r.resource is not None}
+    return path in routes and load_codec(protocol) is not None
+
+
+CLIENTS = [path for path in (CHAT, MESSAGES) if wired(path)]
+TRANSLATABLE = load_codec("anthropic_messages") is not None
 
 # fault -> (outcome without stream, outcome with stream): an HTTP status, or how the 200 stream ends
 OUTCOMES: dict[str, tuple[Action | None, int | str, int | str]] = {
@@ -70,33 +85,43 @@ async def endless_headers() -> AsyncIterator[str]:
         await server.wait_closed()
 
 
-def row(variant: str, url: str) -> dict[str, Any]:
+def row(client: str, variant: str, prefix: str, url: str) -> dict[str, Any]:
+    """A backend of the client's protocol (relay), or of the other one (translated)."""
+    backend = client if variant == "relay" else (MESSAGES if client == CHAT else CHAT)
     settings = {"timeouts": TIMEOUTS, "models": MODELS, "circuit_failures": 1000}
-    if variant == "relay":
-        return backend_row("p", url + "/v1", **settings)
-    return backend_row("p", url, kind="custom-anthropic-compatible", **settings)
+    return backend_row(prefix, url + BASE_PATH[backend], kind=BACKEND_KIND[backend], **settings)
 
 
-def check(reply_status: int, body: bytes, expected: int | str) -> None:
+def error_of(client: str, body: Any) -> dict[str, Any]:
+    """The error object of an error body or event in the client's protocol."""
+    if client == MESSAGES:
+        assert body["type"] == "error"
+    error: dict[str, Any] = body["error"]
+    assert isinstance(error["message"], str) and isinstance(error["type"], str)
+    return error
+
+
+def check(client: str, reply_status: int, body: bytes, expected: int | str) -> None:
     if isinstance(expected, int):
         assert reply_status == expected, body[:300]
         if expected >= 400:
-            error = orjson.loads(body)["error"]
-            assert isinstance(error["message"], str) and isinstance(error["type"], str)
+            error_of(client, orjson.loads(body))
         return
     assert reply_status == 200, body[:300]
     last = sse_data(body)[-1]
     if expected == DONE:
-        assert last == "[DONE]"
+        assert last == "[DONE]" if client == CHAT else orjson.loads(last)["type"] == "message_stop", last
     else:
-        error = orjson.loads(last)["error"]
-        assert isinstance(error["message"], str) and error["type"] == "server_error"
+        error_of(client, orjson.loads(last))
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("variant", ["relay", "translated"] if TRANSLATABLE else ["relay"])
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+@pytest.mark.parametrize("client", CLIENTS, ids=["chat", "messages"][: len(CLIENTS)])
 @pytest.mark.parametrize("fault", list(OUTCOMES))
-async def test_fault_has_a_defined_outcome(fault: str, stream: bool, variant: str, fake_provider: FakeProvider) -> None:
+async def test_fault_has_a_defined_outcome(
+    fault: str, client: str, stream: bool, variant: str, fake_provider: FakeProvider
+) -> None:
     action, plain, streamed = OUTCOMES[fault]
     expected = streamed if stream else plain
     if expected is None:
@@ -105,18 +130,16 @@ async def test_fault_has_a_defined_outcome(fault: str, stream: bool, variant: st
         expected = DONE  # the same-protocol relay passes the provider's bytes through untouched
     async with endless_headers() as stuck:
         upstream = stuck if action is None else fake_provider.url
-        healthy = fake_provider.url
-        config = {"plugins": {"backends": [row(variant, upstream), {**row(variant, healthy), "id": "ok"}]}}
-        config["plugins"]["backends"][1]["config"]["backend_prefix"] = "ok"
+        rows = [row(client, variant, "p", upstream), row(client, variant, "ok", fake_provider.url)]
         if action is not None:
             fake_provider.script.append(action)
-        async with run_lip(config) as lip:
+        async with run_lip({"plugins": {"backends": rows}}) as lip:
             body = {"model": "p:m", "stream": stream, "max_tokens": 50, "messages": [{"role": "user", "content": "hi"}]}
             started = time.monotonic()
-            reply = await call(lip.url + "/v1/chat/completions", body, timeout=8)
+            reply = await call(lip.url + client, body, timeout=8)
             elapsed = time.monotonic() - started
-            after = await call(lip.url + "/v1/chat/completions", {**body, "model": "ok:m"})
-    check(reply.status, reply.body, expected)
+            after = await call(lip.url + client, {**body, "model": "ok:m"})
+    check(client, reply.status, reply.body, expected)
     assert elapsed < 3
     assert after.status == 200
     if fault == "huge response" and not stream:
@@ -127,7 +150,7 @@ async def test_faults_through_the_official_sdk(fake_provider: FakeProvider) -> N
     import openai
 
     fake_provider.script.extend([DisconnectAfter(2), Fail(200, body=b"{not json"), Turn(text="fine")])
-    config = {"plugins": {"backends": [row("relay", fake_provider.url)]}}
+    config = {"plugins": {"backends": [row(CHAT, "relay", "p", fake_provider.url)]}}
     async with run_lip(config) as lip:
         client = lip.openai()
         messages: Any = [{"role": "user", "content": "hi"}]

@@ -12,6 +12,8 @@ import aiohttp
 import orjson
 import pytest
 
+from lip.config.load import load_text
+from lip.server import create_app
 from tests.fakes import FakeProvider, Stall, Turn
 from tests.harness import backend_row
 from tests.integration.operate import call, lip_process, sse_data
@@ -72,3 +74,26 @@ async def test_after_the_drain_timeout_streams_end_with_an_error_event(fake_prov
     assert reply.status == 503
     assert "shutting down" in reply.json()["error"]["message"]
     assert "drain timeout (0.5 s) passed: ending 2 request(s)" in lip.log
+
+
+def has_route(path: str) -> bool:
+    app = create_app(load_text("{}", "probe.yaml", {}), {})
+    return any(r.resource is not None and r.resource.canonical == path for r in app.router.routes())
+
+
+@pytest.mark.skipif(not has_route("/v1/messages"), reason="the Messages frontend is not wired yet")
+async def test_an_anthropic_stream_ends_with_its_own_error_event() -> None:
+    slow = {"id": "local-stub", "kind": "local-stub", "config": {"chunk_delay_s": 2}}
+    config = {"server": {"drain_timeout_s": 0.3}, "plugins": {"backends": [slow]}}
+    messages = [{"role": "user", "content": "hi"}]
+    body = {"model": "local-stub:echo", "max_tokens": 50, "stream": True, "messages": messages}
+    async with lip_process(config) as lip, aiohttp.ClientSession() as session:
+        response = await session.post(lip.url + "/v1/messages", json=body)
+        await response.content.readline()
+        lip.signal(signal.SIGTERM)
+        text = (await response.read()).decode()
+        code = await lip.wait()
+    assert code == 0
+    assert "event: error" in text
+    error = orjson.loads(sse_data(text.encode())[-1])
+    assert error["type"] == "error" and "shutting down" in error["error"]["message"]

@@ -230,8 +230,12 @@ class Endpoint:
                         for event in batch:
                             collector.feed(event)
                             out += encoder.encode(event)
+                            if collector.error is not None:
+                                break  # an error event ends the stream: nothing may follow it
                         if out:
                             await response.write(bytes(out))
+                        if collector.error is not None:
+                            break
             except LipError as exc:  # the drain timeout ended the stream
                 collector.feed(StreamError(exc))
                 await response.write(encoder.encode(StreamError(exc)))
