@@ -11,10 +11,12 @@ from aiohttp import web
 
 from lip.config.load import Settings
 from lip.errors import ClientError
+from lip.frontends.anthropic_messages import count_tokens, messages
 from lip.frontends.diagnostics import diagnostics
 from lip.frontends.health import healthz
 from lip.frontends.models import list_models
 from lip.frontends.openai_chat import chat_completions
+from lip.frontends.openai_responses import responses
 from lip.lifecycle import LIFECYCLE, Lifecycle, admin_reload, close_retired, drain, track
 from lip.middlewares import LIMITS, Limits, authenticate, error_reply, limit_concurrency
 from lip.observability import OBSERVABILITY, install, request_ids
@@ -52,6 +54,9 @@ def add_routes(app: web.Application) -> None:
     chat = chat_completions()
     app.router.add_post("/v1/chat/completions", chat.handle)
     app.router.add_post("/chat/completions", chat.handle)
+    app.router.add_post("/v1/responses", responses().handle)
+    app.router.add_post("/v1/messages", messages().handle)
+    app.router.add_post("/v1/messages/count_tokens", count_tokens)
     app.router.add_get("/v1/models", list_models)
     app.router.add_get("/models", list_models)
     app.router.add_get("/healthz", healthz)
@@ -85,4 +90,3 @@ def create_app(settings: Settings, env: Mapping[str, str], *, config_path: str |
     add_routes(app)
     app.router.add_post("/admin/reload", admin_reload)
     return app
-

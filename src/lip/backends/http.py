@@ -154,14 +154,16 @@ class HttpBackend:
 
     # ---- the call, with key rotation
 
-    async def _send(self, body: bytes, stream: bool, client_headers: Mapping[str, str]) -> UpstreamCall:
+    async def _send(
+        self, body: bytes, stream: bool, client_headers: Mapping[str, str], url: str | None = None
+    ) -> UpstreamCall:
         what = f"backend '{self.id}'"
         if not self.keys.authenticated:
-            return await self._post(body, None, stream, client_headers, what)
+            return await self._post(body, None, stream, client_headers, what, url)
         last: UpstreamStatusError | None = None
         for key in self.keys.candidates():
             try:
-                return await self._post(body, key, stream, client_headers, what)
+                return await self._post(body, key, stream, client_headers, what, url)
             except UpstreamStatusError as exc:
                 if exc.upstream_status == 401:
                     log.warning("%s: an API key was rejected (401); disabled until the config is reloaded", what)
@@ -183,12 +185,18 @@ class HttpBackend:
         )
 
     async def _post(
-        self, body: bytes, key: KeyState | None, stream: bool, client_headers: Mapping[str, str], what: str
+        self,
+        body: bytes,
+        key: KeyState | None,
+        stream: bool,
+        client_headers: Mapping[str, str],
+        what: str,
+        url: str | None = None,
     ) -> UpstreamCall:
         try:
             return await post(
                 self.session,
-                self.url,
+                url or self.url,
                 body,
                 self._headers(key, stream, client_headers),
                 self.spec.settings.timeouts,
@@ -215,6 +223,19 @@ class HttpBackend:
         for secret in sorted((k.secret.reveal() for k in self.keys.keys), key=len, reverse=True):
             message = message.replace(secret, "[redacted]")
         return message
+
+    async def count_tokens(self, body: dict[str, Any], client_headers: Mapping[str, str]) -> Any:
+        """Anthropic's ``/v1/messages/count_tokens`` on this upstream (Anthropic-protocol backends only)."""
+        url = join_url(self.url, "count_tokens")
+        call = await self._send(orjson.dumps(body), False, client_headers, url)
+        try:
+            data = await call.read_body()
+        finally:
+            call.release()
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            raise UpstreamProtocolError(f"backend '{self.id}': count_tokens answered with invalid JSON") from None
 
     # ---- open
 

@@ -110,7 +110,7 @@ class Endpoint:
         decoded: list[Request] = []
 
         async def open_target(target: Target) -> Opened:
-            passthrough = target.backend.protocol == self.codec.name
+            passthrough = target.backend.protocol == self.codec.name and self.passthrough_allowed(request)
             if passthrough:
                 chosen = request
             else:
@@ -146,9 +146,13 @@ class Endpoint:
         """Called after decode_head, before planning (e.g. resolve previous_response_id)."""
         return request
 
+    def passthrough_allowed(self, request: Request) -> bool:
+        """Whether a same-protocol backend may get the body as is (False when lip must add to it)."""
+        return True
+
     def decode_full(self, head: Request) -> Request:
         full = self.codec.decode_request(head.raw, head.headers)
-        full.headers = head.headers
+        full.headers, full.state = head.headers, head.state
         return full
 
     async def completed(self, request: Request, collector: Collector) -> None:
