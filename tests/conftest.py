@@ -1,7 +1,44 @@
-"""Shared fixtures: fake providers (tests/fakes) and a running lip server (tests/harness.py)."""
+"""Shared fixtures: fake providers (tests/fakes), and a guard that no log record of any test holds the canary."""
 
 from __future__ import annotations
 
-from tests.fakes.fixtures import fake_provider, fake_provider_factory
+import logging
+from collections.abc import Iterator
 
-__all__ = ["fake_provider", "fake_provider_factory"]
+import pytest
+
+from tests.fakes.fixtures import fake_provider, fake_provider_factory
+from tests.harness import CANARY
+
+__all__ = ["canary_never_logged", "fake_provider", "fake_provider_factory"]
+
+
+class _Recorder(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.leaks: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = (
+            record.getMessage() + (self.formatter or logging.Formatter()).formatException(record.exc_info)
+            if (record.exc_info)
+            else record.getMessage()
+        )
+        if CANARY in text:
+            self.leaks.append(f"{record.name}:{record.levelname}: {text[:300]}")
+
+
+@pytest.fixture(autouse=True)
+def canary_never_logged() -> Iterator[None]:
+    """Every test, at DEBUG: a log record (message or traceback) that contains the canary secret fails it."""
+    root = logging.getLogger()
+    recorder = _Recorder()
+    previous = root.level
+    root.addHandler(recorder)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        root.removeHandler(recorder)
+        root.setLevel(previous)
+    assert not recorder.leaks, f"the canary secret reached the logs: {recorder.leaks}"

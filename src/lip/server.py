@@ -77,13 +77,15 @@ def create_app(settings: Settings, env: Mapping[str, str], *, config_path: str |
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         session = new_session()
         app[SESSION] = session
-        runtime = Runtime(settings, session, env)
-        runtime.observers.append(app[OBSERVABILITY].observe)
-        app[RUNTIME] = RuntimeHolder(runtime)
-        runtime.start_discovery()
-        yield
-        await app[RUNTIME].current.aclose()
-        await session.close()
+        try:
+            runtime = Runtime(settings, session, env)
+            runtime.observers.append(app[OBSERVABILITY].observe)
+            app[RUNTIME] = RuntimeHolder(runtime)
+            runtime.start_discovery()
+            yield
+            await app[RUNTIME].current.aclose()
+        finally:
+            await session.close()
 
     app.cleanup_ctx.append(lifecycle)
     app.cleanup_ctx.append(close_retired)

@@ -44,7 +44,6 @@ def test_crlf_and_cr_line_endings(newline: bytes) -> None:
     assert decode([data + b"data: after\n\n"])[: len(EXPECTED)] == EXPECTED
 
 
-@pytest.mark.xfail(strict=True, reason="SSEDecoder holds a chunk ending in a lone CR and flush() does not normalise it")
 def test_a_cr_only_stream_that_ends_on_cr_decodes() -> None:
     assert decode([TRANSCRIPT.replace(b"\n", b"\r")]) == EXPECTED
 

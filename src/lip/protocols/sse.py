@@ -44,8 +44,10 @@ class SSEDecoder:
         """End of stream: a last event without its blank line still counts."""
         events: list[SSEEvent] = []
         if self._buffer:
-            self._line(self._buffer.rstrip(b"\r"), events)
+            buffer = self._buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
             self._buffer = b""
+            for line in buffer.split(b"\n"):
+                self._line(line, events)
         self._line(b"", events)
         return events
 
