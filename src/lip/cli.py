@@ -72,6 +72,7 @@ def check_config(config: str | None) -> None:
     """Validate a config without touching the network; exit 0 when valid, 1 with every problem listed."""
     console = Console(highlight=False)
     settings = _settings_or_exit(config, console)
+    _client_keys_or_exit(settings, console)
     auth = _auth_summary(settings, os.environ)
     table = Table(title=f"{settings.source}: valid")
     for column in ("id", "prefix", "kind", "protocol", "auth configured", "inventory"):
@@ -81,6 +82,9 @@ def check_config(config: str | None) -> None:
     console.print(table)
     server = settings.config.server
     console.print(f"serves on {server.host}:{server.port}; {len(settings.backends)} enabled backend(s)", markup=False)
+    clients = key_variable_names(os.environ, server.client_api_key_env_var_root)
+    access = f"client keys required ({', '.join(clients)})" if clients else "no client keys (loopback only)"
+    console.print(f"client access: {access}", markup=False)
     for warning in settings.warnings:
         console.print(f"warning: {warning}", markup=False, soft_wrap=True)
 
@@ -218,6 +222,15 @@ def inventory(config: str | None, as_json: bool) -> None:
             console.print(f"  {model}", markup=False)
 
 
+def _client_keys_or_exit(settings: Settings, console: Console) -> None:
+    """Client keys (LIP_API_KEY, _2, ...) shorter than 16 characters are a configuration error."""
+    from lip.middlewares import client_key_problems
+
+    problems = client_key_problems(settings, os.environ)
+    if problems:
+        _fail(ConfigError(problems), console)
+
+
 def _exposed(settings: Settings, host: str) -> bool:
     """Whether ``host`` is reachable from other machines while no client key is set."""
     from lip.credentials import read_numbered
@@ -269,14 +282,11 @@ def serve(
     """Validate the config, then serve. SIGHUP reloads the config; SIGTERM drains and stops."""
     from lip.lifecycle import Supervisor, WorkerArgs, run
     from lip.lifecycle import serve as serve_forever
-    from lip.middlewares import client_key_problems
     from lip.observability import configure_logging
 
     console = Console(stderr=True, highlight=False)
     settings = _settings_or_exit(config, console)
-    problems = client_key_problems(settings, os.environ)
-    if problems:
-        _fail(ConfigError(problems), console)
+    _client_keys_or_exit(settings, console)
     server, logs = settings.config.server, settings.config.logging
     host = host or server.host
     port = port if port is not None else server.port

@@ -23,6 +23,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
+from types import TracebackType
 from typing import Any
 
 import orjson
@@ -35,6 +36,7 @@ from lip.runtime import PINNED, RUNTIME, Runtime, runtime_of
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+DRAINED = "lip is shutting down and its drain timeout has passed; please retry"
 GRACE_S = 5.0  # after the drain timeout: how long ended requests get to write their error
 RESTART_WINDOW_S = 60.0  # more worker exits than max(3, N) in this window stop the server instead
 
@@ -147,31 +149,51 @@ async def track(request: web.Request, handler: Handler) -> web.StreamResponse:
         life.leave(entry)
 
 
-@contextlib.asynccontextmanager
-async def drain_scope(http: web.Request, *, stream: bool = False) -> AsyncIterator[None]:
+class DrainScope:
     """A stage of a request that the drain timeout may end: it then raises ServiceUnavailable out of the block.
 
     Wrap a wait for the upstream or a stream's relay loop in it; the caller turns the error into a 503 or the
-    protocol's error event. Outside any scope a request is never interrupted.
+    protocol's error event. Outside any scope a request is never interrupted. (A class, not a generator-based
+    context manager: it is entered on every request.)
     """
-    entry = http.get(ENTRY)
-    if entry is None:  # an app without the tracking middleware
-        yield
-        return
-    life = http.app[LIFECYCLE]
-    scope = asyncio.timeout(0 if life.expired else None)
-    entry.scopes.append(scope)
-    life.streams += stream
-    try:
-        async with scope:
-            yield
-    except TimeoutError:
-        if scope.expired():
-            raise ServiceUnavailable("lip is shutting down and its drain timeout has passed; please retry") from None
-        raise
-    finally:
-        entry.scopes.remove(scope)
-        life.streams -= stream
+
+    __slots__ = ("_entry", "_lifecycle", "_stream", "_timeout")
+
+    def __init__(self, http: web.Request, stream: bool) -> None:
+        self._entry = http.get(ENTRY)  # None in an app without the tracking middleware
+        self._lifecycle = http.app[LIFECYCLE] if self._entry is not None else None
+        self._stream = int(stream)
+        self._timeout: asyncio.Timeout | None = None
+
+    async def __aenter__(self) -> None:
+        if self._entry is None or self._lifecycle is None:
+            return
+        self._timeout = timeout = asyncio.timeout(0 if self._lifecycle.expired else None)
+        self._entry.scopes.append(timeout)
+        self._lifecycle.streams += self._stream
+        await timeout.__aenter__()
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        timeout = self._timeout
+        if timeout is None or self._entry is None or self._lifecycle is None:
+            return
+        self._entry.scopes.remove(timeout)
+        self._lifecycle.streams -= self._stream
+        try:
+            await timeout.__aexit__(kind, error, tb)
+        except TimeoutError:
+            if timeout.expired():
+                raise ServiceUnavailable(
+                    "lip is shutting down and its drain timeout has passed; please retry"
+                ) from None
+            raise
+
+
+def drain_scope(http: web.Request, *, stream: bool = False) -> DrainScope:
+    """See ``DrainScope``; ``stream``: the stage relays a stream (counted in lip_in_flight_streams)."""
+    return DrainScope(http, stream)
 
 
 async def drain(app: web.Application) -> None:

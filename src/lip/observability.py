@@ -9,12 +9,15 @@ records a prompt, a key or an auth header.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import logging
+import logging.handlers
+import os
 import re
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
+from queue import SimpleQueue
 from typing import Any
 
 import orjson
@@ -53,7 +56,7 @@ def request_id(http: web.Request) -> str:
     found = http.get(REQUEST_ID)
     if found is None:
         given = NOT_ID_CHARS.sub("", http.headers.get("X-Request-ID", ""))[:MAX_ID_LENGTH]
-        found = given or uuid.uuid4().hex
+        found = given or os.urandom(16).hex()
         http[REQUEST_ID] = found
     return found
 
@@ -124,6 +127,7 @@ class Observability:
 
     def __init__(self, lifecycle: Lifecycle, current: Callable[[], Runtime | None]) -> None:
         self.registry = registry = CollectorRegistry()
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         self.requests = Counter(
             "lip_requests",
             "Generation requests by frontend, backend and status",
@@ -168,6 +172,14 @@ class Observability:
         streams.set_function(lambda: lifecycle.streams)
         registry.register(KeyStates(current))
 
+    def _child(self, metric: Any, *labels: str) -> Any:
+        """``metric.labels(*labels)``, cached: a dict lookup instead of prometheus-client's lock and checks."""
+        key = (id(metric), labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
 
@@ -176,31 +188,33 @@ class Observability:
         http[OBSERVED] = True
         backend = exchange.target.backend.prefix if exchange.target else ""
         status = str(exchange.status or 500)
-        self.requests.labels(exchange.frontend, backend, status).inc()
-        self.duration.labels(exchange.frontend).observe(time.perf_counter() - exchange.started)
+        child, frontend = self._child, exchange.frontend
+        child(self.requests, frontend, backend, status).inc()
+        child(self.duration, frontend).observe(time.perf_counter() - exchange.started)
         if exchange.first_byte is not None:
-            self.ttfb.labels(exchange.frontend, backend).observe(exchange.first_byte - exchange.started)
+            child(self.ttfb, frontend, backend).observe(exchange.first_byte - exchange.started)
         for leaf, why in exchange.attempts:
-            self.upstream_errors.labels(leaf.partition(":")[0], why).inc()
+            child(self.upstream_errors, leaf.partition(":")[0], why).inc()
         if isinstance(exchange.error, UpstreamError) and exchange.target is not None:
-            self.upstream_errors.labels(backend, reason(exchange.error)).inc()
+            child(self.upstream_errors, backend, reason(exchange.error)).inc()
         failovers = len(exchange.attempts) - (exchange.target is None)
         if failovers > 0:
-            self.failovers.labels(exchange.frontend).inc(failovers)
+            child(self.failovers, frontend).inc(failovers)
         if exchange.usage is not None:
-            self.tokens.labels(exchange.frontend, backend, "in").inc(exchange.usage.input_tokens)
-            self.tokens.labels(exchange.frontend, backend, "out").inc(exchange.usage.output_tokens)
-        if runtime_of(http).settings.config.logging.access_log:
+            child(self.tokens, frontend, backend, "in").inc(exchange.usage.input_tokens)
+            child(self.tokens, frontend, backend, "out").inc(exchange.usage.output_tokens)
+        if runtime_of(http).settings.config.logging.access_log and access_log.isEnabledFor(logging.INFO):
             _log_access(http, exchange_fields(http, exchange), logging.INFO)
 
     def finished(self, http: web.Request, status: int, started: float) -> None:
         """The request-id middleware: count every response; log the ones no frontend observed."""
         resource = http.match_info.route.resource
-        self.responses.labels(resource.canonical if resource is not None else "unmatched", str(status)).inc()
+        self._child(self.responses, resource.canonical if resource is not None else "unmatched", str(status)).inc()
+        level = logging.DEBUG if http.path in QUIET_PATHS else logging.INFO
         if http.get(OBSERVED) or not runtime_of(http).settings.config.logging.access_log:
             return
-        fields = {**_head(http, status), "duration_ms": _ms(time.perf_counter() - started)}
-        _log_access(http, fields, logging.DEBUG if http.path in QUIET_PATHS else logging.INFO)
+        if access_log.isEnabledFor(level):
+            _log_access(http, {**_head(http, status), "duration_ms": _ms(time.perf_counter() - started)}, level)
 
 
 OBSERVABILITY: web.AppKey[Observability] = web.AppKey("lip.observability", Observability)
@@ -272,8 +286,6 @@ def _text(value: object) -> str:
 
 
 def _log_access(http: web.Request, fields: dict[str, Any], level: int) -> None:
-    if not access_log.isEnabledFor(level):
-        return
     present = {k: v for k, v in fields.items() if v is not None}
     message = " ".join(f"{k}={_text(v)}" for k, v in present.items())
     access_log.log(level, "%s", message, extra={"fields": present})
@@ -322,10 +334,31 @@ class JsonFormatter(logging.Formatter):
 TEXT_FORMAT = "%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s"
 
 
+class BackgroundHandler(logging.handlers.QueueHandler):
+    """Hands records to a thread that formats and writes them: a slow stderr never blocks the event loop."""
+
+    def __init__(self, target: logging.Handler) -> None:
+        queue: SimpleQueue[logging.LogRecord] = SimpleQueue()
+        super().__init__(queue)
+        self.target = target
+        self.listener = logging.handlers.QueueListener(queue, target)
+        self.listener.start()
+        atexit.register(self.close)
+
+    def close(self) -> None:
+        """Write what is queued, then stop the thread (idempotent)."""
+        if self.listener._thread is not None:
+            self.listener.stop()
+        atexit.unregister(self.close)
+        super().close()
+
+
 def configure_logging(level: str, log_format: str) -> None:
     """The root logger writes to stderr at ``level``, as text or JSON lines (``logging.format``)."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT))
+    stream = logging.StreamHandler()
+    stream.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT))
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    for old in root.handlers:
+        old.close()
+    root.handlers[:] = [BackgroundHandler(stream)]
     root.setLevel(level.upper())

@@ -4,11 +4,12 @@ a key or an auth header."""
 from __future__ import annotations
 
 import logging
+import os
 
 import orjson
 import pytest
 
-from lip.observability import JsonFormatter, configure_logging
+from lip.observability import BackgroundHandler, JsonFormatter, configure_logging
 from tests.fakes import FakeProvider, Turn
 from tests.harness import CANARY, backend_row, run_lip
 from tests.integration.operate import CHAT, CLIENT_KEY, call
@@ -110,14 +111,24 @@ async def test_json_lines(caplog: pytest.LogCaptureFixture) -> None:
     assert other["message"] == "hi there"
 
 
-def test_configure_logging_picks_the_format() -> None:
+def test_configure_logging_picks_the_format_and_writes_off_the_loop(capfd: pytest.CaptureFixture[str]) -> None:
     root = logging.getLogger()
     saved = root.handlers[:], root.level
     try:
+        root.handlers[:] = []
         configure_logging("warning", "json")
-        assert isinstance(root.handlers[0].formatter, JsonFormatter) and root.level == logging.WARNING
-        configure_logging("debug", "text")
-        assert not isinstance(root.handlers[0].formatter, JsonFormatter) and root.level == logging.DEBUG
+        json_handler = root.handlers[0]
+        assert isinstance(json_handler, BackgroundHandler) and root.level == logging.WARNING
+        assert isinstance(json_handler.target.formatter, JsonFormatter)
+        logging.getLogger("lip.test").warning("as %s", "json")
+        configure_logging("debug", "text")  # closes the first handler, which writes what it holds
+        text_handler = root.handlers[0]
+        assert isinstance(text_handler, BackgroundHandler) and root.level == logging.DEBUG
+        logging.getLogger("lip.test").debug("as %s", "text")
+        text_handler.close()
     finally:
         root.handlers[:], level = saved
         root.setLevel(level)
+    lines = capfd.readouterr().err.splitlines()
+    assert orjson.loads(lines[0])["message"] == "as json"
+    assert lines[1].endswith(f"DEBUG [{os.getpid()}] lip.test: as text")

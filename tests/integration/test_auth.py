@@ -142,12 +142,21 @@ def test_serve_refuses_a_public_address_without_keys() -> None:
     assert "export LIP_API_KEY=" in output and "--insecure-no-auth" in output
 
 
-def test_a_short_client_key_is_a_startup_error() -> None:
+@pytest.mark.parametrize("command", [["serve", "--port", "1"], ["check-config"]])
+def test_a_short_client_key_is_a_configuration_error(command: list[str]) -> None:
     env = {"LIP_API_KEY": CLIENT_KEY, "LIP_API_KEY_2": "short-key"}
-    result = CliRunner().invoke(main, ["serve", "--port", "1"], env=env)
+    result = CliRunner().invoke(main, command, env=env)
     assert result.exit_code == 1
     assert "LIP_API_KEY_2 is shorter than 16 characters" in " ".join(result.output.split())
     assert "short-key" not in result.output and CLIENT_KEY not in result.output
+
+
+def test_check_config_says_whether_client_keys_are_required() -> None:
+    required = CliRunner().invoke(main, ["check-config"], env=KEYS)
+    open_ = CliRunner().invoke(main, ["check-config"], env={"LIP_API_KEY": ""})
+    assert "client access: client keys required (LIP_API_KEY, LIP_API_KEY_2)" in required.output
+    assert "client access: no client keys (loopback only)" in open_.output
+    assert CLIENT_KEY not in required.output
 
 
 async def test_insecure_no_auth_serves_a_public_address_and_says_so_loudly() -> None:
