@@ -22,7 +22,7 @@ from lip.canonical.events import (
     ToolCallStart,
     Usage,
 )
-from lip.canonical.request import Image, Text, ToolCall, ToolResult
+from lip.canonical.request import Image, Params, Request, Text, ToolCall, ToolResult
 from lip.errors import (
     AdmissionRejected,
     InvalidJSON,
@@ -149,6 +149,15 @@ def test_encode_request_asks_upstream_for_usage_when_streaming() -> None:
     assert body["model"] == "native-model" and body["messages"] == USER
     assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
     assert body["max_tokens"] == 9
+
+
+@pytest.mark.parametrize(("budget", "effort"), [(1024, "low"), (4096, "medium"), (16384, "high"), (31999, "high")])
+def test_a_thinking_budget_becomes_a_reasoning_effort(budget: int, effort: str) -> None:
+    """Claude Code's ``thinking.budget_tokens`` reaches a Chat reasoning model as ``reasoning_effort``."""
+    request = Request(model="m", messages=[], params=Params(reasoning_budget=budget))
+    assert CODEC.encode_request(request, "m")["reasoning_effort"] == effort
+    both = Request(model="m", messages=[], params=Params(reasoning_budget=budget, reasoning_effort="minimal"))
+    assert CODEC.encode_request(both, "m")["reasoning_effort"] == "minimal"  # an explicit effort wins
 
 
 # ---------------------------------------------------------------- upstream stream -> canonical

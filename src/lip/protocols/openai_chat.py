@@ -445,6 +445,15 @@ def _encode_response_format(value: dict[str, Any]) -> dict[str, Any]:
     return {"type": "json_schema", "json_schema": schema}
 
 
+def effort_for_budget(budget: int | None) -> str | None:
+    """An Anthropic thinking budget as an OpenAI reasoning effort: < 4096 low, < 16384 medium, else high."""
+    if budget is None or budget <= 0:
+        return None
+    if budget < 4096:
+        return "low"
+    return "medium" if budget < 16384 else "high"
+
+
 def encode_request(request: Request, model: str) -> dict[str, Any]:
     messages: list[dict[str, Any]] = []
     if request.system:
@@ -458,7 +467,7 @@ def encode_request(request: Request, model: str) -> dict[str, Any]:
         "temperature": p.temperature,
         "top_p": p.top_p,
         "stop": p.stop or None,
-        "reasoning_effort": p.reasoning_effort,
+        "reasoning_effort": p.reasoning_effort or effort_for_budget(p.reasoning_budget),
         "n": p.n,
         "user": p.user,
         "seed": p.seed,

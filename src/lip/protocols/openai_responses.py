@@ -60,7 +60,7 @@ from lip.canonical.request import Message, Params, Reasoning, Request
 from lip.errors import InvalidRequest, LipError, UpstreamProtocolError, UpstreamStatusError
 from lip.protocols import fields
 from lip.protocols import responses_items as items
-from lip.protocols.openai_chat import error_body, upstream_error
+from lip.protocols.openai_chat import effort_for_budget, error_body, upstream_error
 from lip.protocols.sse import DONE_DATA, SSEEvent, encode
 from lip.response_store import StoredConversation
 
@@ -95,14 +95,6 @@ def response_id_for(upstream_id: str) -> str:
     if upstream_id.startswith("resp_"):
         return upstream_id
     return "resp_" + _ID_UNSAFE.sub("_", upstream_id)
-
-
-def effort_for_budget(budget: int | None) -> str | None:
-    if budget is None or budget <= 0:
-        return None
-    if budget < 4096:
-        return "low"
-    return "medium" if budget < 16384 else "high"
 
 
 class OpenAIResponsesCodec:
