@@ -39,18 +39,37 @@ def _blocks(msg: dict[str, Any]) -> list[dict[str, Any]]:
     return [b for b in content if isinstance(b, dict)] if isinstance(content, list) else []
 
 
+def _check_system_turn(messages: list[Any], i: int) -> None:
+    """A mid-conversation system turn (the SDK's ``SystemMessageParam``; models since Opus 4.8 take it): it follows
+    a user turn and is the last message or comes right before an assistant turn; never first, never two in a row."""
+    before = messages[i - 1] if i > 0 else None
+    after = messages[i + 1] if i + 1 < len(messages) else None
+    if before is None:
+        raise _bad(
+            'messages: Unexpected role "system". The Messages API accepts a top-level `system` parameter, '
+            'not "system" as the first input message.'
+        )
+    if not isinstance(before, dict) or before.get("role") != "user" or (
+        after is not None and (not isinstance(after, dict) or after.get("role") != "assistant")
+    ):
+        raise _bad(
+            f'messages.{i}: Unexpected role "system" here: a system message must follow a user turn and be the '
+            "last message or come right before an assistant turn."
+        )
+    content = messages[i].get("content")
+    if isinstance(content, list) and any(not isinstance(b, dict) or b.get("type") != "text" for b in content):
+        raise _bad(f"messages.{i}.content: a system message takes text blocks only")
+
+
 def _check_roles(messages: list[Any]) -> None:
     for i, msg in enumerate(messages):
         if not isinstance(msg, dict):
             raise _bad(f"messages.{i}: Input should be a valid dictionary")
         role = msg.get("role")
         if role == "system":
-            raise _bad(
-                'messages: Unexpected role "system". The Messages API accepts a top-level `system` parameter, '
-                'not "system" as an input message role.'
-            )
-        if role not in ("user", "assistant"):
-            raise _bad(f"messages.{i}.role: Input should be 'user' or 'assistant'")
+            _check_system_turn(messages, i)
+        elif role not in ("user", "assistant"):
+            raise _bad(f"messages.{i}.role: Input should be 'user', 'assistant' or 'system'")
         if not isinstance(msg.get("content"), str | list):
             raise _bad(f"messages.{i}.content: Field required")
     if messages[0]["role"] != "user":

@@ -170,6 +170,14 @@ def _anthropic(**overrides: Any) -> dict[str, Any]:
         (_anthropic(messages=[{"role": "assistant", "content": "x"}]), 'first message must use the "user" role'),
         (_anthropic(messages=[{"role": "system", "content": "x"}, USER]), 'Unexpected role "system"'),
         (
+            _anthropic(messages=[USER, {"role": "assistant", "content": "a"}, {"role": "system", "content": "x"}]),
+            'messages.2: Unexpected role "system" here',
+        ),
+        (
+            _anthropic(messages=[USER, {"role": "system", "content": "x"}, USER]),
+            'messages.1: Unexpected role "system" here',
+        ),
+        (
             _anthropic(messages=[{"role": "user", "content": [TOOL_RESULT]}]),
             "messages.0.content.0: unexpected `tool_use_id` found in `tool_result` blocks: toolu_1",
         ),
@@ -200,6 +208,16 @@ async def test_anthropic_rejects(fake_provider: FakeProvider, body: dict[str, An
     assert reply.status == 400
     error = conf.check_anthropic_error(reply.json())
     assert error.error.type == "invalid_request_error" and fragment in error.error.message
+
+
+async def test_anthropic_takes_a_mid_conversation_system_turn(fake_provider: FakeProvider) -> None:
+    """``role: "system"`` after a user turn, last or before an assistant turn (the SDK's SystemMessageParam)."""
+    system = {"role": "system", "content": [{"type": "text", "text": "Be brief from now on."}]}
+    for messages in ([USER, system], [USER, system, {"role": "assistant", "content": "ok"}, USER]):
+        reply = await request(
+            "POST", f"{fake_provider.url}/v1/messages", _anthropic(messages=messages), ANTHROPIC_HEADERS
+        )
+        assert reply.status == 200, reply.json()
 
 
 async def test_anthropic_requires_version_header(fake_provider: FakeProvider) -> None:
