@@ -36,7 +36,7 @@ from lip.runtime import PINNED, RUNTIME, Runtime, runtime_of
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-DRAINED = "lip is shutting down and its drain timeout has passed; please retry"
+DRAINED = "lip is shutting down and its drain timeout has passed; please retry"  # what ended requests say
 GRACE_S = 5.0  # after the drain timeout: how long ended requests get to write their error
 RESTART_WINDOW_S = 60.0  # more worker exits than max(3, N) in this window stop the server instead
 
@@ -185,9 +185,7 @@ class DrainScope:
             await timeout.__aexit__(kind, error, tb)
         except TimeoutError:
             if timeout.expired():
-                raise ServiceUnavailable(
-                    "lip is shutting down and its drain timeout has passed; please retry"
-                ) from None
+                raise ServiceUnavailable(DRAINED) from None
             raise
 
 
