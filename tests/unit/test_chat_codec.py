@@ -34,7 +34,7 @@ from lip.errors import (
     UpstreamUnreachable,
 )
 from lip.protocols.openai_chat import OpenAIChatCodec
-from lip.protocols.sse import SSEDecoder
+from lip.protocols.sse import SSEDecoder, SSEEvent
 from tests.fakes import ErrorMidStream, FakeToolCall, FakeUsage, Turn
 from tests.fakes.openai_chat import OpenAIChat
 
@@ -213,6 +213,25 @@ def test_decode_a_mid_stream_error_event() -> None:
     error = events[-1]
     assert isinstance(error, StreamError) and "boom" in error.error.message
     check_sequence(events)
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        ({"message": "slow", "type": "requests", "code": "rate_limit_exceeded"}, 429),
+        ({"message": "slow", "type": "rate_limit_error"}, 429),
+        ({"message": "too long", "type": "invalid_request_error", "code": "context_length_exceeded"}, 400),
+        ({"message": "no credit", "code": 402}, 402),  # OpenRouter: the status as an integer code
+        ({"message": "boom", "type": "server_error"}, 500),
+        ({"message": "odd"}, 500),
+    ],
+)
+def test_a_mid_stream_error_keeps_the_status_its_body_names(error: dict[str, Any], status: int) -> None:
+    decoder = CODEC.stream_decoder(CODEC.decode_request(BASE, {}))
+    events = decoder.feed(SSEEvent(orjson.dumps({"error": error}).decode()))
+    assert len(events) == 1 and isinstance(events[0], StreamError)
+    failure = events[0].error
+    assert isinstance(failure, UpstreamStatusError) and failure.upstream_status == status
 
 
 def test_a_stream_that_stops_before_finishing_is_an_error() -> None:

@@ -431,6 +431,14 @@ def test_incomplete_response(reason: StopReason, detail: str) -> None:
     assert collect(decode_stream([encode_stream(events)])).stop_reason is reason
 
 
+def test_an_anthropic_refusal_is_incomplete_for_content_filter() -> None:
+    events: list[Event] = [MessageStart("x", "m"), TextDelta("I can't"), MessageEnd(StopReason.REFUSAL)]
+    last = sdk_replay(encode_stream(events))[0][-1]
+    assert last.type == "response.incomplete" and last.response.incomplete_details.reason == "content_filter"
+    body = OpenAIResponsesCodec().encode_response(collect(events), Request(model="m", messages=[]))
+    assert body["status"] == "incomplete" and body["incomplete_details"] == {"reason": "content_filter"}
+
+
 def test_stream_error_becomes_response_failed() -> None:
     error = UpstreamStatusError("slow down", upstream_status=429, error_type="rate_limit_error")
     events: list[Event] = [MessageStart("x", "m"), TextDelta("a"), StreamError(error)]

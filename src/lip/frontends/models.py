@@ -31,6 +31,7 @@ def _anthropic(prefix: str, entry: ModelEntry) -> dict[str, Any]:
         "id": f"{prefix}:{entry.native_id}",
         "display_name": entry.display_name or entry.native_id,
         "created_at": created,
+        "lifecycle": "active",  # required by the API's ModelInfo; lip lists only models it can call
     }
 
 

@@ -72,6 +72,16 @@ ERROR_TYPES = {
     429: "rate_limit_error",
     501: "not_implemented_error",
 }
+# error codes a Responses client knows (ResponseError.code and those Codex acts on), with the status behind each;
+# Chat upstreams use the same codes in their in-stream errors
+ERROR_CODE_STATUS = {
+    "rate_limit_exceeded": 429,
+    "insufficient_quota": 429,
+    "invalid_prompt": 400,
+    "context_length_exceeded": 400,
+    "server_error": 500,
+}
+_TYPE_STATUS = {"invalid_request_error": 400, "authentication_error": 401, "rate_limit_error": 429, "tokens": 429}
 # A freeform ("custom") tool goes to Chat-only backends as a function taking one string.
 CUSTOM_TOOL_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -541,9 +551,10 @@ class ChatStreamDecoder:
         if not isinstance(chunk, dict):
             return [StreamError(UpstreamProtocolError("the upstream sent a stream chunk that is not an object"))]
         if "error" in chunk:
-            message, kind = upstream_error(500, chunk)
+            status = stream_error_status(chunk["error"])
+            message, kind = upstream_error(status, chunk)
             self.done = True
-            return [StreamError(UpstreamStatusError(message, upstream_status=500, body=chunk, error_type=kind))]
+            return [StreamError(UpstreamStatusError(message, upstream_status=status, body=chunk, error_type=kind))]
         events: list[Event] = []
         if not self.started:
             self.started = True
@@ -668,6 +679,16 @@ def decode_completion(body: Any, custom_tools: frozenset[str] = frozenset()) -> 
     chunk["choices"] = [{"index": 0, "delta": delta, "finish_reason": choice.get("finish_reason") or "stop"}]
     events = decoder.feed(SSEEvent(dumps(chunk).decode()))
     return events + decoder.feed(SSEEvent(DONE_DATA))
+
+
+def stream_error_status(error: Any) -> int:
+    """The HTTP status an in-stream error object stands for: an integer ``code`` (OpenRouter), a known ``code`` or
+    ``type`` (a rate limit mid-stream stays a rate limit), else 500."""
+    error = _obj(error)
+    code = error.get("code")
+    if isinstance(code, int) and not isinstance(code, bool) and 400 <= code < 600:
+        return code
+    return ERROR_CODE_STATUS.get(str(code)) or _TYPE_STATUS.get(str(error.get("type"))) or 500
 
 
 def upstream_error(status: int, body: Any) -> tuple[str, str | None]:

@@ -60,7 +60,7 @@ from lip.canonical.request import Message, Params, Reasoning, Request
 from lip.errors import InvalidRequest, LipError, UpstreamProtocolError, UpstreamStatusError
 from lip.protocols import fields
 from lip.protocols import responses_items as items
-from lip.protocols.openai_chat import effort_for_budget, error_body, upstream_error
+from lip.protocols.openai_chat import ERROR_CODE_STATUS, effort_for_budget, error_body, upstream_error
 from lip.protocols.sse import DONE_DATA, SSEEvent, encode
 from lip.response_store import StoredConversation
 
@@ -73,14 +73,6 @@ ENCRYPTED_REASONING = "reasoning.encrypted_content"
 LIP_OWNED = frozenset(
     {"model", "input", "instructions", "stream", "store", "include", "previous_response_id", "conversation"}
 )
-# error codes a Responses client knows (ResponseError.code and those Codex acts on), with the status behind each
-ERROR_CODE_STATUS = {
-    "rate_limit_exceeded": 429,
-    "insufficient_quota": 429,
-    "invalid_prompt": 400,
-    "context_length_exceeded": 400,
-    "server_error": 500,
-}
 _ID_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 

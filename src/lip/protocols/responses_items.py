@@ -44,7 +44,12 @@ from lip.protocols import fields
 
 log = logging.getLogger("lip.protocols.openai_responses")
 
-INCOMPLETE_REASONS = {StopReason.MAX_TOKENS: "max_output_tokens", StopReason.CONTENT_FILTER: "content_filter"}
+# An Anthropic ``refusal`` (its streaming classifiers stopped the answer) is what Responses calls content_filter.
+INCOMPLETE_REASONS = {
+    StopReason.MAX_TOKENS: "max_output_tokens",
+    StopReason.CONTENT_FILTER: "content_filter",
+    StopReason.REFUSAL: "content_filter",
+}
 
 SIGNATURE_PREFIX = "lip-signature:"
 REDACTED_PREFIX = "lip-redacted:"
