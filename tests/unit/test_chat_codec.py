@@ -22,7 +22,7 @@ from lip.canonical.events import (
     ToolCallStart,
     Usage,
 )
-from lip.canonical.request import Image, Params, Request, Text, ToolCall, ToolResult
+from lip.canonical.request import Image, Message, Params, Request, Text, ToolCall, ToolResult
 from lip.errors import (
     AdmissionRejected,
     InvalidJSON,
@@ -149,6 +149,33 @@ def test_encode_request_asks_upstream_for_usage_when_streaming() -> None:
     assert body["model"] == "native-model" and body["messages"] == USER
     assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
     assert body["max_tokens"] == 9
+
+
+def test_images_in_tool_results_follow_the_tool_messages() -> None:
+    """A Chat tool message takes text only, so a result's images go in a user message right after the results."""
+    screenshot = Image(data="iVBORw0KGgo=", media_type="image/png")
+    request = Request(
+        model="m",
+        messages=[
+            Message("assistant", [ToolCall("call_1", "read", "{}"), ToolCall("call_2", "read", "{}")]),
+            Message(
+                "user",
+                [ToolResult("call_1", [Text("a screenshot"), screenshot]), ToolResult("call_2", [Text("no image")])],
+            ),
+        ],
+    )
+    messages = CODEC.encode_request(request, "m")["messages"]
+    assert messages[1:] == [
+        {"role": "tool", "tool_call_id": "call_1", "content": "a screenshot"},
+        {"role": "tool", "tool_call_id": "call_2", "content": "no image"},
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "[image from tool call call_1]"},
+                {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}},
+            ],
+        },
+    ]
 
 
 @pytest.mark.parametrize(("budget", "effort"), [(1024, "low"), (4096, "medium"), (16384, "high"), (31999, "high")])

@@ -358,16 +358,6 @@ def _custom_tool_names(request: Request) -> frozenset[str]:
     return frozenset(t.name for t in request.tools if t.kind == "custom")
 
 
-def _text_of(parts: list[Text | Image] | list[Text], where: str) -> str:
-    texts: list[str] = []
-    for part in parts:
-        if isinstance(part, Text):
-            texts.append(part.text)
-        else:
-            log.debug("dropping an image from %s: Chat tool and system messages take text only", where)
-    return "\n".join(texts)
-
-
 def _image_url(image: Image) -> dict[str, Any]:
     url = image.url if image.url is not None else f"data:{image.media_type or 'image/png'};base64,{image.data}"
     payload: dict[str, Any] = {"url": url}
@@ -397,9 +387,7 @@ def _encode_tool_call(call: ToolCall) -> dict[str, Any]:
 
 def _encode_message(message: Message, out: list[dict[str, Any]]) -> None:
     if message.role in ("system", "developer"):
-        out.append(
-            {"role": "system", "content": _text_of([p for p in message.content if isinstance(p, Text)], "system")}
-        )
+        out.append({"role": "system", "content": "\n".join(p.text for p in message.content if isinstance(p, Text))})
         return
     if message.role == "assistant":
         text = "".join(p.text for p in message.content if isinstance(p, Text))
@@ -412,12 +400,16 @@ def _encode_message(message: Message, out: list[dict[str, Any]]) -> None:
         out.append(encoded)
         return
     results = [p for p in message.content if isinstance(p, ToolResult)]
+    shown: list[Part] = []  # a Chat tool message takes text only: a result's images follow in a user message
     for result in results:
-        text = _text_of(result.content, "a tool result")
+        text = "\n".join(p.text for p in result.content if isinstance(p, Text))
         if result.is_error and not text.startswith("Error"):
             text = f"Error: {text}"
         out.append({"role": "tool", "tool_call_id": result.call_id, "content": text})
-    rest = [p for p in message.content if isinstance(p, Text | Image)]
+        images = [p for p in result.content if isinstance(p, Image)]
+        if images:
+            shown += [Text(f"[image from tool call {result.call_id}]"), *images]
+    rest = shown + [p for p in message.content if isinstance(p, Text | Image)]
     if rest or not results:
         out.append({"role": "user", "content": _user_content(list(rest))})
 
