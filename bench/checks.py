@@ -63,6 +63,8 @@ def anthropic_sse_text(body: bytes) -> str:
     parts: list[str] = []
     stopped = False
     for _, data in sse_data(body):
+        if data == "[DONE]":  # not Anthropic's protocol, but some proxies add it; tolerate it
+            continue
         event = json.loads(data)
         if event.get("type") == "content_block_delta" and event["delta"].get("type") == "text_delta":
             parts.append(event["delta"]["text"])
@@ -79,6 +81,8 @@ def responses_sse_text(body: bytes) -> str:
     parts: list[str] = []
     completed = False
     for _, data in sse_data(body):
+        if data == "[DONE]":  # not in OpenAI's Responses protocol, but LiteLLM sends it; tolerate it
+            continue
         event = json.loads(data)
         kind = event.get("type")
         if kind == "response.output_text.delta":

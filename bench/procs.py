@@ -74,6 +74,49 @@ def cpu_seconds(pids: Sequence[int]) -> float:
     return ticks / TICKS
 
 
+def core_jiffies() -> dict[str, tuple[int, int]]:
+    """Per CPU ("cpu0", "cpu1", ...; "cpu" is all): (busy, total) jiffies from /proc/stat."""
+    out: dict[str, tuple[int, int]] = {}
+    for line in Path("/proc/stat").read_text().splitlines():
+        if not line.startswith("cpu"):
+            break
+        name, *vals = line.split()
+        nums = [int(v) for v in vals[:8]]
+        idle = nums[3] + nums[4]  # idle + iowait; irq and softirq (loopback packet work) count as busy
+        out[name] = (sum(nums) - idle, sum(nums))
+    return out
+
+
+def busy_pct(before: dict[str, tuple[int, int]], after: dict[str, tuple[int, int]], cpu: str) -> float:
+    """Percent of `cpu` that was busy between two core_jiffies() readings."""
+    busy = after[cpu][0] - before[cpu][0]
+    total = after[cpu][1] - before[cpu][1]
+    return 100.0 * busy / total if total else 0.0
+
+
+def wait_quiet(limit: float, busy_limit: float = 10.0, window: float = 0.5) -> float:
+    """Wait (at most `limit` s) until the whole machine is under `busy_limit` % busy: others' jobs skew figures."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < limit:
+        before = core_jiffies()
+        time.sleep(window)
+        if busy_pct(before, core_jiffies(), "cpu") < busy_limit:
+            break
+    return time.monotonic() - t0
+
+
+def settle(root: int, busy_pct: float = 10.0, window: float = 0.3, limit: float = 60.0) -> float:
+    """Wait until the tree uses less than `busy_pct` of a core (e.g. after abandoned warm-up streams drain)."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < limit:
+        pids = tree_pids(root)
+        before = cpu_seconds(pids)
+        time.sleep(window)
+        if 100 * (cpu_seconds(pids) - before) / window < busy_pct:
+            break
+    return time.monotonic() - t0
+
+
 @dataclass
 class Sampler:
     """Samples the summed RSS of a process tree every `interval` seconds in a thread; keeps the peak."""
@@ -109,7 +152,11 @@ class Sampler:
 def start(
     cmd: Sequence[str], log: Path, env: dict[str, str] | None = None, cwd: Path | None = None
 ) -> subprocess.Popen[bytes]:
-    """Start `cmd` in its own session (so the whole tree can be signalled), output to `log`."""
+    """Start `cmd` in its own process group (so the whole tree can be signalled), output to `log`.
+
+    A process group, not a new session: a new session would get its own scheduler autogroup, outside the
+    priority the runner set for itself and everything it starts.
+    """
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
         return subprocess.Popen(
@@ -119,7 +166,7 @@ def start(
             stdin=subprocess.DEVNULL,
             env=env,
             cwd=cwd,
-            start_new_session=True,
+            process_group=0,
         )
 
 
