@@ -143,6 +143,27 @@ def _check_params(body: dict[str, Any]) -> None:
         raise _bad("temperature: Input should be less than or equal to 1")
 
 
+def _check_thinking_loop(body: dict[str, Any]) -> None:
+    """With thinking on, the assistant turn a closing tool_result answers must open with its thinking block (the
+    API's own rule and message; lip must turn thinking off where it dropped that block)."""
+    thinking = body.get("thinking")
+    messages = body["messages"]
+    if not isinstance(thinking, dict) or thinking.get("type") not in ("enabled", "adaptive") or len(messages) < 2:
+        return
+    last, turn = messages[-1], messages[-2]
+    if not any(b.get("type") == "tool_result" for b in _blocks(last)) or turn.get("role") != "assistant":
+        return
+    first = (_blocks(turn) or [{"type": "text"}])[0].get("type")
+    if first not in ("thinking", "redacted_thinking"):
+        raise _bad(
+            f"messages.{len(messages) - 2}.content.0.type: Expected `thinking` or `redacted_thinking`, but found "
+            f"`{first}`. When `thinking` is enabled, a final `assistant` message must start with a thinking block "
+            "(preceeding the lastmost set of `tool_use` and `tool_result` blocks). We recommend you include thinking "
+            "blocks from previous turns. To avoid this requirement, disable `thinking`. Please consult our "
+            "documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking"
+        )
+
+
 class AnthropicMessages:
     """POST …/v1/messages and …/v1/messages/count_tokens."""
 
@@ -168,6 +189,7 @@ class AnthropicMessages:
         _check_tools(body.get("tools"))
         if not count_tokens:
             _check_params(body)
+            _check_thinking_loop(body)
         return body
 
     def count_tokens(self, body: dict[str, Any]) -> dict[str, Any]:

@@ -49,6 +49,7 @@ from lip.errors import (
     UpstreamStatusError,
     UpstreamTimeout,
 )
+from lip.protocols.anthropic_blocks import unverifiable_thinking
 from lip.protocols.anthropic_messages import (
     NAME,
     AnthropicMessagesCodec,
@@ -1113,3 +1114,45 @@ def test_error_body_shapes(error: LipError, status: int, kind: str) -> None:
 )
 def test_upstream_error_is_tolerant(body: Any, expected: tuple[str, str | None]) -> None:
     assert codec.upstream_error(503, body) == expected
+
+
+# ---------------------------------------------------------------- thinking from another provider (a failover)
+
+OTHER_THINKING = [
+    {"type": "thinking", "thinking": "from a Chat upstream", "signature": ""},
+    {"type": "thinking", "thinking": "from a Responses upstream", "signature": "lip-encrypted:rs_1:gAAAA"},
+    {"type": "thinking", "thinking": "no signature at all"},
+]
+
+
+@pytest.mark.parametrize("block", OTHER_THINKING)
+def test_thinking_an_anthropic_upstream_cannot_verify_is_found(block: dict[str, Any]) -> None:
+    messages = [
+        {"role": "user", "content": "q"},
+        {"role": "assistant", "content": [block, {"type": "text", "text": "a"}]},
+    ]
+    assert unverifiable_thinking(messages)
+    signed = {"type": "thinking", "thinking": "t", "signature": "EqQBsig"}
+    assert not unverifiable_thinking([{"role": "assistant", "content": [signed, {"type": "redacted_thinking"}]}])
+    assert not unverifiable_thinking([{"role": "assistant", "content": "text"}, "junk"])
+
+
+def test_same_protocol_translation_turns_thinking_off_when_the_loop_lost_its_thinking_block() -> None:
+    call = {"type": "tool_use", "id": "toolu_1", "name": "get", "input": {}}
+    result = {"type": "tool_result", "tool_use_id": "toolu_1", "content": "ok"}
+    body = {
+        "model": "m",
+        "max_tokens": 4096,
+        "thinking": {"type": "enabled", "budget_tokens": 2048},
+        "messages": [
+            {"role": "user", "content": "q"},
+            {"role": "assistant", "content": [OTHER_THINKING[0], call]},
+            {"role": "user", "content": [result]},
+        ],
+    }
+    encoded = codec.encode_request(codec.decode_request(body, HEADERS), "m")
+    assert encoded["messages"][1]["content"] == [call] and "thinking" not in encoded
+    signed = {"type": "thinking", "thinking": "t", "signature": "EqQBsig"}
+    body["messages"][1]["content"] = [signed, call]  # type: ignore[index]
+    encoded = codec.encode_request(codec.decode_request(body, HEADERS), "m")
+    assert encoded["thinking"] == {"type": "enabled", "budget_tokens": 2048}

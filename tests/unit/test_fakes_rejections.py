@@ -201,6 +201,18 @@ def _anthropic(**overrides: Any) -> dict[str, Any]:
             "must be greater than `thinking.budget_tokens`",
         ),
         (_anthropic(temperature=1.5), "temperature"),
+        (
+            _anthropic(
+                max_tokens=4096,
+                thinking={"type": "enabled", "budget_tokens": 2048},
+                messages=[
+                    USER,
+                    {"role": "assistant", "content": [TOOL_USE]},
+                    {"role": "user", "content": [TOOL_RESULT]},
+                ],
+            ),
+            "messages.1.content.0.type: Expected `thinking` or `redacted_thinking`, but found `tool_use`",
+        ),
     ],
 )
 async def test_anthropic_rejects(fake_provider: FakeProvider, body: dict[str, Any], fragment: str) -> None:

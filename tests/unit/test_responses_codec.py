@@ -55,6 +55,7 @@ from lip.protocols.openai_responses import (
     response_id_for,
     should_store,
 )
+from lip.protocols.responses_items import minted_by_lip, new_id, unverifiable_reasoning
 from lip.protocols.sse import SSEDecoder, SSEEvent
 from lip.response_store import MemoryResponseStore, StoredConversation
 from tests.fakes.openai_responses import OpenAIResponses
@@ -951,3 +952,24 @@ async def test_memory_store_evicts_least_recently_used() -> None:
 def test_empty_response_still_encodes() -> None:
     body = codec.encode_response(Response(id="resp_1", model="m"), responses_request())
     assert SDKResponse.model_validate(body).output == [] and body["status"] == "completed"
+
+
+@pytest.mark.parametrize(
+    ("item", "unverifiable"),
+    [
+        ({"type": "reasoning", "summary": [], "encrypted_content": "gAAAAABx"}, False),  # OpenAI's own
+        ({"type": "reasoning", "id": "rs_68af0c", "summary": []}, False),  # stored upstream (store: true)
+        ({"type": "reasoning", "summary": [], "encrypted_content": "lip-signature:EqQB"}, True),  # Anthropic's
+        ({"type": "reasoning", "summary": [], "encrypted_content": "lip-redacted:abc"}, True),
+        ({"type": "reasoning", "id": "rs_lip0123", "summary": [{"type": "summary_text", "text": "t"}]}, True),
+        ({"type": "reasoning", "summary": [{"type": "summary_text", "text": "t"}]}, True),  # neither id nor proof
+        ({"type": "message", "role": "user", "content": "lip-signature:x"}, False),
+    ],
+)
+def test_reasoning_a_responses_upstream_cannot_verify_is_found(item: dict[str, Any], unverifiable: bool) -> None:
+    assert unverifiable_reasoning([{"type": "message", "role": "user", "content": "q"}, item]) is unverifiable
+
+
+def test_ids_lip_mints_are_marked() -> None:
+    item_id = new_id("rs_")
+    assert item_id.startswith("rs_lip") and minted_by_lip(item_id) and not minted_by_lip("rs_68af0c")

@@ -9,6 +9,7 @@ from lip.backends.http import HttpBackend
 from lip.canonical.request import Image, Reasoning, Request, Text, ToolCall, ToolResult
 from lip.errors import LipError
 from lip.frontends.endpoint import Endpoint, error_response, forwarded_headers, read_json
+from lip.protocols.anthropic_blocks import unverifiable_thinking, without_unverifiable_thinking
 from lip.protocols.anthropic_messages import NAME, AnthropicMessagesCodec
 from lip.runtime import runtime_of
 
@@ -17,8 +18,14 @@ IMAGE_TOKENS = 1600  # a typical image's cost; an estimate is all a non-Anthropi
 MESSAGE_OVERHEAD = 4
 
 
+class MessagesEndpoint(Endpoint):
+    def passthrough_allowed(self, request: Request) -> bool:
+        """Thinking from another kind of backend (a failover, a model switch) is translated, which drops it."""
+        return not unverifiable_thinking(request.raw.get("messages"))
+
+
 def messages() -> Endpoint:
-    return Endpoint(AnthropicMessagesCodec())
+    return MessagesEndpoint(AnthropicMessagesCodec())
 
 
 def estimate_tokens(request: Request) -> int:
@@ -53,6 +60,8 @@ async def count_tokens(http: web.Request) -> web.Response:
         target = runtime.health.order(runtime.planner.plan(request.model))[0]
         backend = target.backend
         if backend.protocol == NAME and isinstance(backend, HttpBackend):
+            if unverifiable_thinking(body["messages"]):  # thinking from another provider: it would be refused
+                body = {**body, "messages": without_unverifiable_thinking(body["messages"])}
             result = await backend.count_tokens(codec.with_model(body, target.model), forwarded_headers(http))
         else:
             result = {"input_tokens": estimate_tokens(request)}

@@ -15,6 +15,7 @@ from lip.protocols.openai_responses import (
     response_id_for,
     should_store,
 )
+from lip.protocols.responses_items import unverifiable_reasoning
 from lip.response_store import MemoryResponseStore, ResponseStore
 from lip.runtime import Runtime
 
@@ -40,7 +41,12 @@ class ResponsesEndpoint(Endpoint):
         return request  # a Responses upstream may know it: passed through untouched
 
     def passthrough_allowed(self, request: Request) -> bool:
-        return STORED not in request.state
+        if STORED in request.state:
+            return False
+        # reasoning from another kind of backend (a failover, a model switch): translating drops what the upstream
+        # cannot verify; unless the upstream holds the history (its own previous_response_id), which only it can use
+        raw = request.raw
+        return raw.get("previous_response_id") is not None or not unverifiable_reasoning(raw.get("input"))
 
     def decode_full(self, head: Request) -> Request:
         request = super().decode_full(head)

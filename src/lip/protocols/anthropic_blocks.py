@@ -68,6 +68,34 @@ def wrap_encrypted(encrypted: str, item_id: str | None) -> str:
     return f"{WRAPPED_PREFIX}{item_id or ''}:{encrypted}"
 
 
+def _unverifiable(block: Any) -> bool:
+    """A thinking block an Anthropic upstream would reject: no signature (reasoning from a Chat upstream) or lip's
+    envelope of a Responses proof."""
+    if not isinstance(block, dict) or block.get("type") != "thinking":
+        return False
+    signature = block.get("signature")
+    return not isinstance(signature, str) or not signature or signature.startswith(WRAPPED_PREFIX)
+
+
+def _assistant_blocks_of(message: Any) -> list[Any]:
+    content = message.get("content") if isinstance(message, dict) and message.get("role") == "assistant" else None
+    return content if isinstance(content, list) else []
+
+
+def unverifiable_thinking(messages: Any) -> bool:
+    """Whether an assistant turn carries thinking from another provider (a failover, a model switch). Such a request
+    is translated, which drops it, instead of passed through for the upstream to reject."""
+    return any(_unverifiable(b) for m in messages if isinstance(messages, list) for b in _assistant_blocks_of(m))
+
+
+def without_unverifiable_thinking(messages: list[Any]) -> list[Any]:
+    """``messages`` without such thinking blocks (for a body lip forwards as is, e.g. to count_tokens)."""
+    return [
+        {**m, "content": [b for b in m["content"] if not _unverifiable(b)]} if _assistant_blocks_of(m) else m
+        for m in messages
+    ]
+
+
 def reasoning_from_signature(text: str, signature: str | None) -> Reasoning:
     """A client's thinking block: a real signature, lip's wrapped Responses reasoning, or none at all."""
     if not signature:
@@ -538,6 +566,10 @@ def encode_tool_choice(choice: ToolChoice) -> dict[str, Any]:
     return encoded
 
 
+def thinking_on(thinking: Any) -> bool:
+    return isinstance(thinking, dict) and thinking.get("type") in ("enabled", "adaptive")
+
+
 def thinking_conflict(request: Request, messages: list[dict[str, Any]]) -> str | None:
     """Why the API would reject thinking on this request, if it would."""
     choice = request.tool_choice
@@ -545,11 +577,18 @@ def thinking_conflict(request: Request, messages: list[dict[str, Any]]) -> str |
         return "tool use is forced"
     if messages and messages[-1]["role"] == "assistant":
         return "the last turn is an assistant prefill"
-    if len(messages) >= 2 and any(b["type"] == "tool_result" for b in messages[-1]["content"]):
-        first = messages[-2]["content"][0]["type"] if messages[-2]["content"] else ""
-        if first not in ("thinking", "redacted_thinking"):
-            return "the tool loop's last assistant turn has no thinking block"
+    if loop_lacks_thinking(messages):
+        return "the tool loop's last assistant turn has no thinking block"
     return None
+
+
+def loop_lacks_thinking(messages: list[dict[str, Any]]) -> bool:
+    """A closing tool_result answers an assistant turn that does not open with a thinking block (the API then
+    refuses thinking)."""
+    if len(messages) < 2 or not any(b["type"] == "tool_result" for b in messages[-1]["content"]):
+        return False
+    first = messages[-2]["content"][0]["type"] if messages[-2]["content"] else ""
+    return first not in ("thinking", "redacted_thinking")
 
 
 def thinking_config(

@@ -232,6 +232,11 @@ def encode_request(request: Request, model: str, default_max_tokens: int = DEFAU
     body["messages"] = messages
     if same and "thinking" in request.raw:
         thinking, max_tokens = request.raw["thinking"], p.max_tokens if p.max_tokens is not None else default_max_tokens
+        if blocks.thinking_on(thinking) and blocks.loop_lacks_thinking(messages):
+            # the thinking block the tool loop needs came from another provider (a failover, a model switch) and
+            # was dropped; the API refuses thinking without it
+            log.debug("not sending the client's thinking config: the tool loop's assistant turn lost its thinking")
+            thinking = None
     else:
         thinking, max_tokens = blocks.thinking_config(request, messages, default_max_tokens)
     body["max_tokens"] = max_tokens

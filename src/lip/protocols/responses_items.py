@@ -52,6 +52,7 @@ INCOMPLETE_REASONS = {
 }
 
 SIGNATURE_PREFIX = "lip-signature:"
+LIP_ID_MARK = "lip"  # after the prefix of every id lip mints: rs_lip…, msg_lip…, fc_lip…
 REDACTED_PREFIX = "lip-redacted:"
 TOOL_KINDS = frozenset({"function", "custom"})
 # Records of hosted tools that a client sends back; nothing to translate, the results are in the assistant text.
@@ -486,7 +487,28 @@ def call_item(item_id: str, call_id: str, name: str, arguments: str, kind: str, 
 
 
 def new_id(prefix: str) -> str:
-    return prefix + uuid.uuid4().hex
+    """An id lip mints (``rs_lip…``), recognisable when a client sends the item back (``unverifiable_reasoning``)."""
+    return prefix + LIP_ID_MARK + uuid.uuid4().hex
+
+
+def minted_by_lip(item_id: str) -> bool:
+    return item_id.partition("_")[2].startswith(LIP_ID_MARK)
+
+
+def unverifiable_reasoning(value: Any) -> bool:
+    """Whether Responses ``input`` carries reasoning a Responses upstream would reject: lip's envelope of another
+    provider's proof, or an item lip minted for reasoning that had no encrypted content (from a Chat or Anthropic
+    answer; no upstream stored it). Such a request is translated, which drops them, instead of passed through."""
+    for item in value if isinstance(value, list) else ():
+        if not isinstance(item, dict) or item.get("type") != "reasoning":
+            continue
+        payload = item.get("encrypted_content")
+        if isinstance(payload, str) and payload.startswith((SIGNATURE_PREFIX, REDACTED_PREFIX)):
+            return True
+        item_id = item.get("id")
+        if not payload and (not isinstance(item_id, str) or minted_by_lip(item_id)):
+            return True
+    return False
 
 
 def usage_body(usage: Usage) -> dict[str, Any]:
