@@ -591,7 +591,8 @@ class Rig:
 
     @staticmethod
     def selector(backend: Backend) -> str:
-        return f"{PREFIX[backend]}:{MODEL[backend]}"
+        """``prefix:model`` of a backend kind (any other name stands for itself: a prefix lip does not know)."""
+        return f"{PREFIX.get(backend, backend)}:{MODEL.get(backend, 'model')}"
 
     def reset(self) -> None:
         self.fake.script.clear()

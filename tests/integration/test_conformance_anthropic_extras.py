@@ -77,3 +77,21 @@ async def test_count_tokens_forwards_the_beta_header(matrix: Rig) -> None:
     )
     (request,) = matrix.fake.received
     assert request.headers["anthropic-beta"] == BETA
+
+
+async def test_count_tokens_leaves_out_thinking_from_another_provider(matrix: Rig) -> None:
+    """Claude Code counts its whole conversation; thinking a Chat upstream produced (no signature) would be refused."""
+    signed = {"type": "thinking", "thinking": "mine", "signature": "EqQBsig"}
+    foreign = {"type": "thinking", "thinking": "from a Chat upstream", "signature": ""}
+    messages = [
+        {"role": "user", "content": "q"},
+        {"role": "assistant", "content": [foreign, {"type": "text", "text": "a"}]},
+        {"role": "user", "content": "q2"},
+        {"role": "assistant", "content": [signed, {"type": "text", "text": "b"}]},
+        {"role": "user", "content": "q3"},
+    ]
+    counted = await matrix.anthropic.messages.count_tokens(model="an:claude-test", messages=messages)  # type: ignore[arg-type]
+    assert counted.input_tokens > 0
+    (request,) = matrix.fake.received
+    assert request.body["messages"][1]["content"] == [{"type": "text", "text": "a"}]
+    assert request.body["messages"][3]["content"] == [signed, {"type": "text", "text": "b"}]

@@ -138,3 +138,35 @@ async def test_reasoning_in_a_tool_loop(matrix: Rig, client: str, backend: str, 
     if backend == "responses" and client != "chat":
         kinds = [i.get("type") for i in body["input"]]
         assert kinds[-3:] == ["reasoning", "function_call", "function_call_output"], kinds
+
+
+@pytest.mark.parametrize("loop", [False, True], ids=["answer", "tool-loop"])
+@pytest.mark.parametrize("first", ["chat", "responses", "anthropic"])
+@pytest.mark.parametrize("client", ["messages", "responses"])
+async def test_switching_to_the_clients_own_protocol_mid_conversation(
+    matrix: Rig, client: str, first: str, loop: bool
+) -> None:
+    """Turn 1 on one backend kind, turn 2 (failover, a model switch) on a backend of the client's own protocol:
+    reasoning that upstream cannot verify (no proof, or lip's envelope of another provider's proof) is dropped
+    rather than passed through for the upstream to reject, and thinking is left off where the API then requires a
+    thinking block it no longer has; its own proof goes back untouched."""
+    second = {"messages": "anthropic", "responses": "responses"}[client]
+    calls = [FakeToolCall("get_weather", '{"city": "Bern"}', "toolu_01Bern")] if loop else []
+    answer = Turn(
+        text="" if loop else "42.",
+        reasoning=THOUGHT,
+        reasoning_signature=SIGNATURE,
+        reasoning_encrypted=ENCRYPTED,
+        tool_calls=calls,
+    )
+    matrix.fake.queue(answer, Turn(text="Still 42."))
+    a = question(client)
+    a.tools = [Tool("get_weather")]
+    seen = await ask(matrix, client, first, False, a)
+    matrix.fake.received.clear()
+    a.messages += [history(client, seen), results(Result("toolu_01Bern", "12C")) if loop else user("are you sure?")]
+    assert (await ask(matrix, client, second, False, a)).text == "Still 42."
+    body = matrix.upstream(second)
+    native_proof = {"anthropic": SIGNATURE, "responses": ENCRYPTED}[second]
+    assert upstream_reasoning(second, body) == ([(THOUGHT, native_proof)] if first == second else [])
+    assert "lip-" not in orjson.dumps(body).decode()

@@ -89,3 +89,17 @@ NATIVE_CHOICE: dict[str, dict[str, Any]] = {
 async def test_tool_choice(matrix: Rig, client: str, backend: str, choice: str) -> None:
     await ask(matrix, client, backend, False, Ask([user("hi")], tools=TOOLS, tool_choice=choice))
     assert matrix.upstream(backend)["tool_choice"] == NATIVE_CHOICE[backend][choice]
+
+
+@matrix_params(stream=False)
+async def test_parallel_tool_calls_off(matrix: Rig, client: str, backend: str) -> None:
+    if client == "messages":
+        extra: dict[str, Any] = {"tool_choice": {"type": "auto", "disable_parallel_tool_use": True}}
+    else:
+        extra = {"parallel_tool_calls": False}
+    await ask(matrix, client, backend, False, Ask([user("one at a time")], tools=TOOLS, extra=extra))
+    body = matrix.upstream(backend)
+    if backend == "anthropic":
+        assert body["tool_choice"] == {"type": "auto", "disable_parallel_tool_use": True}
+    else:
+        assert body["parallel_tool_calls"] is False
