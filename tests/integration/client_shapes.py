@@ -581,6 +581,29 @@ def codex_tool_loop(model: str, *, stream: bool = True) -> JSON:
     return body
 
 
+def codex_plain_model(model: str, *, stream: bool = True) -> JSON:
+    """Codex on a model without reasoning: ``reasoning: null`` and ``include: []`` are still sent (codex-rs does not
+    skip them), and apply_patch is a JSON function instead of a freeform tool."""
+    body = codex_first_turn(model, stream=stream)
+    apply_patch = {
+        "type": "function",
+        "name": "apply_patch",
+        "description": "Use the `apply_patch` tool to edit files.",
+        "strict": False,
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "input": {"type": "string", "description": "The entire contents of the apply_patch command"}
+            },
+            "required": ["input"],
+            "additionalProperties": False,
+        },
+    }
+    body.update(tools=[codex_tools()[0], apply_patch], reasoning=None, include=[])
+    del body["text"]
+    return body
+
+
 def codex_exec_with_schema(model: str, *, stream: bool = True) -> JSON:
     """``codex exec --output-schema``: the final answer is constrained by ``text.format``."""
     body = codex_first_turn(model, stream=stream)

@@ -323,3 +323,19 @@ async def test_codex_fields_survive_a_stored_conversation_on_a_responses_upstrea
     ]
     assert sent["input"][1]["content"] == [{"type": "output_text", "text": "Renamed the greeting."}]
     assert response.output_text == "Added a test."
+
+
+@pytest.mark.parametrize("backend", ["responses", "chat", "anthropic"])
+async def test_a_model_without_reasoning(matrix: Rig, backend: Any) -> None:
+    """``reasoning: null`` and ``include: []`` ask for nothing: no reasoning reaches a translated upstream."""
+    matrix.fake.queue(Turn(text="", tool_calls=[FakeToolCall("apply_patch", json.dumps({"input": shapes.PATCH}))]))
+    body = shapes.codex_plain_model(Rig.selector(backend), stream=True)
+    response, _ = await send(matrix, body)
+
+    sent = matrix.upstream(backend)
+    if backend == "responses":
+        assert sent == {**body, "model": MODEL[backend]}
+    else:
+        assert not {"reasoning", "reasoning_effort", "thinking", "include"} & set(sent)
+    [call] = response.output
+    assert call.type == "function_call" and json.loads(call.arguments) == {"input": shapes.PATCH}
