@@ -5,9 +5,10 @@ Encoding (canonical -> upstream body) repairs what the Messages API would reject
 
 - turns alternate user/assistant; consecutive same-role messages are merged, and a user turn starts with its
   ``tool_result`` blocks;
-- a mid-conversation ``system``/``developer`` message (the API has no such role) becomes a text block
-  ``<system>…</system>`` in the user turn at that position, so its place in the conversation is kept and the
-  top-level ``system`` (and its prompt cache) stays unchanged;
+- a mid-conversation ``system``/``developer`` message becomes a text block ``<system>…</system>`` in the user turn
+  at that position, so its place in the conversation is kept and the top-level ``system`` (and its prompt cache)
+  stays unchanged; the API's own ``role: "system"`` messages work on its newest models only, so they are not used
+  here (an Anthropic client's own reach an Anthropic upstream by passthrough);
 - a ``tool_use`` left without a result gets an ``is_error`` result saying so; a result without its ``tool_use``
   becomes plain text; a conversation that opens with an assistant turn gets a one-word user turn before it;
 - empty text blocks are dropped, and a final assistant turn (a prefill) loses its trailing whitespace;

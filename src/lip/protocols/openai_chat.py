@@ -1,4 +1,17 @@
-"""OpenAI Chat Completions codec: request decode/encode, chunk <-> event state, error shape."""
+"""OpenAI Chat Completions codec: request decode/encode, chunk <-> event state, error shape.
+
+Mapping decisions (see docs/protocol-mapping.md):
+
+- System and developer messages before the first turn are the system prompt; later ones stay in place as system
+  turns. Towards a Chat backend the system prompt is one ``system`` message and ``max_tokens`` the max-tokens field
+  (the most widely supported); an effort goes as ``reasoning_effort``, and a thinking budget without one as the
+  effort ``effort_for_budget`` names. Reasoning in the history is dropped (Chat takes none back).
+- A freeform (custom) tool goes as a function taking one string ``input``; its calls are unwrapped on the way back.
+- A tool message takes text only: a result's images follow the tool messages in a user message, labelled with the
+  call id; an error result's text starts with ``Error``.
+- From a Chat backend: ``reasoning_content`` (or ``reasoning``) deltas are reasoning; tool calls with a ``stop`` or
+  missing finish reason end as TOOL_USE, so agents never stall.
+"""
 
 from __future__ import annotations
 
