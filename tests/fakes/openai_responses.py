@@ -78,7 +78,21 @@ class OpenAIResponses:
                 code="previous_response_not_found",
             )
         self._check_tool_outputs(body)
+        self._check_reasoning_refs(body)
         return body
+
+    def _check_reasoning_refs(self, body: dict[str, Any]) -> None:
+        """A reasoning item without encrypted_content is a reference to a stored item: it must exist (OpenAI's 404)."""
+        known = {item.get("id") for stored in self.stored.values() for item in stored.items}
+        for item in _input_items(body):
+            if item.get("type") != "reasoning" or item.get("encrypted_content") or item.get("id") in known:
+                continue
+            raise openai_error(
+                404,
+                f"Item with id '{item.get('id')}' not found. Items are not persisted when `store` is set to false. "
+                "Try again with `store` set to true, or remove this item from your input.",
+                param="input",
+            )
 
     def _history(self, response_id: str | None) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []

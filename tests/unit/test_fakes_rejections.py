@@ -121,6 +121,19 @@ async def test_responses_rejects(
     assert (error.param, error.code) == (param, code) and fragment in error.message
 
 
+async def test_responses_rejects_a_reasoning_reference_it_never_stored(fake_provider: FakeProvider) -> None:
+    reasoning = {"type": "reasoning", "id": "rs_unknown", "summary": []}
+    body = {"model": "m", "input": [reasoning, {"type": "message", "role": "user", "content": "x"}]}
+    reply = await request("POST", f"{fake_provider.url}/v1/responses", body)
+    assert reply.status == 404
+    assert "Item with id 'rs_unknown' not found" in conf.check_openai_error(reply.json()).message
+    with_proof = {**reasoning, "encrypted_content": "gAAAAAB"}
+    reply = await request(
+        "POST", f"{fake_provider.url}/v1/responses", {**body, "input": [with_proof, body["input"][1]]}
+    )
+    assert reply.status == 200
+
+
 async def test_responses_chat_shaped_tools_via_sdk(fake_provider: FakeProvider) -> None:
     async with openai.AsyncOpenAI(base_url=f"{fake_provider.url}/v1", api_key="k", max_retries=0) as client:
         with pytest.raises(openai.BadRequestError) as caught:
