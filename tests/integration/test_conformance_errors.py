@@ -110,8 +110,6 @@ async def test_error_mid_stream_reaches_the_sdk(matrix: Rig, client: str, backen
 @pytest.mark.parametrize("client", CLIENTS)
 async def test_a_responses_stream_cut_before_its_end_is_an_error(matrix: Rig, client: str) -> None:
     """A Responses upstream whose stream stops before response.completed: the client's stream ends in an error."""
-    if client == "responses":
-        pytest.xfail("passthrough relays the truncated stream as it is; the client SDK reports the missing end")
     matrix.fake.queue(Turn(text="half a tho", omit_finish_reason=True))
     status, raw = await raw_call(matrix, client, "responses", True, Ask([user("a story")]))
     assert status == 200
@@ -120,6 +118,16 @@ async def test_a_responses_stream_cut_before_its_end_is_an_error(matrix: Rig, cl
         assert "error" in orjson.loads(last.data)
     else:
         assert last.event == "error"
+
+
+async def test_a_passthrough_responses_stream_cut_before_its_end_gets_an_error_event(matrix: Rig) -> None:
+    """Same protocol, relayed untouched: a stream that stops short still ends in the client's error event."""
+    matrix.fake.queue(Turn(text="half a tho", omit_finish_reason=True))
+    status, raw = await raw_call(matrix, "responses", "responses", True, Ask([user("a story")]))
+    assert status == 200
+    events = parse_sse(raw)
+    assert any("half" in e.data for e in events)
+    assert events[-1].event == "error"
 
 
 RATE_LIMITED = {"chat": "rate_limit_exceeded", "responses": "rate_limit_exceeded", "messages": "rate_limit_error"}

@@ -20,11 +20,13 @@ from lip.errors import (
     BodyTooLarge,
     InvalidJSON,
     LipError,
+    UpstreamProtocolError,
     UpstreamStatusError,
 )
 from lip.frontends.keepalive import KeepAlive, interval_for
 from lip.lifecycle import drain_scope
 from lip.protocols.codec import Codec
+from lip.protocols.relay import RelayWatch
 from lip.routing.failover import open_first, reason
 from lip.routing.overrides import apply_overrides
 from lip.runtime import Runtime, runtime_of
@@ -195,13 +197,18 @@ class Endpoint:
     ) -> web.StreamResponse:
         response = prepared or web.StreamResponse(status=200, headers={**SSE_HEADERS, **headers})
         exchange.status, exchange.streamed = 200, True
+        watch = RelayWatch(self.codec.name)
         try:
             await response.prepare(http)
+            watch.feed(opened.first)
             await response.write(opened.first)
             try:
                 async with drain_scope(http, stream=True):
                     async for chunk in opened.rest:
+                        watch.feed(chunk)
                         await response.write(chunk)
+                if not watch.complete:
+                    raise UpstreamProtocolError("the upstream stream ended before its final event")
             except LipError as exc:
                 exchange.error = exc
                 await response.write(self.codec.error_frame(exc))
