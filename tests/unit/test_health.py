@@ -3,6 +3,9 @@ half-open probe closes (or re-opens) them; per model where the provider says so;
 
 from __future__ import annotations
 
+import logging
+
+import pytest
 import yaml
 
 from lip.backends.base import Target
@@ -132,3 +135,14 @@ def test_a_backend_whose_keys_all_cool_down_is_skipped() -> None:
     a.backend.keys_back_in = 12.0  # type: ignore[attr-defined]
     assert health.order([a, b]) == [b]
     assert health.blocked_for(a) == 12.0
+
+
+def test_failures_while_open_extend_it_and_say_opened_once(caplog: pytest.LogCaptureFixture) -> None:
+    """A backend that is the only leaf left keeps being tried: its circuit stays open without a warning per request."""
+    health, clock, a, _ = setup()
+    with caplog.at_level(logging.WARNING, logger="lip.routing.health"):
+        for _ in range(10):
+            health.failure(a, DOWN)
+            clock.now += 1
+    assert sum("opened" in r.getMessage() for r in caplog.records) == 1
+    assert health.describe()["id-a"]["open_for_s"] == 29  # extended by the last failure, one second ago

@@ -99,7 +99,12 @@ class Health:
         circuit.failures += 1
         circuit.last_error = reason(error)
         if circuit.open_until or circuit.failures >= settings.circuit_failures:
-            circuit.open_until = self.clock() + settings.circuit_cooldown_s
+            now = self.clock()
+            already_open = circuit.open_until > now  # the only leaf left was tried anyway: extend, say nothing new
+            circuit.open_until = now + settings.circuit_cooldown_s
+            if already_open:
+                circuit.probe_since = None
+                return
             circuit.times_opened += 1
             log.warning(
                 "circuit %s opened for %.0f s after %d consecutive failure(s), the last %s",
