@@ -68,3 +68,11 @@ async def test_the_anthropic_preset_sends_its_key_as_x_api_key(fake_provider: Fa
     assert completion.choices[0].message.content == "Hello from fake"
     [sent] = fake_provider.requests_to("/v1/messages")
     assert sent.headers["x-api-key"] == CANARY and "Authorization" not in sent.headers
+
+
+async def test_the_openai_preset_asks_for_max_completion_tokens(fake_provider: FakeProvider) -> None:
+    """OpenAI's reasoning models refuse max_tokens; a translated request to the openai preset uses its own field."""
+    async with run_lip(preset("openai", fake_provider.url + "/v1"), {"OPENAI_API_KEY": CANARY}) as lip:
+        await lip.anthropic().messages.create(model="openai:o4-mini", max_tokens=300, messages=MESSAGES)
+    sent = fake_provider.requests_to("/chat/completions")[-1].body
+    assert sent["max_completion_tokens"] == 300 and "max_tokens" not in sent

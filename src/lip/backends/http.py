@@ -309,7 +309,7 @@ class HttpBackend:
     async def _open_events(self, request: Request, target: Target) -> Opened:
         codec = self.codec
         assert codec is not None
-        body = orjson.dumps(codec.encode_request(request, target.model))
+        body = orjson.dumps(self._quirks(codec.encode_request(request, target.model)))
         call = await self._send(body, request.stream, request.headers)
         close = self._release_closer(call)
         try:
@@ -342,6 +342,13 @@ class HttpBackend:
             await close()
             raise
         return EventStream(batch, _decode(chunks, sse, decoder), close)
+
+    def _quirks(self, body: dict[str, Any]) -> dict[str, Any]:
+        """What this provider spells differently from its protocol's common form (a preset row's data)."""
+        field = self.spec.kind.max_tokens_field
+        if field != "max_tokens" and "max_tokens" in body:
+            body[field] = body.pop("max_tokens")
+        return body
 
     # ---- models
 

@@ -27,6 +27,7 @@ class KindSpec:
     custom: bool = False  # operator-added compatible provider: prefix and base_url required
     hosted: bool = False  # a hosted provider that the embedded default enables when its key is set
     description: str = ""
+    max_tokens_field: str = "max_tokens"  # Chat: OpenAI's reasoning models take only max_completion_tokens
 
 
 KINDS: tuple[KindSpec, ...] = (
@@ -55,6 +56,7 @@ KINDS: tuple[KindSpec, ...] = (
         "OPENAI_API_KEY",
         hosted=True,
         description="OpenAI, Chat Completions",
+        max_tokens_field="max_completion_tokens",
     ),
     KindSpec(
         "openai-legacy",
@@ -62,6 +64,7 @@ KINDS: tuple[KindSpec, ...] = (
         "https://api.openai.com/v1",
         "OPENAI_API_KEY",
         description="OpenAI, Chat Completions (alias of openai)",
+        max_tokens_field="max_completion_tokens",
     ),
     KindSpec(
         "openai-responses",
