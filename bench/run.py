@@ -50,6 +50,7 @@ from targets import (
     Call,
     Scenario,
     Target,
+    bare_target,
     child_env,
     lip_target,
     litellm_target,
@@ -99,7 +100,7 @@ def parse_args(argv: list[str]) -> Options:
     p.add_argument("--quiet-wait", type=float, default=5.0, help="wait up to this long for a quiet machine first")
     p.add_argument("--retries", type=int, default=1, help="re-measure a row disturbed by other processes (default 1)")
     p.add_argument("--nice", type=int, help="priority for the run and its targets (default -10 as root, else 0)")
-    p.add_argument("--targets", default="upstream,lip,litellm", help="comma list of upstream, lip, litellm")
+    p.add_argument("--targets", default="upstream,bare,lip,litellm", help="comma list of upstream, bare, lip, litellm")
     p.add_argument("--scenarios", default=",".join(s.id for s in SCENARIOS), help="comma list, e.g. S0,S2,W1,W2")
     p.add_argument("--lip-cmd", default="", help="command that runs lip (default: the repo's .venv/bin/lip)")
     p.add_argument("--render", metavar="JSON", help="only print the table of a saved run (bench/results/*.json)")
@@ -257,6 +258,7 @@ class Row:
     idle_rss_mb: float | None = None
     x_upstream: float | None = None
     x_litellm: float | None = None
+    x_bare: float | None = None  # lip req/s / the bare aiohttp relay's (the stack's ceiling on this machine)
     added_p50_ms: float | None = None
     added_p99_ms: float | None = None
     settle_s: float | None = None
@@ -532,6 +534,8 @@ def build_targets(opts: Options) -> tuple[list[Target], dict[str, str], bool]:
             targets.append(lip_target(opts.lip_cmd))
             if why:
                 pending["lip"] = why
+        elif name == "bare":
+            targets.append(bare_target(str(Path(opts.lip_cmd[0]).parent / "python")))
         elif name == "litellm":
             targets.append(litellm_target(LITELLM_VENV))
         else:
@@ -614,12 +618,15 @@ def add_ratios(rows: list[Row]) -> None:
             continue
         base = find(rows, "S2" if r.scenario.startswith("W") else r.scenario, "upstream")
         lite = find(rows, r.scenario, "LiteLLM")
+        bare = find(rows, r.scenario, "bare")
         if base and base.rps and r.target != "upstream":
             r.x_upstream = r.rps / base.rps
             if r.p50_ms is not None and base.p50_ms is not None and r.p99_ms is not None and base.p99_ms is not None:
                 r.added_p50_ms, r.added_p99_ms = r.p50_ms - base.p50_ms, r.p99_ms - base.p99_ms
         if lite and lite.rps and r.target == "lip":
             r.x_litellm = r.rps / lite.rps
+        if bare and bare.rps and r.target == "lip":
+            r.x_bare = r.rps / bare.rps
     w1 = find(rows, "W1", "lip")
     w2 = find(rows, "W2", "lip")
     if w1 and w2 and w1.rps and w2.rps:
@@ -651,6 +658,7 @@ COLUMNS = [
     "CPU %",
     "x upstream",
     "x LiteLLM",
+    "x bare",
     "start s",
     "idle MB",
 ]
@@ -659,7 +667,7 @@ COLUMNS = [
 def cells(r: Row) -> list[str]:
     if r.status != "ok":
         label = r.status.upper() if r.status == "failed" else r.status
-        return [r.scenario, r.target, str(r.connections), label, *["-"] * 9, fmt(r.start_s, 2), fmt(r.idle_rss_mb, 0)]
+        return [r.scenario, r.target, str(r.connections), label, *["-"] * 10, fmt(r.start_s, 2), fmt(r.idle_rss_mb, 0)]
     return [
         r.scenario,
         r.target,
@@ -674,6 +682,7 @@ def cells(r: Row) -> list[str]:
         fmt(r.cpu_pct, 0),
         fmt_ratio(r.x_upstream),
         fmt(r.x_litellm, 1, "x"),
+        fmt_ratio(r.x_bare),
         fmt(r.start_s, 2),
         fmt(r.idle_rss_mb, 0),
     ]
@@ -681,15 +690,15 @@ def cells(r: Row) -> list[str]:
 
 def startup_rows(rows: list[Row], nginx_start: float, nginx_idle: float) -> list[list[str]]:
     """One 'start-up' line per target: the median start-up time and idle RSS over its fresh starts."""
-    out = [["start", "upstream", "", *["-"] * 10, fmt(nginx_start, 2), fmt(nginx_idle, 0)]]
-    for name in ("lip", "LiteLLM"):
+    out = [["start", "upstream", "", *["-"] * 11, fmt(nginx_start, 2), fmt(nginx_idle, 0)]]
+    for name in ("bare", "lip", "LiteLLM"):
         starts = sorted(r.start_s for r in rows if r.target == name and r.start_s is not None and r.scenario[0] != "W")
         idles = sorted(
             r.idle_rss_mb for r in rows if r.target == name and r.idle_rss_mb is not None and r.scenario[0] != "W"
         )
         if starts:
             out.append(
-                ["start", name, "", *["-"] * 10, fmt(starts[len(starts) // 2], 2), fmt(idles[len(idles) // 2], 0)]
+                ["start", name, "", *["-"] * 11, fmt(starts[len(starts) // 2], 2), fmt(idles[len(idles) // 2], 0)]
             )
     return out
 

@@ -17,6 +17,7 @@ WORK = BENCH / ".work"
 UPSTREAM_PORT = 18000
 LIP_PORT = 18080
 LITELLM_PORT = 18090
+BARE_PORT = 18070
 LITELLM_VERSION = "1.108.7"
 
 
@@ -137,6 +138,22 @@ def lip_target(lip_cmd: list[str]) -> Target:
         return [*cmd, "--workers", str(scenario.workers)] if scenario.workers else cmd
 
     return Target("lip", LIP_PORT, lip_model, command, env={"PYTHONUNBUFFERED": "1"}, ready_timeout=30.0)
+
+
+def bare_model(scenario: Scenario) -> str | None:
+    """The bare relay forwards the body untouched, so it measures the same-protocol Chat scenarios only."""
+    same = scenario.client == scenario.upstream and scenario.id in ("S0", "S1", "S2")
+    return fixtures.MODEL if same else None
+
+
+def bare_target(python: str) -> Target:
+    """The stack's ceiling: bench/bare_relay.py (aiohttp web on uvloop, one pooled aiohttp client session)."""
+
+    def command(scenario: Scenario) -> list[str]:
+        upstream = f"http://127.0.0.1:{UPSTREAM_PORT}{UPSTREAM_PATHS[scenario.upstream]}"
+        return [python, str(BENCH / "bare_relay.py"), str(BARE_PORT), upstream]
+
+    return Target("bare", BARE_PORT, bare_model, command, env={"PYTHONUNBUFFERED": "1"}, ready_timeout=30.0)
 
 
 LITELLM_OFFLINE_ENV = {
