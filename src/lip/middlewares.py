@@ -163,7 +163,7 @@ async def limit_concurrency(request: web.Request, handler: Handler) -> web.Strea
         return await handler(request)
     server = runtime_of(request).settings.config.server
     limits = request.app[LIMITS]
-    client = client_of(request)
+    client = request[CLIENT] = client_of(request)  # kept: the access log asks again
     if server.max_in_flight and limits.total >= server.max_in_flight:
         busy = ServiceUnavailable(f"lip is at its limit of {server.max_in_flight} requests in flight; retry shortly")
         return error_reply(request, busy, {"Retry-After": "1"})

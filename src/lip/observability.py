@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import logging
-import logging.handlers
 import os
 import re
+import threading
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
-from queue import SimpleQueue
 from typing import Any
 
 import orjson
@@ -55,9 +56,7 @@ def request_id(http: web.Request) -> str:
     """The client's X-Request-ID with unsafe characters removed and at most 128 long, else a new one."""
     found = http.get(REQUEST_ID)
     if found is None:
-        given = NOT_ID_CHARS.sub("", http.headers.get("X-Request-ID", ""))[:MAX_ID_LENGTH]
-        found = given or os.urandom(16).hex()
-        http[REQUEST_ID] = found
+        found = http[REQUEST_ID] = _new_request_id(http)
     return found
 
 
@@ -66,11 +65,16 @@ async def add_request_id(http: web.Request, response: web.StreamResponse) -> Non
     response.headers["X-Request-ID"] = request_id(http)
 
 
+def _new_request_id(http: web.Request) -> str:
+    given = NOT_ID_CHARS.sub("", http.headers.get("X-Request-ID", ""))[:MAX_ID_LENGTH]
+    return given or os.urandom(16).hex()
+
+
 @web.middleware
 async def request_ids(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Give the request its id; log and count it when no frontend observed it."""
     started = time.perf_counter()
-    request_id(request)
+    request[REQUEST_ID] = _new_request_id(request)  # the outermost middleware: nothing has set one yet
     status = 500
     try:
         response = await handler(request)
@@ -281,6 +285,8 @@ def exchange_fields(http: web.Request, exchange: Exchange) -> dict[str, Any]:
 
 
 def _text(value: object) -> str:
+    if type(value) is int or type(value) is float:
+        return str(value)  # digits, '.', '-', 'e', inf, nan: always plain
     text = str(value).lower() if isinstance(value, bool) else str(value)
     return text if PLAIN.fullmatch(text) else orjson.dumps(text).decode()
 
@@ -334,21 +340,62 @@ class JsonFormatter(logging.Formatter):
 TEXT_FORMAT = "%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s"
 
 
-class BackgroundHandler(logging.handlers.QueueHandler):
-    """Hands records to a thread that formats and writes them: a slow stderr never blocks the event loop."""
+WRITE_INTERVAL_S = 0.02  # the writer thread writes what gathered this often: one write per batch, no handoffs
 
-    def __init__(self, target: logging.Handler) -> None:
-        queue: SimpleQueue[logging.LogRecord] = SimpleQueue()
-        super().__init__(queue)
+
+class BackgroundHandler(logging.Handler):
+    """Gathers records for a thread that formats and writes them in batches: a slow stderr never blocks the event
+    loop, and logging a record costs the loop one deque append (no lock hand-off to a waiting thread)."""
+
+    def __init__(self, target: logging.StreamHandler[Any]) -> None:
+        super().__init__()
         self.target = target
-        self.listener = logging.handlers.QueueListener(queue, target)
-        self.listener.start()
+        self._records: deque[logging.LogRecord] = deque()
+        self._closing = threading.Event()
+        self._thread: threading.Thread | None = threading.Thread(target=self._run, name="lip-log-writer", daemon=True)
+        self._thread.start()
         atexit.register(self.close)
 
+    def handle(self, record: logging.LogRecord) -> bool:
+        """No handler lock: appending to a deque is atomic."""
+        if not self.filter(record):
+            return False
+        self._records.append(record)
+        return True
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._records.append(record)
+
+    def _run(self) -> None:
+        while not self._closing.wait(WRITE_INTERVAL_S):
+            self._write()
+        self._write()
+
+    def _write(self) -> None:
+        target, lines, last = self.target, [], None
+        while self._records:
+            last = record = self._records.popleft()
+            if record.levelno < target.level or not target.filter(record):
+                continue
+            try:
+                lines.append(target.format(record) + target.terminator)
+            except Exception:  # logging's contract: report it, never raise
+                target.handleError(record)
+        if not lines or last is None:
+            return
+        with target.lock or contextlib.nullcontext():
+            try:
+                target.stream.write("".join(lines))
+                target.flush()
+            except Exception:  # logging's contract: report it, never raise
+                target.handleError(last)
+
     def close(self) -> None:
-        """Write what is queued, then stop the thread (idempotent)."""
-        if self.listener._thread is not None:
-            self.listener.stop()
+        """Write what is gathered, then stop the thread (idempotent)."""
+        if self._thread is not None:
+            self._closing.set()
+            self._thread.join()
+            self._thread = None
         atexit.unregister(self.close)
         super().close()
 

@@ -18,6 +18,8 @@ from lip.inventory import Inventory
 from lip.routing.overrides import parse_overrides
 from lip.routing.selector import Choice, Leaf, Selector, SelectorError, parse_selector
 
+MAX_CACHED_SELECTORS = 1024
+
 
 class Planner:
     def __init__(
@@ -31,6 +33,7 @@ class Planner:
         self.backends = backends  # by prefix
         self.inventory = inventory
         self.rng = rng or random.Random()
+        self._selectors: dict[str, Selector] = {}  # parsed selectors by requested model, bounded
 
     def resolve_alias(self, model: str) -> str:
         """The replacement of the first alias whose pattern matches the whole ``model``; else ``model``."""
@@ -41,14 +44,22 @@ class Planner:
         return model
 
     def selector(self, model: str) -> Selector:
+        """The parsed selector of ``model`` (after aliases); parsed once per distinct model, then cached."""
+        cached = self._selectors.get(model)
+        if cached is not None:
+            return cached
         text = self.resolve_alias(model)
         try:
-            return parse_selector(text)
+            selector = parse_selector(text)
         except SelectorError as exc:
             via = f" (the alias '{model}' expands to it)" if text != model else ""
             raise InvalidRequest(
                 f"invalid model selector {exc.text!r}{via}: {exc.reason} at position {exc.position}", param="model"
             ) from None
+        if len(self._selectors) >= MAX_CACHED_SELECTORS:
+            self._selectors.clear()
+        self._selectors[model] = selector
+        return selector
 
     def plan(self, model: str) -> list[Target]:
         selector = self.selector(model)
