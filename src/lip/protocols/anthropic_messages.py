@@ -597,6 +597,8 @@ class _Out:
 THINKING_START = {"type": "thinking", "thinking": "", "signature": ""}
 _DELTA_TYPES = {"text": "text_delta", "thinking": "thinking_delta", "tool": "input_json_delta"}
 _DELTA_KEYS = {"text": "text", "thinking": "thinking", "tool": "partial_json"}
+TEXT_DELTA_HEAD = b'event: content_block_delta\ndata: {"type":"content_block_delta","index":'
+TEXT_DELTA_MID = b',"delta":{"type":"text_delta","text":'
 
 
 class AnthropicStreamEncoder:
@@ -614,6 +616,10 @@ class AnthropicStreamEncoder:
         self._next_index = 0
 
     def encode(self, event: Event) -> bytes:
+        if type(event) is TextDelta and event.text and self._start is None:
+            block = self._wire_text()  # the commonest event, from a template: what _extend + _pump would write
+            if block is not None:
+                return TEXT_DELTA_HEAD + str(block.index).encode() + TEXT_DELTA_MID + dumps(event.text) + b"}}\n\n"
         if isinstance(event, Usage):
             self.usage = merge_usage(self.usage, event)
             return self._message_start() if self._start is not None else b""
@@ -645,6 +651,13 @@ class AnthropicStreamEncoder:
 
     def finish(self) -> bytes:
         return b""
+
+    def _wire_text(self) -> _Out | None:
+        """The open text block when it is on the wire with nothing pending (a text delta goes straight out)."""
+        block = self._open
+        if block is None or block.kind != "text" or block.index < 0 or block.pending or block.ended:
+            return None
+        return block if self._queue and self._queue[0] is block else None
 
     def _message_start(self) -> bytes:
         start, self._start = self._start, None

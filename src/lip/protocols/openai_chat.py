@@ -529,6 +529,26 @@ def usage_from(raw: Any) -> Usage:
     )
 
 
+def _plain_text(chunk: dict[str, Any]) -> str | None:
+    """The text of a chunk that holds nothing else (choice 0's delta content; no tool calls, reasoning, finish reason
+    or usage), else None."""
+    choices = chunk.get("choices")
+    if type(choices) is not list or len(choices) != 1 or chunk.get("usage"):
+        return None
+    choice = choices[0]
+    if type(choice) is not dict or choice.get("index") or choice.get("finish_reason"):
+        return None
+    delta = choice.get("delta")
+    if type(delta) is not dict:
+        return None
+    content = delta.get("content")
+    if type(content) is not str or not content:
+        return None
+    if delta.get("tool_calls") or delta.get("reasoning_content") or delta.get("reasoning"):
+        return None
+    return content
+
+
 class ChatStreamDecoder:
     """Chat chunks -> canonical events. Normalises a missing or wrong finish reason when tool calls were made."""
 
@@ -560,6 +580,10 @@ class ChatStreamDecoder:
             message, kind = upstream_error(status, chunk)
             self.done = True
             return [StreamError(UpstreamStatusError(message, upstream_status=status, body=chunk, error_type=kind))]
+        if self.started and not self._in_reasoning:
+            text = _plain_text(chunk)
+            if text is not None:  # the commonest chunk: the general path below would produce exactly this
+                return [TextDelta(text)]
         events: list[Event] = []
         if not self.started:
             self.started = True
@@ -763,6 +787,10 @@ def encode_completion(response: Response) -> dict[str, Any]:
     }
 
 
+TEXT_CHUNK_HEAD = b'"choices":[{"index":0,"delta":{"content":'
+TEXT_CHUNK_TAIL = b'},"logprobs":null,"finish_reason":null}]}\n\n'
+
+
 class ChatStreamEncoder:
     """Canonical events -> Chat chunks; usage is held until the finish chunk and sent when the client asked."""
 
@@ -777,6 +805,8 @@ class ChatStreamEncoder:
         return b"data: " + self._prefix + b'"choices":[' + choice + b"]}\n\n"
 
     def encode(self, event: Event) -> bytes:
+        if type(event) is TextDelta:  # the commonest event: _chunk({"content": text}) from a byte template
+            return b"data: " + self._prefix + TEXT_CHUNK_HEAD + dumps(event.text) + TEXT_CHUNK_TAIL
         match event:
             case TextDelta(text=text):
                 return self._chunk({"content": text})

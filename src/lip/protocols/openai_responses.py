@@ -334,13 +334,26 @@ def _error_event(error: LipError) -> dict[str, Any]:
 class _OpenItem:
     """The message or reasoning item being streamed."""
 
-    __slots__ = ("index", "item_id", "kind", "text")
+    __slots__ = ("index", "item_id", "kind", "text", "text_where")
 
     def __init__(self, kind: str, index: int) -> None:
         self.kind = kind
         self.index = index
         self.item_id = items.new_id("msg_" if kind == "message" else "rs_")
         self.text = ""
+        self.text_where = b""  # the item's part of its output_text.delta frames, once built
+
+
+TEXT_DELTA_HEAD = b'event: response.output_text.delta\ndata: {"type":"response.output_text.delta","sequence_number":'
+TEXT_DELTA_TAIL = b',"logprobs":[]}\n\n'
+
+
+def _text_where(item: _OpenItem) -> bytes:
+    index = str(item.index).encode()
+    item.text_where = (
+        b',"item_id":' + dumps(item.item_id) + b',"output_index":' + index + b',"content_index":0,"delta":'
+    )
+    return item.text_where
 
 
 class _Call:
@@ -465,11 +478,11 @@ class ResponsesStreamEncoder:
         item = self._open
         assert item is not None
         item.text += text
+        if kind == "message":  # the commonest frame, from a byte template (what _frame would write)
+            seq, self._seq = self._seq, self._seq + 1
+            part = item.text_where or _text_where(item)
+            return out + TEXT_DELTA_HEAD + str(seq).encode() + part + dumps(text) + TEXT_DELTA_TAIL
         where = {"item_id": item.item_id, "output_index": item.index}
-        if kind == "message":
-            return out + self._frame(
-                "response.output_text.delta", {**where, "content_index": 0, "delta": text, "logprobs": []}
-            )
         return out + self._frame("response.reasoning_summary_text.delta", {**where, "summary_index": 0, "delta": text})
 
     def _open_item(self, kind: str) -> bytes:

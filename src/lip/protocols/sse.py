@@ -36,8 +36,13 @@ class SSEDecoder:
             buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         *lines, self._buffer = buffer.split(b"\n")
         events: list[SSEEvent] = []
-        for line in lines:
-            self._line(line, events)
+        for line in lines:  # the commonest lines inline, as _line would take them
+            if line.startswith(b"data: "):
+                self._data.append(line[6:].decode("utf-8", "replace"))
+            elif line.startswith(b"event: "):
+                self._event = line[7:].decode("utf-8", "replace")
+            else:
+                self._line(line, events)
         return events
 
     def flush(self) -> list[SSEEvent]:
