@@ -9,19 +9,46 @@ import os
 import re
 import sys
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import click
 import orjson
-from rich.console import Console
-from rich.table import Table
 
 from lip import __version__
 from lip.config.load import BackendSpec, ConfigError, Settings, load_default, load_file
 from lip.credentials import key_variable_names
 
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
 CONFIG_HELP = "YAML config file; without it, the embedded default (local-stub on 127.0.0.1:8000)."
 EXISTING_FILE = click.Path(dir_okay=False, exists=True)  # a missing --config file is a usage error (exit 2)
+
+
+def _console(**options: Any) -> Console:
+    from rich.console import Console  # rich is imported when a command prints, not when lip serves
+
+    return Console(**options)
+
+
+def _table(**options: Any) -> Table:
+    from rich.table import Table
+
+    return Table(**options)
+
+
+class _LazyConsole:
+    """A rich Console made on the first print: `lip serve` prints only when it refuses to start."""
+
+    def __init__(self, **options: Any) -> None:
+        self.options = options
+        self.console: Console | None = None
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        if self.console is None:
+            self.console = _console(**self.options)
+        self.console.print(*objects, **kwargs)
 
 
 def _load(config: str | None, env: Mapping[str, str]) -> Settings:
@@ -70,11 +97,11 @@ def main() -> None:
 @click.option("--config", "config", type=EXISTING_FILE, help=CONFIG_HELP)
 def check_config(config: str | None) -> None:
     """Validate a config without touching the network; exit 0 when valid, 1 with every problem listed."""
-    console = Console(highlight=False)
+    console = _console(highlight=False)
     settings = _settings_or_exit(config, console)
     _client_keys_or_exit(settings, console)
     auth = _auth_summary(settings, os.environ)
-    table = Table(title=f"{settings.source}: valid")
+    table = _table(title=f"{settings.source}: valid")
     for column in ("id", "prefix", "kind", "protocol", "auth configured", "inventory"):
         table.add_column(column)
     for spec in settings.backends:
@@ -111,24 +138,24 @@ def _resilience(spec: BackendSpec) -> tuple[str, str, str, str]:
 @click.option("--url", default=None, help="A running lip (http://host:port): show its live circuits, keys and load.")
 def routes(config: str | None, url: str | None) -> None:
     """Show how prefixes, aliases and the default route resolve, and each backend's timeouts and limits."""
-    console = Console(highlight=False)
+    console = _console(highlight=False)
     settings = _settings_or_exit(config, console)
     auth = _auth_summary(settings, os.environ)
-    table = Table(title="prefixes")
+    table = _table(title="prefixes")
     for column in ("selector", "backend id", "kind", "upstream", "auth configured"):
         table.add_column(column)
     for spec in settings.backends:
         upstream = spec.base_url or "(no network)"
         table.add_row(f"{spec.prefix}:<model>", spec.id, spec.kind.kind, upstream, auth[spec.id])
     console.print(table)
-    resilience = Table(title="resilience (docs/routing.md)")
+    resilience = _table(title="resilience (docs/routing.md)")
     for column in ("backend id", "timeouts s: connect/first byte/idle/total", "concurrency", "circuit", "keep-alive"):
         resilience.add_column(column)
     for spec in settings.backends:
         resilience.add_row(spec.id, *_resilience(spec))
     console.print(resilience)
     if settings.aliases:
-        aliases = Table(title="aliases (first full match wins)")
+        aliases = _table(title="aliases (first full match wins)")
         aliases.add_column("model")
         aliases.add_column("selector")
         for alias in settings.aliases:
@@ -159,7 +186,7 @@ def _live_state(url: str, settings: Settings, console: Console) -> None:
     except LipError as exc:
         console.print(f"cannot read {url}/v1/diagnostics: {exc.message}", markup=False)
         sys.exit(1)
-    table = Table(title=f"live state of {url}")
+    table = _table(title=f"live state of {url}")
     for column in ("backend id", "circuit", "keys usable", "in flight / waiting / refused", "models"):
         table.add_column(column)
     for backend in state.get("backends", []):
@@ -209,7 +236,7 @@ async def _discover(settings: Settings) -> list[dict[str, Any]]:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def inventory(config: str | None, as_json: bool) -> None:
     """List every backend's models (discovering them from providers that have no static list)."""
-    console = Console(highlight=False)
+    console = _console(highlight=False)
     settings = _settings_or_exit(config, console)
     rows = asyncio.run(_discover(settings))
     if as_json:
@@ -284,7 +311,7 @@ def serve(
     from lip.lifecycle import serve as serve_forever
     from lip.observability import configure_logging
 
-    console = Console(stderr=True, highlight=False)
+    console = cast("Console", _LazyConsole(stderr=True, highlight=False))
     settings = _settings_or_exit(config, console)
     _client_keys_or_exit(settings, console)
     server, logs = settings.config.server, settings.config.logging
