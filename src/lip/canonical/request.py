@@ -105,3 +105,7 @@ class Request:
     raw: dict[str, Any] = field(default_factory=dict)  # the untouched original body, for passthrough
     headers: dict[str, str] = field(default_factory=dict)  # client headers worth forwarding (e.g. anthropic-beta)
     state: dict[str, Any] = field(default_factory=dict)  # a frontend's per-request notes (e.g. a stored conversation)
+
+    def custom_tool_names(self) -> frozenset[str]:
+        """Names of freeform tools, whose calls a Chat or Anthropic upstream returns wrapped as ``{"input": ...}``."""
+        return frozenset(t.name for t in self.tools if t.kind == "custom")

@@ -200,10 +200,10 @@ class AnthropicMessagesCodec:
         return encode_request(request, model, self.default_max_tokens)
 
     def stream_decoder(self, request: Request) -> AnthropicStreamDecoder:
-        return AnthropicStreamDecoder(_custom_tool_names(request))
+        return AnthropicStreamDecoder(request.custom_tool_names())
 
     def decode_response(self, body: Any, request: Request) -> list[Event]:
-        return decode_message(body, _custom_tool_names(request))
+        return decode_message(body, request.custom_tool_names())
 
     def upstream_error(self, status: int, body: Any) -> tuple[str, str | None]:
         return upstream_error(status, body)
@@ -213,10 +213,6 @@ class AnthropicMessagesCodec:
 
 
 # ---------------------------------------------------------------- request: canonical -> upstream
-
-
-def _custom_tool_names(request: Request) -> frozenset[str]:
-    return frozenset(t.name for t in request.tools if t.kind == "custom")
 
 
 def encode_request(request: Request, model: str, default_max_tokens: int = DEFAULT_MAX_TOKENS) -> dict[str, Any]:

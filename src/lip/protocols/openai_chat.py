@@ -352,10 +352,10 @@ class OpenAIChatCodec:
         return encode_request(request, model)
 
     def stream_decoder(self, request: Request) -> ChatStreamDecoder:
-        return ChatStreamDecoder(custom_tools=_custom_tool_names(request))
+        return ChatStreamDecoder(custom_tools=request.custom_tool_names())
 
     def decode_response(self, body: Any, request: Request) -> list[Event]:
-        return decode_completion(body, _custom_tool_names(request))
+        return decode_completion(body, request.custom_tool_names())
 
     def upstream_error(self, status: int, body: Any) -> tuple[str, str | None]:
         return upstream_error(status, body)
@@ -365,10 +365,6 @@ class OpenAIChatCodec:
 
 
 # ---------------------------------------------------------------- request: canonical -> upstream
-
-
-def _custom_tool_names(request: Request) -> frozenset[str]:
-    return frozenset(t.name for t in request.tools if t.kind == "custom")
 
 
 def _image_url(image: Image) -> dict[str, Any]:
