@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from lip.cli import main
-from tests.fakes import DisconnectAfter, Fail, FakeProvider, HtmlErrorPage, Stall, Turn
+from tests.fakes import DisconnectAfter, ErrorMidStream, Fail, FakeProvider, HtmlErrorPage, Stall, Turn
 from tests.harness import CANARY, backend_row, run_lip
 from tests.integration.operate import call, raw_exchange, write_config
 
@@ -73,3 +73,19 @@ async def test_the_canary_never_shows(caplog: pytest.LogCaptureFixture, tmp_path
     logs = caplog.text + "".join(str(r.__dict__) for r in caplog.records)
     for text in [*seen, logs]:
         assert "CANARY" not in text, text[:2000]
+
+
+@pytest.mark.parametrize("kind", ["custom-openai-legacy-compatible", "custom-anthropic-compatible"])
+async def test_a_key_quoted_in_a_relayed_mid_stream_error_is_redacted(kind: str) -> None:
+    quoted = ErrorMidStream(after_chunks=2, status=401, message=f"Incorrect API key provided: {CANARY}-p2")
+    async with FakeProvider() as fake:
+        fake.script.append(quoted)
+        base = fake.url if kind == "custom-anthropic-compatible" else fake.url + "/v1"
+        row = backend_row("p", base, kind=kind, key_root="P_KEY", models=MODELS)
+        path = "/v1/messages" if kind == "custom-anthropic-compatible" else "/v1/chat/completions"
+        async with run_lip({"plugins": {"backends": [row]}}, {"P_KEY": CANARY + "-p2"}) as lip:
+            body = {"model": "p:m", "stream": True, "max_tokens": 9, "messages": MESSAGES}
+            reply = await call(lip.url + path, body)
+    assert reply.status == 200
+    assert b"Incorrect API key provided: [redacted]" in reply.body  # the error still reaches the client, keyless
+    assert b"CANARY" not in reply.body

@@ -44,3 +44,40 @@ def test_a_stream_cut_before_its_final_event_is_not(protocol: str, step: int) ->
 def test_a_mid_stream_error_counts_as_an_end() -> None:
     assert watched("openai_chat", b'data: {"error":{"message":"boom"}}\n\n', 4)
     assert watched("anthropic_messages", b'event: error\ndata: {"type":"error"}\n\n', 4)
+
+
+USAGE_STREAMS = {
+    "openai_chat": [
+        b'data: {"choices":[{"index":0,"delta":{"role":"assistant"}}],"usage":null}\n\n',
+        *[b'data: {"choices":[{"index":0,"delta":{"content":"hi"}}],"usage":null}\n\n'] * 5,
+        b'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":null}\n\n',
+        b'data: {"choices":[],"usage":{"prompt_tokens":7,"completion_tokens":3,'
+        b'"prompt_tokens_details":{"cached_tokens":2}}}\n\n',
+        b"data: [DONE]\n\n",
+    ],
+    "anthropic_messages": [
+        b'event: message_start\ndata: {"type":"message_start","message":{"usage":{"input_tokens":7,'
+        b'"cache_read_input_tokens":0,"output_tokens":1}}}\n\n',
+        *[b'event: content_block_delta\ndata: {"delta":{"text":"hi"}}\n\n'] * 5,
+        b'event: message_delta\ndata: {"delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":3}}\n\n',
+        b'event: message_stop\ndata: {"type":"message_stop"}\n\n',
+    ],
+}
+
+
+@pytest.mark.parametrize("protocol", sorted(USAGE_STREAMS))
+def test_usage_is_read_from_the_first_and_last_chunks(protocol: str) -> None:
+    watch = RelayWatch(protocol)
+    for chunk in USAGE_STREAMS[protocol]:
+        assert watch.feed(chunk) is chunk
+    usage = watch.usage()
+    assert usage is not None and (usage.input_tokens, usage.output_tokens) == (7, 3)
+
+
+def test_only_error_chunks_are_redacted() -> None:
+    watch = RelayWatch("openai_chat", lambda chunk: chunk.replace(b"sk-secret", b"[redacted]"))
+    plain = b'data: {"choices":[{"index":0,"delta":{"content":"sk-secret"}}]}\n\n'
+    assert watch.feed(plain) is plain  # not an error event: relayed untouched
+    assert watch.feed(b'data: {"error":{"message":"bad key sk-secret"}}\n\n') == (
+        b'data: {"error":{"message":"bad key [redacted]"}}\n\n'
+    )

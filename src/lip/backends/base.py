@@ -38,7 +38,7 @@ class RelayStream:
     rest: AsyncIterator[bytes]
     close: Closer = _nothing
     content_type: str = "text/event-stream"
-    watcher: Callable[[bytes], None] | None = None
+    redact: Callable[[bytes], bytes] | None = None  # applied to a chunk carrying an upstream error event
 
 
 @dataclass(slots=True)

@@ -224,6 +224,10 @@ class HttpBackend:
             message = message.replace(secret, "[redacted]")
         return message
 
+    def _redacted_bytes(self, chunk: bytes) -> bytes:
+        """A relayed chunk without this backend's keys (only error chunks are checked: they may quote a key)."""
+        return self._redacted(chunk.decode("utf-8", "replace")).encode()
+
     async def count_tokens(self, body: dict[str, Any], client_headers: Mapping[str, str]) -> Any:
         """Anthropic's ``/v1/messages/count_tokens`` on this upstream (Anthropic-protocol backends only)."""
         url = join_url(self.url, "count_tokens")
@@ -284,7 +288,7 @@ class HttpBackend:
         except BaseException:
             await close()
             raise
-        return RelayStream(first, rest, close, call.content_type)
+        return RelayStream(first, rest, close, call.content_type, self._redacted_bytes)
 
     def _check_relayed(self, data: bytes) -> None:
         """A body relayed as is must be JSON and not an error object (some providers send errors with a 200)."""

@@ -26,7 +26,7 @@ from lip.errors import (
 from lip.frontends.keepalive import KeepAlive, interval_for
 from lip.lifecycle import drain_scope
 from lip.protocols.codec import Codec
-from lip.protocols.relay import RelayWatch
+from lip.protocols.relay import RelayWatch, relayed_usage
 from lip.routing.failover import open_first, reason
 from lip.routing.overrides import apply_overrides
 from lip.runtime import Runtime, runtime_of
@@ -176,7 +176,7 @@ class Endpoint:
         headers = {"x-lip-backend": target.leaf}
         match opened:
             case RelayBody(body=body, content_type=content_type):
-                exchange.status = 200
+                exchange.status, exchange.usage = 200, relayed_usage(self.codec.name, (body,))
                 return web.Response(body=body, status=200, headers={**headers, "Content-Type": content_type})
             case RelayStream():
                 return await self._relay(http, opened, headers, exchange, prepared)
@@ -197,16 +197,14 @@ class Endpoint:
     ) -> web.StreamResponse:
         response = prepared or web.StreamResponse(status=200, headers={**SSE_HEADERS, **headers})
         exchange.status, exchange.streamed = 200, True
-        watch = RelayWatch(self.codec.name)
+        watch = RelayWatch(self.codec.name, opened.redact)
         try:
             await response.prepare(http)
-            watch.feed(opened.first)
-            await response.write(opened.first)
+            await response.write(watch.feed(opened.first))
             try:
                 async with drain_scope(http, stream=True):
                     async for chunk in opened.rest:
-                        watch.feed(chunk)
-                        await response.write(chunk)
+                        await response.write(watch.feed(chunk))
                 if not watch.complete:
                     raise UpstreamProtocolError("the upstream stream ended before its final event")
             except LipError as exc:
@@ -216,6 +214,7 @@ class Endpoint:
         except ConnectionResetError:
             exchange.client_gone = True
         finally:
+            exchange.usage = watch.usage()
             await opened.close()
         return response
 

@@ -260,7 +260,7 @@ def encode_request(request: Request, model: str, default_max_tokens: int = DEFAU
 # ---------------------------------------------------------------- response: upstream -> canonical
 
 
-class _Usage:
+class UsageTally:
     """Anthropic usage counts as reported so far; later reports overwrite the fields they carry."""
 
     __slots__ = ("fields",)
@@ -312,7 +312,7 @@ class AnthropicStreamDecoder:
         self.done = False
         self._blocks: dict[int, _Open] = {}
         self._tools = 0
-        self._usage = _Usage()
+        self._usage = UsageTally()
         self._stop: str | None = None
         self._stop_sequence: str | None = None
         self._stopped = False  # message_delta seen

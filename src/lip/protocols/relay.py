@@ -1,33 +1,133 @@
-"""The passthrough relay's light check: did a same-protocol upstream stream end with its final event?
+"""The passthrough relay's light reading of a same-protocol upstream stream: did it end with its final event, what
+usage did it report, and which chunk carried an upstream error.
 
-Bytes are relayed untouched; this only looks for each protocol's terminal markers (a final event, or an error
-event) with C-speed substring searches, so a stream that the upstream cut short still ends with an error event
-in the client's protocol instead of looking complete.
+Bytes are relayed untouched. Terminal markers (a final event, or an error event) are found with C-speed substring
+searches per chunk, so a stream that the upstream cut short still ends with an error event in the client's
+protocol instead of looking complete. Usage is read once, after the stream, from the first and last chunks kept
+by reference (Anthropic reports input tokens in ``message_start`` and output tokens in ``message_delta``; the
+OpenAI protocols report usage at the end), so metrics and the access log get token counts without a per-chunk
+parse.
 """
 
 from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from lip.canonical.events import Usage
+from lip.protocols import openai_chat, openai_responses
+from lip.protocols.anthropic_messages import UsageTally
 
 TERMINAL_MARKERS: dict[str, tuple[bytes, ...]] = {
     "openai_chat": (b"[DONE]", b'"finish_reason":"', b'"finish_reason": "', b'{"error"'),
     "openai_responses": (b"response.completed", b"response.incomplete", b"response.failed", b"event: error"),
     "anthropic_messages": (b"message_stop", b"event: error"),
 }
+ERROR_MARKERS: dict[str, tuple[bytes, ...]] = {
+    "openai_chat": (b'{"error"',),
+    "openai_responses": (b"response.failed", b"event: error"),
+    "anthropic_messages": (b"event: error",),
+}
 OVERLAP = 24  # longer than any marker, so one split across two chunks is still seen
+HEAD_CHUNKS = 2
+_USAGE_KEY = b'"usage"'
+_decoder = json.JSONDecoder()
 
 
 class RelayWatch:
-    """Feed every relayed chunk; ``complete`` tells whether a terminal marker went by."""
+    """Feed every relayed chunk and write what ``feed`` returns; ``complete`` tells whether a terminal marker went
+    by, ``usage()`` what the stream reported."""
 
-    __slots__ = ("_markers", "_tail", "complete")
+    __slots__ = ("_head", "_last", "_markers", "_prev", "_protocol", "_redact", "_tail", "complete")
 
-    def __init__(self, protocol: str) -> None:
+    def __init__(self, protocol: str, redact: Callable[[bytes], bytes] | None = None) -> None:
+        self._protocol = protocol
+        self._redact = redact
         self._markers = TERMINAL_MARKERS.get(protocol, ())
         self.complete = not self._markers
         self._tail = b""
+        self._head: list[bytes] = []
+        self._prev = self._last = b""
 
-    def feed(self, chunk: bytes) -> None:
-        if self.complete:
-            return
-        seam = self._tail + chunk[:OVERLAP]  # a marker split across the previous chunks and this one
-        self.complete = any(m in chunk or m in seam for m in self._markers)
-        self._tail = (self._tail + chunk[-OVERLAP:])[-OVERLAP:]
+    def feed(self, chunk: bytes) -> bytes:
+        """Note ``chunk``; returns it as it is to be relayed (redacted when it carries an upstream error event)."""
+        if len(self._head) < HEAD_CHUNKS:
+            self._head.append(chunk)
+        else:
+            self._prev, self._last = self._last, chunk
+        if not self.complete:
+            seam = self._tail + chunk[:OVERLAP]  # a marker split across the previous chunks and this one
+            self.complete = any(m in chunk or m in seam for m in self._markers)
+            self._tail = (self._tail + chunk[-OVERLAP:])[-OVERLAP:]
+        if self.complete and self._redact is not None and carries_error(self._protocol, chunk):
+            return self._redact(chunk)
+        return chunk
+
+    def usage(self) -> Usage | None:
+        """The usage the stream reported, read from its first and last chunks; None when it reported none."""
+        return relayed_usage(self._protocol, (b"".join(self._head), self._prev + self._last))
+
+
+def carries_error(protocol: str, chunk: bytes) -> bool:
+    """Whether ``chunk`` holds an upstream error event (whose message may quote a key, so it is worth redacting)."""
+    return any(m in chunk for m in ERROR_MARKERS.get(protocol, ()))
+
+
+def relayed_usage(protocol: str, segments: Iterable[bytes]) -> Usage | None:
+    """The usage reported in ``segments`` (whole bodies or runs of consecutive stream chunks) of ``protocol``.
+
+    Anthropic's reports add up (later fields overwrite earlier ones); for the OpenAI protocols the last report wins.
+    """
+    found = [obj for segment in segments for obj in _usage_objects(segment)]
+    if not found:
+        return None
+    if protocol == "anthropic_messages":
+        tally = UsageTally()
+        usage = None
+        for obj in found:
+            usage = tally.update(obj) or usage
+        return usage
+    parse = _PARSERS.get(protocol)
+    return parse(found[-1]) if parse else None
+
+
+_PARSERS: dict[str, Callable[[Any], Usage]] = {
+    "openai_chat": openai_chat.usage_from,
+    "openai_responses": openai_responses.usage_from,
+}
+
+
+def _usage_objects(segment: bytes) -> list[dict[str, Any]]:
+    """Every ``"usage": {...}`` object in ``segment`` that parses; a key inside a JSON string is escaped
+    (``\\"usage\\"``), so it does not match."""
+    found: list[dict[str, Any]] = []
+    at = segment.find(_USAGE_KEY)
+    if at < 0:
+        return found
+    text = segment.decode("utf-8", "replace")
+    at = text.find('"usage"')
+    while at >= 0:
+        start = _value_start(text, at + 7)
+        if start is not None:
+            try:
+                obj, _ = _decoder.raw_decode(text, start)
+            except ValueError:
+                obj = None
+            if isinstance(obj, dict):
+                found.append(obj)
+        at = text.find('"usage"', at + 7)
+    return found
+
+
+def _value_start(text: str, at: int) -> int | None:
+    """Where the object after ``"usage"`` + optional spaces + ``:`` + optional spaces begins, if it is one."""
+    n = len(text)
+    while at < n and text[at] in " \t":
+        at += 1
+    if at >= n or text[at] != ":":
+        return None
+    at += 1
+    while at < n and text[at] in " \t":
+        at += 1
+    return at if at < n and text[at] == "{" else None
