@@ -105,6 +105,32 @@ CUSTOM_TOOL_SCHEMA: dict[str, Any] = {
 }
 
 
+# Top-level fields of a Chat body that the canonical model holds (or lip honours itself); the rest have no
+# equivalent in the other protocols (frequency_penalty, logprobs, service_tier, prompt_cache_key, ...).
+HELD_KEYS = frozenset(
+    {
+        "model",
+        "messages",
+        "stream",
+        "stream_options",
+        "tools",
+        "tool_choice",
+        "parallel_tool_calls",
+        "max_completion_tokens",
+        "max_tokens",
+        "temperature",
+        "top_p",
+        "stop",
+        "reasoning_effort",
+        "response_format",
+        "n",
+        "user",
+        "seed",
+        "metadata",
+    }
+)
+
+
 def dumps(obj: Any) -> bytes:
     return orjson.dumps(obj)
 
@@ -332,8 +358,8 @@ class OpenAIChatCodec:
             request.tools = _tools(request.raw["tools"])
         request.tool_choice = _tool_choice(request.raw.get("tool_choice"), request.raw.get("parallel_tool_calls"))
         request.params = _params(request.raw)
-        metadata = fields.optional(request.raw, "metadata", dict)
-        request.metadata = metadata
+        request.metadata = fields.optional(request.raw, "metadata", dict)
+        request.unmodelled = fields.unmodelled(request.raw, HELD_KEYS, {})
         return request
 
     def stream_encoder(self, request: Request) -> ChatStreamEncoder:
@@ -468,6 +494,7 @@ def effort_for_budget(budget: int | None) -> str | None:
 
 
 def encode_request(request: Request, model: str) -> dict[str, Any]:
+    fields.log_dropped(log, request, NAME)
     messages: list[dict[str, Any]] = []
     if request.system:
         messages.append({"role": "system", "content": "\n\n".join(t.text for t in request.system)})
