@@ -33,7 +33,9 @@ from lip.errors import (
     UpstreamTimeout,
     UpstreamUnreachable,
 )
+from lip.protocols.anthropic_messages import AnthropicStreamEncoder
 from lip.protocols.openai_chat import OpenAIChatCodec
+from lip.protocols.openai_responses import ResponsesStreamEncoder
 from lip.protocols.sse import SSEDecoder, SSEEvent
 from tests.fakes import ErrorMidStream, FakeToolCall, FakeUsage, Turn
 from tests.fakes.openai_chat import OpenAIChat
@@ -409,3 +411,108 @@ def test_error_body_is_the_openai_shape(error: LipError, status: int, kind: str)
 )
 def test_upstream_errors_are_read_from_any_shape(body: Any, message: str, kind: str | None) -> None:
     assert CODEC.upstream_error(502, body) == (message, kind)
+
+
+# ---------------------------------------------------------------- several tool calls: sequential or interleaved
+
+
+def _call(index: int, args: str = "", call_id: str | None = None, name: str = "get") -> dict[str, Any]:
+    call: dict[str, Any] = {"index": index, "function": {"arguments": args}}
+    if call_id is not None:
+        call.update(id=call_id, type="function")
+        call["function"]["name"] = name
+    return call
+
+
+def decode_calls(*steps: list[dict[str, Any]], custom: frozenset[str] = frozenset()) -> list[Event]:
+    """Each step is one chunk of tool-call deltas; a finish chunk and [DONE] follow."""
+    decoder = CODEC.stream_decoder(Request(model="m", messages=[]))
+    chunks = [{"id": "c", "model": "m", "choices": [{"index": 0, "delta": {"tool_calls": s}}]} for s in steps]
+    chunks.append({"id": "c", "model": "m", "choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]})
+    decoder.custom_tools = custom
+    events = [e for c in chunks for e in decoder.feed(SSEEvent(orjson.dumps(c).decode()))]
+    return events + decoder.feed(SSEEvent("[DONE]"))
+
+
+def _kinds(events: list[Event]) -> list[tuple[str, int]]:
+    return [(type(e).__name__, e.index) for e in events if isinstance(e, ToolCallStart | ToolCallDelta | ToolCallEnd)]
+
+
+def test_a_call_ends_when_the_next_starts_so_clients_can_stream_it_live() -> None:
+    events = decode_calls(
+        [_call(0, "", "call_a")], [_call(0, '{"a":')], [_call(0, "1}")],
+        [_call(1, "", "call_b")], [_call(1, '{"b":')], [_call(1, "2}")],
+    )  # fmt: skip
+    check_sequence(events)
+    assert _kinds(events) == [
+        ("ToolCallStart", 0), ("ToolCallDelta", 0), ("ToolCallDelta", 0), ("ToolCallEnd", 0),
+        ("ToolCallStart", 1), ("ToolCallDelta", 1), ("ToolCallDelta", 1), ("ToolCallEnd", 1),
+    ]  # fmt: skip
+    assert [(c.id, c.arguments) for c in collect(events).content if isinstance(c, ToolCall)] == [
+        ("call_a", '{"a":1}'),
+        ("call_b", '{"b":2}'),
+    ]
+
+
+def test_an_interleaving_upstream_keeps_each_call_open_until_its_arguments_are_whole() -> None:
+    events = decode_calls(
+        [_call(0, "", "call_a"), _call(1, "", "call_b")],  # both start before either has arguments
+        [_call(0, '{"a":')], [_call(1, '{"b":')], [_call(0, " 1}")], [_call(1, "2}")],
+    )  # fmt: skip
+    check_sequence(events)
+    assert _kinds(events) == [
+        ("ToolCallStart", 0), ("ToolCallStart", 1), ("ToolCallDelta", 0), ("ToolCallDelta", 1),
+        ("ToolCallDelta", 0), ("ToolCallEnd", 0),  # call 0 ends as soon as its JSON is whole: call 1 can flow
+        ("ToolCallDelta", 1), ("ToolCallEnd", 1),
+    ]  # fmt: skip
+    response = collect(events)
+    assert [(c.id, c.arguments) for c in response.content if isinstance(c, ToolCall)] == [
+        ("call_a", '{"a": 1}'),
+        ("call_b", '{"b":2}'),
+    ]
+    assert response.stop_reason == StopReason.TOOL_USE
+
+
+def _data(wire: bytes) -> list[Any]:
+    return [orjson.loads(line[6:]) for line in wire.splitlines() if line.startswith(b"data: ")]
+
+
+def test_interleaved_calls_reach_one_at_a_time_clients_whole_and_in_order() -> None:
+    events = decode_calls(
+        [_call(0, "", "call_a")], [_call(0, '{"a":')], [_call(1, "", "call_b")], [_call(1, '{"b":2}')],
+        [_call(0, "1}")],
+    )  # fmt: skip
+    check_sequence(events)
+    assert _kinds(events)[3:] == [("ToolCallDelta", 1), ("ToolCallDelta", 0), ("ToolCallEnd", 0), ("ToolCallEnd", 1)]
+    anthropic = AnthropicStreamEncoder("m")
+    wire = _data(b"".join(anthropic.encode(e) for e in events))
+    blocks = [(w["type"], w["index"], w.get("delta", {}).get("partial_json")) for w in wire if "index" in w]
+    assert blocks == [
+        ("content_block_start", 0, None), ("content_block_delta", 0, '{"a":'), ("content_block_delta", 0, "1}"),
+        ("content_block_stop", 0, None),
+        ("content_block_start", 1, None), ("content_block_delta", 1, '{"b":2}'), ("content_block_stop", 1, None),
+    ]  # fmt: skip
+    responses = ResponsesStreamEncoder(Request(model="m", messages=[]))
+    frames = _data(b"".join(responses.encode(e) for e in events))
+    done = [f["item"] for f in frames if f["type"] == "response.output_item.done"]
+    assert [(i["call_id"], i["arguments"]) for i in done] == [("call_a", '{"a":1}'), ("call_b", '{"b":2}')]
+    assert frames[-1]["type"] == "response.completed"
+
+
+def test_a_fragment_after_a_call_ended_is_dropped() -> None:
+    events = decode_calls([_call(0, '{"a":1}', "call_a")], [_call(1, "{}", "call_b")], [_call(0, "  ")])
+    check_sequence(events)
+    assert [(c.id, c.arguments) for c in collect(events).content if isinstance(c, ToolCall)] == [
+        ("call_a", '{"a":1}'),
+        ("call_b", "{}"),
+    ]
+
+
+def test_a_freeform_call_is_unwrapped_when_the_next_call_starts() -> None:
+    events = decode_calls(
+        [_call(0, '{"input": "*** Begin', "call_p", "apply_patch")], [_call(0, '"}')], [_call(1, "{}", "call_b")],
+        custom=frozenset({"apply_patch"}),
+    )  # fmt: skip
+    check_sequence(events)
+    assert _kinds(events)[:3] == [("ToolCallStart", 0), ("ToolCallDelta", 0), ("ToolCallEnd", 0)]
+    assert ToolCallDelta(0, "*** Begin") in events

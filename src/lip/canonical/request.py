@@ -103,6 +103,7 @@ class Request:
     metadata: dict[str, Any] | None = None
     protocol: str = ""  # the wire protocol the request came in
     raw: dict[str, Any] = field(default_factory=dict)  # the untouched original body, for passthrough
+    unmodelled: tuple[str, ...] = ()  # names of raw fields with no canonical form: dropped when translating
     headers: dict[str, str] = field(default_factory=dict)  # client headers worth forwarding (e.g. anthropic-beta)
     state: dict[str, Any] = field(default_factory=dict)  # a frontend's per-request notes (e.g. a stored conversation)
 

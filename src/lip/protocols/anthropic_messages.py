@@ -20,7 +20,7 @@ Mapping decisions (see docs/protocol-mapping.md):
 - Same-protocol translation (used when passthrough is off) takes ``thinking``, ``output_config`` and ``tools``
   verbatim from the raw body, and every top-level field the canonical model does not hold (``top_k``,
   ``service_tier``, ``context_management``, …); towards other protocols ``top_k`` and Anthropic-defined tools
-  are dropped.
+  are dropped, each translated request naming the fields it drops in one debug line (``HELD_KEYS``).
 """
 
 from __future__ import annotations
@@ -121,6 +121,14 @@ MODELLED_KEYS = frozenset(
     }
 )
 
+# What of a Messages body the canonical model holds, for the debug line naming what a translation drops (top_k,
+# context_management, service_tier, ...).
+HELD_KEYS = MODELLED_KEYS | {"output_format"}
+HELD_INSIDE = {
+    "output_config": frozenset({"effort", "format"}),
+    "thinking": frozenset({"type", "budget_tokens"}),
+}
+
 
 def dumps(obj: Any) -> bytes:
     return orjson.dumps(obj)
@@ -161,6 +169,7 @@ def decode_request(body: Any, headers: Mapping[str, str], *, require_max_tokens:
         request.tools = blocks.decode_tools(raw["tools"])
     request.tool_choice = blocks.decode_tool_choice(raw.get("tool_choice"))
     request.params = blocks.decode_params(raw)
+    request.unmodelled = fields.unmodelled(raw, HELD_KEYS, HELD_INSIDE)
     return request
 
 
@@ -216,6 +225,7 @@ class AnthropicMessagesCodec:
 
 
 def encode_request(request: Request, model: str, default_max_tokens: int = DEFAULT_MAX_TOKENS) -> dict[str, Any]:
+    fields.log_dropped(log, request, NAME)
     p = request.params
     if p.n is not None and p.n > 1:
         raise InvalidRequest("'n' greater than 1 cannot be honoured by an Anthropic backend", param="n")

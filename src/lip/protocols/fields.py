@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
 from typing import Any
 
+from lip.canonical.request import Request
 from lip.errors import InvalidRequest
+
+MAX_NAMED = 32  # dropped fields named in one debug line; a body of thousands of unknown keys stays one short line
 
 _TYPE_NAMES = {
     str: "a string",
@@ -79,3 +84,24 @@ def stop_list(value: Any, where: str) -> list[str]:
         return [value]
     items = expect(value, list, where)
     return [expect(item, str, f"{where}[{i}]") for i, item in enumerate(items)]
+
+
+def unmodelled(raw: dict[str, Any], held: frozenset[str], held_inside: Mapping[str, frozenset[str]]) -> tuple[str, ...]:
+    """Names of the fields of ``raw`` that the canonical model does not hold: top-level keys not in ``held``, and
+    ``parent.key`` for the keys of an object that is held only in part. Names only; null fields do not count."""
+    names = [key for key, value in raw.items() if key not in held and value is not None]
+    for parent, keys in held_inside.items():
+        inner = raw.get(parent)
+        if isinstance(inner, dict):
+            names += [f"{parent}.{key}" for key, value in inner.items() if key not in keys and value is not None]
+    return tuple(names)
+
+
+def log_dropped(logger: logging.Logger, request: Request, target: str) -> None:
+    """One debug line naming the client's fields that a request translated to ``target`` leaves behind (never their
+    values: they may hold user data). A same-protocol translation carries them, so it logs nothing."""
+    if request.unmodelled and request.protocol != target and logger.isEnabledFor(logging.DEBUG):
+        names = ", ".join(request.unmodelled[:MAX_NAMED])
+        if len(request.unmodelled) > MAX_NAMED:
+            names += f", … ({len(request.unmodelled)} in all)"
+        logger.debug("dropping fields with no %s equivalent from the %s request: %s", target, request.protocol, names)

@@ -10,7 +10,9 @@ Mapping decisions (see docs/protocol-mapping.md):
 - A tool message takes text only: a result's images follow the tool messages in a user message, labelled with the
   call id; an error result's text starts with ``Error``.
 - From a Chat backend: ``reasoning_content`` (or ``reasoning``) deltas are reasoning; tool calls with a ``stop`` or
-  missing finish reason end as TOOL_USE, so agents never stall.
+  missing finish reason end as TOOL_USE, so agents never stall. Chat never says when a tool call ends: a call ends
+  when a later one starts and its arguments are whole JSON (so one-call-at-a-time clients stream the next call
+  live), when an interleaving upstream completes its JSON later, or at the finish reason.
 """
 
 from __future__ import annotations
@@ -101,6 +103,32 @@ CUSTOM_TOOL_SCHEMA: dict[str, Any] = {
     "properties": {"input": {"type": "string", "description": "The raw input for this tool."}},
     "required": ["input"],
 }
+
+
+# Top-level fields of a Chat body that the canonical model holds (or lip honours itself); the rest have no
+# equivalent in the other protocols (frequency_penalty, logprobs, service_tier, prompt_cache_key, ...).
+HELD_KEYS = frozenset(
+    {
+        "model",
+        "messages",
+        "stream",
+        "stream_options",
+        "tools",
+        "tool_choice",
+        "parallel_tool_calls",
+        "max_completion_tokens",
+        "max_tokens",
+        "temperature",
+        "top_p",
+        "stop",
+        "reasoning_effort",
+        "response_format",
+        "n",
+        "user",
+        "seed",
+        "metadata",
+    }
+)
 
 
 def dumps(obj: Any) -> bytes:
@@ -330,8 +358,8 @@ class OpenAIChatCodec:
             request.tools = _tools(request.raw["tools"])
         request.tool_choice = _tool_choice(request.raw.get("tool_choice"), request.raw.get("parallel_tool_calls"))
         request.params = _params(request.raw)
-        metadata = fields.optional(request.raw, "metadata", dict)
-        request.metadata = metadata
+        request.metadata = fields.optional(request.raw, "metadata", dict)
+        request.unmodelled = fields.unmodelled(request.raw, HELD_KEYS, {})
         return request
 
     def stream_encoder(self, request: Request) -> ChatStreamEncoder:
@@ -466,6 +494,7 @@ def effort_for_budget(budget: int | None) -> str | None:
 
 
 def encode_request(request: Request, model: str) -> dict[str, Any]:
+    fields.log_dropped(log, request, NAME)
     messages: list[dict[str, Any]] = []
     if request.system:
         messages.append({"role": "system", "content": "\n\n".join(t.text for t in request.system)})
@@ -555,8 +584,8 @@ class ChatStreamDecoder:
         self.finish_reason: str | None = None
         self.usage: Usage | None = None
         self.custom_tools = custom_tools
-        self._tools: dict[int, int] = {}  # upstream tool index -> canonical index
-        self._custom_args: dict[int, str] = {}  # canonical index -> buffered JSON of a custom tool
+        self._tools: dict[int, _UpCall] = {}  # by upstream tool index
+        self._open_calls: list[_UpCall] = []  # started and not yet ended, in start order
         self._in_reasoning = False
 
     def feed(self, sse: SSEEvent) -> list[Event]:
@@ -626,28 +655,46 @@ class ChatStreamDecoder:
         if not isinstance(upstream_index, int):
             upstream_index = len(self._tools)
         function = _obj(call.get("function"))
-        index = self._tools.get(upstream_index)
-        if index is None:
-            index = len(self._tools)
-            self._tools[upstream_index] = index
-            name = str(function.get("name") or "")
-            kind = "custom" if name in self.custom_tools else "function"
-            call_id = str(call.get("id") or f"call_{uuid.uuid4().hex[:24]}")
-            events.append(ToolCallStart(index=index, id=call_id, name=name, kind=kind))
-            if kind == "custom":
-                self._custom_args[index] = ""
+        tool = self._tools.get(upstream_index)
+        if tool is None:
+            tool = self._tools[upstream_index] = self._start_call(call, function, events)
         arguments = function.get("arguments")
         if isinstance(arguments, str) and arguments:
-            if index in self._custom_args:
-                self._custom_args[index] += arguments
-            else:
-                events.append(ToolCallDelta(index=index, arguments=arguments))
+            self._tool_args(tool, arguments, events)
+
+    def _start_call(self, call: dict[str, Any], function: dict[str, Any], events: list[Event]) -> _UpCall:
+        """A new call: every open call whose arguments are already a whole JSON value ends first, so a client that
+        takes one call at a time streams this one live (the common case: the upstream sends call 0, then call 1)."""
+        for tool in [t for t in self._open_calls if t.complete()]:
+            self._end_call(tool, events)
+        name = str(function.get("name") or "")
+        tool = _UpCall(len(self._tools), custom=name in self.custom_tools)
+        call_id = str(call.get("id") or f"call_{uuid.uuid4().hex[:24]}")
+        events.append(ToolCallStart(tool.index, call_id, name, "custom" if tool.custom else "function"))
+        self._open_calls.append(tool)
+        return tool
+
+    def _tool_args(self, tool: _UpCall, arguments: str, events: list[Event]) -> None:
+        if tool.ended:  # its arguments were whole JSON already: nothing valid can follow
+            if not arguments.isspace():
+                log.debug("dropping an argument fragment for tool call %d, which had ended", tool.index)
+            return
+        tool.parts.append(arguments)
+        if not tool.custom:
+            events.append(ToolCallDelta(tool.index, arguments))
+        if tool is not self._open_calls[-1] and _may_close(arguments) and tool.complete():
+            self._end_call(tool, events)  # an interleaving upstream finished an earlier call
+
+    def _end_call(self, tool: _UpCall, events: list[Event]) -> None:
+        tool.ended = True
+        self._open_calls.remove(tool)
+        if tool.custom:
+            events.append(ToolCallDelta(tool.index, _unwrap_custom("".join(tool.parts))))
+        events.append(ToolCallEnd(tool.index))
 
     def _close_tools(self, events: list[Event]) -> None:
-        for index in sorted(self._tools.values()):
-            if index in self._custom_args:
-                events.append(ToolCallDelta(index=index, arguments=_unwrap_custom(self._custom_args.pop(index))))
-            events.append(ToolCallEnd(index=index))
+        for tool in sorted(self._open_calls, key=lambda t: t.index):
+            self._end_call(tool, events)
         self.finished = True
 
     def _stop_reason(self) -> StopReason:
@@ -674,6 +721,36 @@ class ChatStreamDecoder:
         if self.finish_reason is None:
             return [StreamError(UpstreamProtocolError("the upstream stream ended before it finished"))]
         return self._end()
+
+
+class _UpCall:
+    """A tool call a Chat upstream is streaming: its canonical index and the argument fragments so far."""
+
+    __slots__ = ("custom", "ended", "index", "parts")
+
+    def __init__(self, index: int, custom: bool) -> None:
+        self.index = index
+        self.custom = custom  # a freeform tool: its {"input": ...} JSON is buffered and unwrapped at the end
+        self.parts: list[str] = []
+        self.ended = False
+
+    def complete(self) -> bool:
+        """The arguments are a whole JSON object or array, so no further fragment can belong to them."""
+        return bool(self.parts) and _may_close(self.parts[-1]) and _is_json("".join(self.parts))
+
+
+def _may_close(fragment: str) -> bool:
+    """Cheap pre-check: a fragment that could end a JSON object or array (its last non-space is } or ])."""
+    tail = fragment.rstrip()
+    return tail.endswith(("}", "]")) if tail else True
+
+
+def _is_json(text: str) -> bool:
+    try:
+        orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return False
+    return text.rstrip().endswith(("}", "]"))
 
 
 def _unwrap_custom(arguments: str) -> str:

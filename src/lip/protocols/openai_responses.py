@@ -15,7 +15,8 @@ Mapping decisions (see docs/protocol-mapping.md; item-level ones are in ``respon
 - Same protocol (a Responses client on a Responses backend with passthrough off): top-level fields the canonical
   model does not hold (``prompt_cache_key``, ``safety_identifier``, ``service_tier``, ``truncation``,
   ``client_metadata``, ...) and ``tools``/``tool_choice``/``reasoning``/``text`` come from the raw body verbatim, so
-  built-in tools and ``text.verbosity`` survive; towards other protocols they are dropped.
+  built-in tools and ``text.verbosity`` survive; towards other protocols they are dropped, named in one debug line
+  per request (``HELD_KEYS``, ``HELD_INSIDE``).
 - Towards a Responses client: ``response.created``, ``response.in_progress``, then one output item per block, each
   closed before the next opens (tool calls that interleave are buffered and emitted one after another), then
   ``response.completed``, or ``response.incomplete`` with ``incomplete_details.reason`` max_output_tokens or
@@ -73,6 +74,31 @@ ENCRYPTED_REASONING = "reasoning.encrypted_content"
 LIP_OWNED = frozenset(
     {"model", "input", "instructions", "stream", "store", "include", "previous_response_id", "conversation"}
 )
+# Fields of a Responses body that the canonical model holds (or lip honours itself); the rest, and the parts of
+# ``reasoning`` and ``text`` other than these, have no equivalent in the other protocols.
+HELD_KEYS = frozenset(
+    {
+        "model",
+        "input",
+        "instructions",
+        "stream",
+        "tools",
+        "tool_choice",
+        "parallel_tool_calls",
+        "max_output_tokens",
+        "temperature",
+        "top_p",
+        "reasoning",
+        "text",
+        "user",
+        "safety_identifier",
+        "metadata",
+        "previous_response_id",
+        "store",
+        "background",
+    }
+)
+HELD_INSIDE = {"reasoning": frozenset({"effort"}), "text": frozenset({"format"})}
 _ID_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 
@@ -111,6 +137,7 @@ class OpenAIResponsesCodec:
         request.tool_choice = items.decode_tool_choice(raw.get("tool_choice"), raw.get("parallel_tool_calls"))
         request.params = _params(raw)
         request.metadata = fields.optional(raw, "metadata", dict)
+        request.unmodelled = fields.unmodelled(raw, HELD_KEYS, HELD_INSIDE)
         return request
 
     def stream_encoder(self, request: Request) -> ResponsesStreamEncoder:
@@ -276,6 +303,7 @@ def _include(request: Request, effort: str | None, same: bool) -> list[str]:
 
 
 def encode_request(request: Request, model: str) -> dict[str, Any]:
+    fields.log_dropped(log, request, NAME)
     p = request.params
     if p.n is not None and p.n > 1:
         raise InvalidRequest("'n' greater than 1 is not supported by a Responses backend", param="n")
