@@ -122,6 +122,7 @@ class HttpBackend:
         assert spec.base_url is not None
         self.url = join_url(spec.base_url, self.dialect.call_path)
         self.models_url = join_url(spec.base_url, self.dialect.models_path)
+        self.count_tokens_url = join_url(spec.base_url, self.dialect.call_path + "/count_tokens")
 
     @property
     def id(self) -> str:
@@ -226,8 +227,7 @@ class HttpBackend:
 
     async def count_tokens(self, body: dict[str, Any], client_headers: Mapping[str, str]) -> Any:
         """Anthropic's ``/v1/messages/count_tokens`` on this upstream (Anthropic-protocol backends only)."""
-        url = join_url(self.url, "count_tokens")
-        call = await self._send(orjson.dumps(body), False, client_headers, url)
+        call = await self._send(orjson.dumps(body), False, client_headers, self.count_tokens_url)
         try:
             data = await call.read_body()
         finally:
