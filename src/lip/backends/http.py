@@ -344,8 +344,8 @@ class HttpBackend:
         return EventStream(batch, _decode(chunks, sse, decoder), close)
 
     def _quirks(self, body: dict[str, Any]) -> dict[str, Any]:
-        """What this provider spells differently from its protocol's common form (a preset row's data)."""
-        field = self.spec.kind.max_tokens_field
+        """What this provider spells differently from its protocol's common form (a preset's data or the row's)."""
+        field = self.spec.max_tokens_field
         if field != "max_tokens" and "max_tokens" in body:
             body[field] = body.pop("max_tokens")
         return body

@@ -57,6 +57,11 @@ class BackendSpec:
     def protocol(self) -> str:
         return self.kind.protocol
 
+    @property
+    def max_tokens_field(self) -> str:
+        """Chat: where a translated request's max tokens go; the row's choice, else the kind's."""
+        return self.settings.max_tokens_field or self.kind.max_tokens_field
+
 
 @dataclass(frozen=True, slots=True)
 class AliasSpec:
@@ -245,6 +250,18 @@ def _base_url(report: _Report, row: BackendRow, index: int, kind: KindSpec, sett
     return _strip_trailing_slashes(url)
 
 
+def _check_max_tokens_field(
+    report: _Report, row: BackendRow, index: int, kind: KindSpec, settings: BackendSettings
+) -> None:
+    if settings.max_tokens_field is None or kind.protocol == "openai_chat":
+        return
+    report.error(
+        report.where(row, index, "config.max_tokens_field"),
+        f"applies only to Chat Completions kinds, and kind {kind.kind!r} speaks {kind.protocol}",
+        "remove it, or use it on a custom-openai-legacy-compatible (or Chat preset) row",
+    )
+
+
 def _models_from_file(report: _Report, where: str, path: Path) -> tuple[ModelItem, ...] | None:
     try:
         text = path.read_text(encoding="utf-8")
@@ -305,6 +322,7 @@ def _resolve_row(
     prefix = _prefix(report, row, index, kind, settings)
     base_url = _base_url(report, row, index, kind, settings)
     static, source = _static_models(report, row, index, settings, base_dir)
+    _check_max_tokens_field(report, row, index, kind, settings)
     if kind.protocol == "local":
         source = "stub" if static is None else source
     key_root = settings.api_key_env_var_root.strip() if settings.api_key_env_var_root else kind.key_root
