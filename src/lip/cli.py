@@ -15,7 +15,7 @@ import click
 import orjson
 
 from lip import __version__
-from lip.config.load import BackendSpec, ConfigError, Settings, load_default, load_file
+from lip.config.load import BackendSpec, ConfigError, Settings, load_default, load_file, mask_url
 from lip.credentials import key_variable_names
 
 if TYPE_CHECKING:
@@ -145,7 +145,7 @@ def routes(config: str | None, url: str | None) -> None:
     for column in ("selector", "backend id", "kind", "upstream", "auth configured"):
         table.add_column(column)
     for spec in settings.backends:
-        upstream = spec.base_url or "(no network)"
+        upstream = mask_url(spec.base_url) if spec.base_url else "(no network)"
         table.add_row(f"{spec.prefix}:<model>", spec.id, spec.kind.kind, upstream, auth[spec.id])
     console.print(table)
     resilience = _table(title="resilience (docs/routing.md)")

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from lip.backends.base import Backend
 from lip.backends.registry import build_backend
-from lip.config.load import Settings
+from lip.config.load import Settings, mask_url
 from lip.credentials import Secret, read_numbered
 from lip.inventory import Inventory
 from lip.routing.health import Health
@@ -86,7 +86,7 @@ def runtime_of(http: web.Request) -> Runtime:
 def describe(runtime: Runtime) -> dict[str, Any]:
     """The state shown by diagnostics: backends, models, keys, admission and circuits, never a secret.
 
-    Key values, static header values and URL query strings are left out: an operator may have put a token in any.
+    Key values, static header values and URL query values are left out: an operator may have put a token in any.
     """
     backends = []
     for prefix, backend in runtime.backends.items():
@@ -99,7 +99,7 @@ def describe(runtime: Runtime) -> dict[str, Any]:
                 "prefix": prefix,
                 "kind": backend.spec.kind.kind,
                 "protocol": backend.protocol,
-                "base_url": base_url.split("?", 1)[0] if base_url else None,
+                "base_url": mask_url(base_url) if base_url else None,
                 "circuit": runtime.health.state(backend.id),
                 "keys_unavailable_for_s": _seconds(backend.unavailable_for()),
                 "timeouts": settings.timeouts.model_dump(),

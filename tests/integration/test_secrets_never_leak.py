@@ -134,3 +134,26 @@ def test_settings_and_backends_never_show_the_secret() -> None:
     text = yaml.safe_dump({"plugins": {"backends": [backend_row("p", "https://api.example.com/v1", key_root="P_KEY")]}})
     settings = load_text(text, "x.yaml", KEYS)
     assert_no_canary(repr(settings), settings.backends)
+
+
+async def test_a_token_in_the_base_url_query_reaches_the_upstream_and_nothing_else(
+    tmp_path: Path, fake_provider: FakeProvider, debug_logs: pytest.LogCaptureFixture
+) -> None:
+    row = backend_row("p", fake_provider.url + f"/v1?key={CANARY}&api-version=1")
+    path = tmp_path / "lip.yaml"
+    path.write_text(yaml.safe_dump({"plugins": {"backends": [row]}}))
+    outputs = []
+    for args in (["check-config"], ["routes"], ["inventory"], ["inventory", "--json"]):
+        result = await asyncio.to_thread(
+            CliRunner().invoke, main, [*args, "--config", str(path)], env={"COLUMNS": "250"}, catch_exceptions=False
+        )
+        assert result.exit_code == 0, result.output
+        outputs.append(result.output)
+    assert "/v1?key=***&api-version=***" in outputs[1]
+    async with run_lip({"plugins": {"backends": [row]}}) as lip:
+        await lip.openai().chat.completions.create(model="p:m", messages=USER)
+        async with aiohttp.ClientSession() as session, session.get(lip.url + "/v1/diagnostics") as response:
+            diagnostics = await response.json()
+    assert diagnostics["backends"][0]["base_url"] == fake_provider.url + "/v1?key=***&api-version=***"
+    assert {r.query["key"] for r in fake_provider.received} == {CANARY}
+    assert_no_canary(*outputs, diagnostics, debug_logs.text)

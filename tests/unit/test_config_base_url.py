@@ -1,4 +1,5 @@
-"""base_url: absolute http(s) with a host, no userinfo (masked in messages), no fragment; joined deterministically."""
+"""base_url: absolute http(s) with a host, no userinfo, no fragment, a query allowed (userinfo and query values
+masked in messages); joined deterministically, the base's query kept after the joined path."""
 
 from __future__ import annotations
 
@@ -92,8 +93,53 @@ def test_join_url_puts_exactly_one_slash_between(base: str, path: str, joined: s
     assert join_url(base, path) == joined
 
 
-def test_mask_url_hides_user_and_password_only() -> None:
+@pytest.mark.parametrize(
+    ("base", "path", "joined"),
+    [
+        (
+            "https://r.azure.com/openai/deployments/x?api-version=1",
+            "chat/completions",
+            "https://r.azure.com/openai/deployments/x/chat/completions?api-version=1",
+        ),
+        ("https://h/v1/?api-version=1", "/models", "https://h/v1/models?api-version=1"),
+        ("https://h/v1//?a=1&b=2", "responses", "https://h/v1/responses?a=1&b=2"),
+        ("http://h:8080?tenant=t", "v1/messages/count_tokens", "http://h:8080/v1/messages/count_tokens?tenant=t"),
+        ("https://h?x=a%2Fb/", "v1/messages", "https://h/v1/messages?x=a%2Fb/"),
+        ("https://h/v1", "v1/models?limit=1000", "https://h/v1/v1/models?limit=1000"),
+        ("https://h/a?api-version=1", "v1/models?limit=1000", "https://h/a/v1/models?api-version=1&limit=1000"),
+        ("https://h/a?limit=5&k=v", "v1/models?limit=1000&after_id=m", "https://h/a/v1/models?limit=5&k=v&after_id=m"),
+        ("https://h/a?", "models", "https://h/a/models"),
+    ],
+)
+def test_join_url_keeps_the_query_after_the_joined_path(base: str, path: str, joined: str) -> None:
+    assert join_url(base, path) == joined
+
+
+@pytest.mark.parametrize(
+    ("base", "expected"),
+    [
+        (
+            "https://r.azure.com/openai/deployments/x?api-version=2024-10-21",
+            "https://r.azure.com/openai/deployments/x?api-version=2024-10-21",
+        ),
+        ("https://h/v1/?api-version=1", "https://h/v1?api-version=1"),
+        ("https://h/v1?next=/a/", "https://h/v1?next=/a/"),
+    ],
+)
+def test_a_query_string_is_accepted_and_kept(base: str, expected: str) -> None:
+    [backend] = load(config_of(backend_row("p1", base))).backends
+    assert backend.base_url == expected
+
+
+def test_query_values_are_masked_in_messages() -> None:
+    problem = _problem(f"ftp://h/v1?key={CANARY}&api-version=1&{CANARY}")
+    assert CANARY not in problem
+    assert "?key=***&api-version=***&***" in problem
+
+
+def test_mask_url_hides_userinfo_and_query_values() -> None:
     assert mask_url("https://api.example.com:8443/v1") == "https://api.example.com:8443/v1"
-    masked = mask_url(f"https://me:{CANARY}@api.example.com:8443/v1?x=1")
+    masked = mask_url(f"https://me:{CANARY}@api.example.com:8443/v1?x=1&key={CANARY}")
     assert CANARY not in masked and "me" not in masked.split("@")[0].replace("***", "")
-    assert masked == "https://***:***@api.example.com:8443/v1?x=1"
+    assert masked == "https://***:***@api.example.com:8443/v1?x=***&key=***"
+    assert mask_url(f"https://h/v1?{CANARY}") == "https://h/v1?***"

@@ -122,6 +122,7 @@ class HttpBackend:
         assert spec.base_url is not None
         self.url = join_url(spec.base_url, self.dialect.call_path)
         self.models_url = join_url(spec.base_url, self.dialect.models_path)
+        self.count_tokens_url = join_url(spec.base_url, self.dialect.call_path + "/count_tokens")
 
     @property
     def id(self) -> str:
@@ -230,8 +231,7 @@ class HttpBackend:
 
     async def count_tokens(self, body: dict[str, Any], client_headers: Mapping[str, str]) -> Any:
         """Anthropic's ``/v1/messages/count_tokens`` on this upstream (Anthropic-protocol backends only)."""
-        url = join_url(self.url, "count_tokens")
-        call = await self._send(orjson.dumps(body), False, client_headers, url)
+        call = await self._send(orjson.dumps(body), False, client_headers, self.count_tokens_url)
         try:
             data = await call.read_body()
         finally:
@@ -348,8 +348,8 @@ class HttpBackend:
         return EventStream(batch, _decode(chunks, sse, decoder), close)
 
     def _quirks(self, body: dict[str, Any]) -> dict[str, Any]:
-        """What this provider spells differently from its protocol's common form (a preset row's data)."""
-        field = self.spec.kind.max_tokens_field
+        """What this provider spells differently from its protocol's common form (a preset's data or the row's)."""
+        field = self.spec.max_tokens_field
         if field != "max_tokens" and "max_tokens" in body:
             body[field] = body.pop("max_tokens")
         return body

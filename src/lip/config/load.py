@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote_plus, urlsplit
 
 import yaml
 from pydantic import ValidationError
@@ -57,6 +57,11 @@ class BackendSpec:
     def protocol(self) -> str:
         return self.kind.protocol
 
+    @property
+    def max_tokens_field(self) -> str:
+        """Chat: where a translated request's max tokens go; the row's choice, else the kind's."""
+        return self.settings.max_tokens_field or self.kind.max_tokens_field
+
 
 @dataclass(frozen=True, slots=True)
 class AliasSpec:
@@ -95,17 +100,27 @@ class _Report:
 
 
 def mask_url(url: str) -> str:
-    """The URL with any userinfo password replaced, for messages."""
+    """The URL with any userinfo and every query value replaced by ``***``, for messages and diagnostics.
+
+    Query names are kept (``?api-version=***``): an operator may have put a token in any value.
+    """
     try:
         parts = urlsplit(url)
     except ValueError:
         return "<unparseable URL>"
-    if parts.password is None and parts.username is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return parts._replace(netloc=f"***:***@{host}").geturl()
+    if "@" in parts.netloc:
+        parts = parts._replace(netloc="***:***@" + parts.netloc.rpartition("@")[2])
+    return parts._replace(query=_masked_query(parts.query)).geturl()
+
+
+def _masked_query(query: str) -> str:
+    """Each value masked, names kept; a bare item (``?abc``) may itself be a token, so it is masked whole."""
+    return "&".join(name + "=***" if sep else "***" for name, sep, _ in _query_items(query))
+
+
+def _query_items(query: str) -> list[tuple[str, str, str]]:
+    """``a=1&b`` as [("a", "=", "1"), ("b", "", "")], each part as written (no re-encoding)."""
+    return [part.partition("=") for part in query.split("&") if part]
 
 
 def check_base_url(url: str) -> str | None:
@@ -129,8 +144,29 @@ def check_base_url(url: str) -> str | None:
 
 
 def join_url(base: str, path: str) -> str:
-    """Join a base URL (with any path prefix and port) and an API path with exactly one slash between."""
-    return base.rstrip("/") + "/" + path.lstrip("/")
+    """Join a base URL and an API path (which may carry its own query) into one URL.
+
+    The base's path prefix and the API path meet at exactly one slash; the base's query string (e.g. an Azure-style
+    ``?api-version=...``) is kept and placed after the joined path, followed by the API path's own parameters
+    except those the base already names (the operator's value wins).
+    """
+    parts = urlsplit(base)
+    api_path, _, api_query = path.partition("?")
+    joined = parts.path.rstrip("/") + "/" + api_path.lstrip("/")
+    return parts._replace(path=joined, query=_merged_query(parts.query, api_query)).geturl()
+
+
+def _merged_query(base: str, extra: str) -> str:
+    items = _query_items(base)
+    taken = {unquote_plus(name) for name, _, _ in items}
+    items += [item for item in _query_items(extra) if unquote_plus(item[0]) not in taken]
+    return "&".join("".join(item) for item in items)
+
+
+def _strip_trailing_slashes(url: str) -> str:
+    """``url`` with trailing slashes removed from its path only (a query value may end in one)."""
+    parts = urlsplit(url)
+    return parts._replace(path=parts.path.rstrip("/")).geturl()
 
 
 def _pydantic_problems(
@@ -211,7 +247,19 @@ def _base_url(report: _Report, row: BackendRow, index: int, kind: KindSpec, sett
     if problem:
         report.error(where, f"{mask_url(url)!r} {problem}", "give an absolute URL such as https://api.example.com/v1")
         return None
-    return url.rstrip("/")
+    return _strip_trailing_slashes(url)
+
+
+def _check_max_tokens_field(
+    report: _Report, row: BackendRow, index: int, kind: KindSpec, settings: BackendSettings
+) -> None:
+    if settings.max_tokens_field is None or kind.protocol == "openai_chat":
+        return
+    report.error(
+        report.where(row, index, "config.max_tokens_field"),
+        f"applies only to Chat Completions kinds, and kind {kind.kind!r} speaks {kind.protocol}",
+        "remove it, or use it on a custom-openai-legacy-compatible (or Chat preset) row",
+    )
 
 
 def _models_from_file(report: _Report, where: str, path: Path) -> tuple[ModelItem, ...] | None:
@@ -274,6 +322,7 @@ def _resolve_row(
     prefix = _prefix(report, row, index, kind, settings)
     base_url = _base_url(report, row, index, kind, settings)
     static, source = _static_models(report, row, index, settings, base_dir)
+    _check_max_tokens_field(report, row, index, kind, settings)
     if kind.protocol == "local":
         source = "stub" if static is None else source
     key_root = settings.api_key_env_var_root.strip() if settings.api_key_env_var_root else kind.key_root
