@@ -19,7 +19,7 @@ from lip.backends.upstream import UpstreamCall, get_json, post
 from lip.canonical.events import Event, StreamError
 from lip.canonical.request import Request
 from lip.config.load import BackendSpec, join_url
-from lip.credentials import KeyRing, KeyState, read_numbered
+from lip.credentials import KeyRing, KeyState, read_numbered, redact
 from lip.errors import (
     AdmissionRejected,
     LipError,
@@ -220,9 +220,7 @@ class HttpBackend:
 
     def _redacted(self, message: str) -> str:
         """``message`` without this backend's keys: a provider may quote the key it rejected."""
-        for secret in sorted((k.secret.reveal() for k in self.keys.keys), key=len, reverse=True):
-            message = message.replace(secret, "[redacted]")
-        return message
+        return redact(message, self.keys.secrets())
 
     async def count_tokens(self, body: dict[str, Any], client_headers: Mapping[str, str]) -> Any:
         """Anthropic's ``/v1/messages/count_tokens`` on this upstream (Anthropic-protocol backends only)."""
