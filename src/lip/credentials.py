@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hmac
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 MAX_KEYS = 32
@@ -40,6 +40,17 @@ class Secret:
 
     def __hash__(self) -> int:
         return hash(self._value)
+
+
+REDACTED = "[redacted]"
+
+
+def redact(text: str, secrets: Iterable[Secret]) -> str:
+    """``text`` with every secret's value replaced by ``[redacted]``, longest first."""
+    for value in sorted((s.reveal() for s in secrets), key=len, reverse=True):
+        if value:
+            text = text.replace(value, REDACTED)
+    return text
 
 
 def read_numbered(env: Mapping[str, str], root: str, *, from_one: bool = False) -> list[Secret]:
@@ -100,6 +111,9 @@ class KeyRing:
             state = self.keys[(start + offset) % count]
             if not state.disabled and state.cool_until <= now:
                 yield state
+
+    def secrets(self) -> list[Secret]:
+        return [k.secret for k in self.keys]
 
     def usable(self) -> int:
         now = self.clock()

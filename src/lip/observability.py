@@ -3,7 +3,8 @@
 A runtime observer sees each generation request's Exchange once it has ended and feeds both the metrics and the
 access log; the request-id middleware gives every request an id (``X-Request-ID``, accepted or generated, returned
 on every response) and logs and counts the requests no frontend saw (401, 429, 404, /healthz, ...). Neither ever
-records a prompt, a key or an auth header.
+records a prompt, a key or an auth header; bodies go only to ``lip.bodies``, when ``logging.log_bodies`` is on
+(see ``lip.bodylog``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from lip.bodylog import body_log
 from lip.credentials import KeyRing
 from lip.errors import UpstreamError
 from lip.frontends.endpoint import Exchange
@@ -207,8 +209,12 @@ class Observability:
         if exchange.usage is not None:
             child(self.tokens, frontend, backend, "in").inc(exchange.usage.input_tokens)
             child(self.tokens, frontend, backend, "out").inc(exchange.usage.output_tokens)
-        if runtime_of(http).settings.config.logging.access_log and access_log.isEnabledFor(logging.INFO):
+        runtime = runtime_of(http)
+        if runtime.settings.config.logging.access_log and access_log.isEnabledFor(logging.INFO):
             _log_access(http, exchange_fields(http, exchange), logging.INFO)
+        if exchange.bodies is not None:
+            head = {"request_id": request_id(http), "frontend": frontend, "status": exchange.status or 500}
+            _log_access(http, {**head, **exchange.bodies.fields(runtime.secrets())}, logging.INFO, body_log)
 
     def finished(self, http: web.Request, status: int, started: float) -> None:
         """The request-id middleware: count every response; log the ones no frontend observed."""
@@ -291,10 +297,10 @@ def _text(value: object) -> str:
     return text if PLAIN.fullmatch(text) else orjson.dumps(text).decode()
 
 
-def _log_access(http: web.Request, fields: dict[str, Any], level: int) -> None:
+def _log_access(http: web.Request, fields: dict[str, Any], level: int, logger: logging.Logger = access_log) -> None:
     present = {k: v for k, v in fields.items() if v is not None}
     message = " ".join(f"{k}={_text(v)}" for k, v in present.items())
-    access_log.log(level, "%s", message, extra={"fields": present})
+    logger.log(level, "%s", message, extra={"fields": present})
 
 
 # ---------------------------------------------------------------- log formats

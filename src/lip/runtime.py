@@ -16,7 +16,7 @@ from aiohttp import web
 from lip.backends.base import Backend
 from lip.backends.registry import build_backend
 from lip.config.load import Settings, mask_url
-from lip.credentials import Secret, read_numbered
+from lip.credentials import KeyRing, Secret, read_numbered
 from lip.inventory import Inventory
 from lip.routing.health import Health
 from lip.routing.plan import Planner
@@ -49,6 +49,15 @@ class Runtime:
     async def wait_discovery(self) -> None:
         if self._discovery is not None:
             await asyncio.shield(self._discovery)
+
+    def secrets(self) -> list[Secret]:
+        """Every key this configuration holds: the client keys and each backend's keys."""
+        found = list(self.client_keys)
+        for backend in self.backends.values():
+            ring = getattr(backend, "keys", None)
+            if isinstance(ring, KeyRing):
+                found.extend(ring.secrets())
+        return found
 
     def observe(self, http: web.Request, exchange: Exchange) -> None:
         for observer in self.observers:

@@ -19,7 +19,7 @@ from lip.backends.upstream import UpstreamCall, get_json, post
 from lip.canonical.events import Event, StreamError
 from lip.canonical.request import Request
 from lip.config.load import BackendSpec, join_url
-from lip.credentials import KeyRing, KeyState, read_numbered
+from lip.credentials import KeyRing, KeyState, read_numbered, redact
 from lip.errors import (
     AdmissionRejected,
     LipError,
@@ -221,9 +221,7 @@ class HttpBackend:
 
     def _redacted(self, message: str) -> str:
         """``message`` without this backend's keys: a provider may quote the key it rejected."""
-        for secret in sorted((k.secret.reveal() for k in self.keys.keys), key=len, reverse=True):
-            message = message.replace(secret, "[redacted]")
-        return message
+        return redact(message, self.keys.secrets())
 
     def _redacted_bytes(self, chunk: bytes) -> bytes:
         """A relayed chunk without this backend's keys (only error chunks are checked: they may quote a key)."""

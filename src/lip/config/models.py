@@ -101,7 +101,8 @@ class LoggingConfig(Strict):
     level: Literal["debug", "info", "warning", "error"] = "info"
     format: Literal["text", "json"] = "text"
     access_log: bool = True
-    log_bodies: bool = False
+    log_bodies: bool = False  # one lip.bodies record per request with both bodies: user data, see security.md
+    log_bodies_max_bytes: int = Field(default=64 * 1024, gt=0)  # each body is cut after this many bytes
 
 
 class Config(Strict):

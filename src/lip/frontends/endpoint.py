@@ -12,6 +12,7 @@ import orjson
 from aiohttp import web
 
 from lip.backends.base import EventStream, Opened, RelayBody, RelayStream, Target
+from lip.bodylog import BodyLog, returned, stream_response
 from lip.canonical.collect import Collector
 from lip.canonical.events import Event, StreamError, Usage
 from lip.canonical.request import Request
@@ -50,10 +51,11 @@ class Exchange:
     attempts: list[tuple[str, str]] = field(default_factory=list)  # (leaf, why abandoned)
     streamed: bool = False
     client_gone: bool = False
+    bodies: BodyLog | None = None  # set when logging.log_bodies is on
 
 
-async def read_json(http: web.Request, limit: int) -> Any:
-    """The body parsed once with orjson, refusing more than ``limit`` bytes."""
+async def read_json(http: web.Request, limit: int, bodies: BodyLog | None = None) -> Any:
+    """The body parsed once with orjson, refusing more than ``limit`` bytes; handed to ``bodies`` when set."""
     if http.content_length is not None and http.content_length > limit:
         raise BodyTooLarge(f"the request body is larger than the limit of {limit} bytes")
     chunks: list[bytes] = []
@@ -64,6 +66,8 @@ async def read_json(http: web.Request, limit: int) -> Any:
             raise BodyTooLarge(f"the request body is larger than the limit of {limit} bytes")
         chunks.append(chunk)
     raw = b"".join(chunks)
+    if bodies is not None:
+        bodies.received(raw)
     if not raw.strip():
         raise InvalidJSON("the request body is empty; send a JSON object")
     try:
@@ -93,17 +97,17 @@ class Endpoint:
 
     async def handle(self, http: web.Request) -> web.StreamResponse:
         runtime = runtime_of(http)
-        exchange = Exchange(self.codec.name)
+        exchange = Exchange(self.codec.name, bodies=BodyLog.when_on(runtime.settings.config.logging))
         try:
-            return await self._handle(http, runtime, exchange)
+            return returned(await self._handle(http, runtime, exchange), exchange.bodies)
         except LipError as exc:
             exchange.error, exchange.status = exc, exc.status
-            return error_response(self.codec, exc)
+            return returned(error_response(self.codec, exc), exchange.bodies)
         finally:
             runtime.observe(http, exchange)
 
     async def _handle(self, http: web.Request, runtime: Runtime, exchange: Exchange) -> web.StreamResponse:
-        body = await read_json(http, runtime.settings.config.server.max_body_bytes)
+        body = await read_json(http, runtime.settings.config.server.max_body_bytes, exchange.bodies)
         head = self.codec.decode_head(body, http.headers)
         exchange.model = head.model
         head.headers = forwarded_headers(http)
@@ -127,7 +131,7 @@ class Endpoint:
             exchange.attempts.append((target.leaf, reason(error)))
             runtime.health.failure(target, error)
 
-        keepalive = KeepAlive(http, interval_for(targets) if request.stream else 0.0, SSE_HEADERS)
+        keepalive = KeepAlive(http, interval_for(targets) if request.stream else 0.0, SSE_HEADERS, exchange.bodies)
         try:
             async with drain_scope(http):
                 target, opened = await keepalive.wait(open_first(targets, open_target, abandoned))
@@ -172,8 +176,10 @@ class Endpoint:
         exchange: Exchange,
         prepared: web.StreamResponse | None = None,
     ) -> web.StreamResponse:
-        """``prepared``: a stream response already committed by keep-alive comments, to continue."""
+        """``prepared``: a stream response to continue (committed by keep-alive comments, or recording bodies)."""
         headers = {"x-lip-backend": target.leaf}
+        if prepared is None and request.stream and exchange.bodies is not None:  # a stream that records its bytes
+            prepared = stream_response({**SSE_HEADERS, **headers}, exchange.bodies)
         match opened:
             case RelayBody(body=body, content_type=content_type):
                 exchange.status, exchange.usage = 200, relayed_usage(self.codec.name, (body,))

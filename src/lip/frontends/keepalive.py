@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Mapping, Sequence
 from aiohttp import web
 
 from lip.backends.base import Opened, RelayBody, Target
+from lip.bodylog import BodyLog, stream_response
 from lip.errors import LipError
 from lip.protocols.codec import Codec
 from lip.protocols.sse import KEEPALIVE_FRAME
@@ -30,10 +31,13 @@ def interval_for(targets: Sequence[Target]) -> float:
 class KeepAlive:
     """Awaits an attempt; every ``interval`` seconds without it, writes a comment to the client."""
 
-    def __init__(self, http: web.Request, interval: float, headers: Mapping[str, str]) -> None:
+    def __init__(
+        self, http: web.Request, interval: float, headers: Mapping[str, str], bodies: BodyLog | None = None
+    ) -> None:
         self.http = http
         self.interval = interval
         self.headers = headers
+        self.bodies = bodies
         self.response: web.StreamResponse | None = None  # set once the 200 is committed
 
     async def wait(self, attempt: Awaitable[Attempt]) -> Attempt:
@@ -52,7 +56,7 @@ class KeepAlive:
 
     async def _beat(self) -> None:
         if self.response is None:
-            self.response = web.StreamResponse(status=200, headers=self.headers)
+            self.response = stream_response(self.headers, self.bodies)
             await self.response.prepare(self.http)
         await self.response.write(KEEPALIVE_FRAME)
 

@@ -1,0 +1,95 @@
+"""The body log (``logging.log_bodies``): one ``lip.bodies`` record per generation request, with the body the client
+sent and the body lip returned, each cut to ``logging.log_bodies_max_bytes``, every key lip holds redacted.
+
+Off (the default) it costs one check per request: ``BodyLog.when_on`` answers None and nothing else runs, no stream
+chunk is looked at. On, a streamed answer is recorded as it is written to the client (``RecordingStream``): the bytes
+the client received, keep-alive comments and error events included. Only the first bytes of a body are kept (the cap
+plus a margin, so that a key the cap cuts through is still whole when it is redacted); the rest is only counted.
+Headers are never recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from aiohttp import web
+
+from lip.config.models import LoggingConfig
+from lip.credentials import Secret, redact
+
+body_log = logging.getLogger("lip.bodies")
+MARGIN = 4096  # bytes kept past the cap: longer than any key, so no key is cut before it is redacted
+
+
+class BodyLog:
+    """One request's bodies: the first bytes of each (cap + margin) and each one's full size."""
+
+    __slots__ = ("cap", "request", "request_size", "response", "response_size")
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.request = b""
+        self.request_size = 0
+        self.response = bytearray()
+        self.response_size = 0
+
+    @classmethod
+    def when_on(cls, config: LoggingConfig) -> BodyLog | None:
+        """A body log for one request when ``log_bodies`` is on and ``lip.bodies`` logs at info, else None."""
+        if config.log_bodies and body_log.isEnabledFor(logging.INFO):
+            return cls(config.log_bodies_max_bytes)
+        return None
+
+    def received(self, raw: bytes) -> None:
+        """The request body, as the client sent it."""
+        self.request, self.request_size = raw[: self.cap + MARGIN], len(raw)
+
+    def sent(self, chunk: bytes | bytearray | memoryview) -> None:
+        """Bytes of the response body, in the order the client got them."""
+        room = self.cap + MARGIN - len(self.response)
+        if room > 0:
+            self.response += chunk[:room]
+        self.response_size += len(chunk)
+
+    def fields(self, secrets: Iterable[Secret]) -> dict[str, Any]:
+        """The record's body fields: sizes, then each body as text, redacted and cut to the cap."""
+        keys = list(secrets)
+        return {
+            "request_bytes": self.request_size,
+            "response_bytes": self.response_size,
+            "request_body": _shown(bytes(self.request), self.request_size, self.cap, keys),
+            "response_body": _shown(bytes(self.response), self.response_size, self.cap, keys),
+        }
+
+
+def _shown(kept: bytes, size: int, cap: int, secrets: list[Secret]) -> str:
+    text = redact(kept.decode("utf-8", "replace"), secrets)
+    if size <= cap:
+        return text
+    return text.encode()[:cap].decode("utf-8", "ignore") + f"...[{size - cap} bytes cut]"
+
+
+class RecordingStream(web.StreamResponse):
+    """A streamed answer that hands every chunk it wrote to a body log."""
+
+    def __init__(self, headers: Mapping[str, str], bodies: BodyLog) -> None:
+        super().__init__(status=200, headers=headers)
+        self._bodies = bodies
+
+    async def write(self, data: bytes | bytearray | memoryview) -> None:
+        await super().write(data)
+        self._bodies.sent(data)
+
+
+def stream_response(headers: Mapping[str, str], bodies: BodyLog | None) -> web.StreamResponse:
+    """A 200 SSE response: recording when ``bodies`` is set, else aiohttp's own."""
+    return RecordingStream(headers, bodies) if bodies is not None else web.StreamResponse(status=200, headers=headers)
+
+
+def returned(response: web.StreamResponse, bodies: BodyLog | None) -> web.StreamResponse:
+    """``response`` unchanged; a whole (non-streamed) body, errors included, is recorded first."""
+    if bodies is not None and isinstance(response, web.Response) and isinstance(response.body, bytes):
+        bodies.sent(response.body)
+    return response
