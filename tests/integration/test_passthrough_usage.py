@@ -68,5 +68,5 @@ async def test_a_chat_stream_without_usage_reports_no_tokens(
         reply = await call(lip.url + "/v1/chat/completions", {"model": "p:m", "stream": True, "messages": MESSAGES})
     assert reply.status == 200
     assert b"usage" in reply.body  # the model's own text, escaped inside a JSON string: not a report
-    fields = [r for r in caplog.records if r.name == "lip.access"][0].fields  # type: ignore[attr-defined]
+    fields = next(r for r in caplog.records if r.name == "lip.access").fields  # type: ignore[attr-defined]
     assert "tokens_in" not in fields and "tokens_out" not in fields
