@@ -297,10 +297,28 @@ def _text(value: object) -> str:
     return text if PLAIN.fullmatch(text) else orjson.dumps(text).decode()
 
 
+class FieldsMessage:
+    """An access record's text, ``k=v`` pairs built when a handler formats it (in the log writer's thread), not on
+    the event loop."""
+
+    __slots__ = ("fields",)
+
+    def __init__(self, fields: dict[str, Any]) -> None:
+        self.fields = fields
+
+    def __str__(self) -> str:
+        return " ".join(f"{k}={_text(v)}" for k, v in self.fields.items())
+
+
 def _log_access(http: web.Request, fields: dict[str, Any], level: int, logger: logging.Logger = access_log) -> None:
+    """One record, made directly: the caller's file and line (``findCaller``'s stack walk) say nothing here."""
+    if not logger.isEnabledFor(level):
+        return
     present = {k: v for k, v in fields.items() if v is not None}
-    message = " ".join(f"{k}={_text(v)}" for k, v in present.items())
-    logger.log(level, "%s", message, extra={"fields": present})
+    record = logger.makeRecord(
+        logger.name, level, __file__, 0, FieldsMessage(present), (), None, extra={"fields": present}
+    )
+    logger.handle(record)
 
 
 # ---------------------------------------------------------------- log formats

@@ -10,9 +10,10 @@ timestamp.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Iterator, Mapping
+import functools
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
+from types import TracebackType
 from typing import Any
 
 import aiohttp
@@ -33,6 +34,12 @@ MAX_RESPONSE_BODY = 64 * 1024 * 1024
 INFINITY = float("inf")
 
 
+@functools.lru_cache(maxsize=64)
+def client_timeout(connect_s: float) -> aiohttp.ClientTimeout:
+    """aiohttp's timeout for a connect limit (the other phases are lip's own deadlines); made once per value."""
+    return aiohttp.ClientTimeout(total=None, sock_connect=connect_s or None, connect=None)
+
+
 def parse_retry_after(value: str | None) -> float | None:
     if not value:
         return None
@@ -50,30 +57,44 @@ def parse_body(raw: bytes) -> Any:
         return raw.decode("utf-8", "replace")[:2000]
 
 
-@contextlib.contextmanager
-def map_upstream_errors(what: str, timed_out: str = "timed out") -> Iterator[None]:
+class UpstreamErrors:
     """Translate aiohttp/asyncio failures into lip's upstream errors; the one place that names aiohttp errors.
 
-    ``timed_out`` says which phase a TimeoutError means where this is used.
+    ``timed_out`` says which phase a TimeoutError means where this is used: a message, or a callable that makes it
+    (only when a timeout happened). A class rather than a generator context manager: it wraps every upstream call.
     """
-    try:
-        yield
-    except LipError:
-        raise
-    except aiohttp.ConnectionTimeoutError as exc:
-        raise UpstreamTimeout(f"{what}: connecting to the upstream timed out (config.timeouts.connect_s)") from exc
-    except TimeoutError as exc:
-        raise UpstreamTimeout(f"{what}: {timed_out}") from exc
-    except aiohttp.ClientConnectorError as exc:
-        raise UpstreamUnreachable(
-            f"{what}: cannot connect to the upstream ({exc.os_error.strerror or 'refused'})"
-        ) from exc
-    except aiohttp.ServerDisconnectedError as exc:
-        raise UpstreamUnreachable(f"{what}: the upstream closed the connection") from exc
-    except (aiohttp.ClientPayloadError, aiohttp.ClientResponseError) as exc:
-        raise UpstreamProtocolError(f"{what}: the upstream sent a broken response") from exc
-    except (aiohttp.ClientError, ConnectionError, OSError) as exc:
-        raise UpstreamUnreachable(f"{what}: connection to the upstream failed") from exc
+
+    __slots__ = ("timed_out", "what")
+
+    def __init__(self, what: str, timed_out: str | Callable[[], str] = "timed out") -> None:
+        self.what = what
+        self.timed_out = timed_out
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if exc is not None and not isinstance(exc, LipError):
+            error = self._mapped(exc)
+            if error is not None:
+                raise error from exc
+
+    def _mapped(self, exc: BaseException) -> LipError | None:
+        what = self.what
+        if isinstance(exc, aiohttp.ConnectionTimeoutError):
+            return UpstreamTimeout(f"{what}: connecting to the upstream timed out (config.timeouts.connect_s)")
+        if isinstance(exc, TimeoutError):
+            timed_out = self.timed_out if isinstance(self.timed_out, str) else self.timed_out()
+            return UpstreamTimeout(f"{what}: {timed_out}")
+        if isinstance(exc, aiohttp.ClientConnectorError):
+            return UpstreamUnreachable(f"{what}: cannot connect to the upstream ({exc.os_error.strerror or 'refused'})")
+        if isinstance(exc, aiohttp.ServerDisconnectedError):
+            return UpstreamUnreachable(f"{what}: the upstream closed the connection")
+        if isinstance(exc, aiohttp.ClientPayloadError | aiohttp.ClientResponseError):
+            return UpstreamProtocolError(f"{what}: the upstream sent a broken response")
+        if isinstance(exc, aiohttp.ClientError | ConnectionError | OSError):
+            return UpstreamUnreachable(f"{what}: connection to the upstream failed")
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,9 +186,12 @@ class UpstreamCall:
     def content_type(self) -> str:
         return self.response.headers.get("Content-Type", "application/json")
 
+    def _total_message(self) -> str:
+        return self.deadlines.stream_message("total")
+
     async def read_body(self) -> bytes:
         """The whole body, bounded by the total timeout and a size cap."""
-        with map_upstream_errors(self.what, self.deadlines.stream_message("total")):
+        with UpstreamErrors(self.what, self._total_message):
             async with asyncio.timeout_at(self.deadlines.total_at()):
                 chunks: list[bytes] = []
                 size = 0
@@ -181,7 +205,7 @@ class UpstreamCall:
     async def first_chunk(self) -> tuple[bytes, AsyncIterator[bytes]]:
         """The first body chunk (by the first-byte deadline, which also covered the headers) and the rest."""
         chunks = self.response.content.iter_any()
-        with map_upstream_errors(self.what, self.deadlines.first_byte_message()):
+        with UpstreamErrors(self.what, self.deadlines.first_byte_message):
             async with asyncio.timeout_at(self.deadlines.first_byte_at()):
                 try:
                     first = await anext(chunks)
@@ -192,7 +216,7 @@ class UpstreamCall:
 
     async def _rest(self, chunks: AsyncIterator[bytes], watchdog: Watchdog) -> AsyncIterator[bytes]:
         try:
-            with map_upstream_errors(self.what):
+            with UpstreamErrors(self.what):
                 try:
                     async for chunk in chunks:
                         watchdog.touch()
@@ -229,8 +253,8 @@ async def post(
     and the first body chunk (see ``UpstreamCall.first_chunk``); the total deadline covers the whole exchange.
     """
     deadlines = Deadlines.start(timeouts)
-    timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeouts.connect_s or None, connect=None)
-    with map_upstream_errors(what, deadlines.first_byte_message()):
+    timeout = client_timeout(timeouts.connect_s)
+    with UpstreamErrors(what, deadlines.first_byte_message):
         async with asyncio.timeout_at(deadlines.first_byte_at()):
             response = await session.post(url, data=body, headers=headers, timeout=timeout)
             if response.status >= 300:
@@ -241,7 +265,7 @@ async def post(
 async def get_json(
     session: aiohttp.ClientSession, url: str, headers: Mapping[str, str], timeout_s: float, what: str
 ) -> Any:
-    with map_upstream_errors(what):
+    with UpstreamErrors(what):
         async with asyncio.timeout(timeout_s):
             async with session.get(url, headers=headers) as response:
                 if response.status >= 300:

@@ -32,6 +32,7 @@ ERROR_MARKERS: dict[str, tuple[bytes, ...]] = {
 OVERLAP = 24  # longer than any marker, so one split across two chunks is still seen
 HEAD_CHUNKS = 2
 _USAGE_KEY = b'"usage"'
+USAGE_WINDOW = 2048  # a usage object is a few hundred bytes; a longer one is not read
 _decoder = json.JSONDecoder()
 
 
@@ -60,7 +61,7 @@ class RelayWatch:
             seam = self._tail + chunk[:OVERLAP]  # a marker split across the previous chunks and this one
             self.complete = any(m in chunk or m in seam for m in self._markers)
             self._tail = (self._tail + chunk[-OVERLAP:])[-OVERLAP:]
-        if self.complete and self._redact is not None and carries_error(self._protocol, chunk):
+        if self.complete and self._redact is not None and b"error" in chunk and carries_error(self._protocol, chunk):
             return self._redact(chunk)
         return chunk
 
@@ -100,23 +101,20 @@ _PARSERS: dict[str, Callable[[Any], Usage]] = {
 
 def _usage_objects(segment: bytes) -> list[dict[str, Any]]:
     """Every ``"usage": {...}`` object in ``segment`` that parses; a key inside a JSON string is escaped
-    (``\\"usage\\"``), so it does not match."""
+    (``\\"usage\\"``), so it does not match. Only a short window after each key is decoded."""
     found: list[dict[str, Any]] = []
     at = segment.find(_USAGE_KEY)
-    if at < 0:
-        return found
-    text = segment.decode("utf-8", "replace")
-    at = text.find('"usage"')
     while at >= 0:
-        start = _value_start(text, at + 7)
+        window = segment[at + len(_USAGE_KEY) : at + len(_USAGE_KEY) + USAGE_WINDOW].decode("utf-8", "replace")
+        start = _value_start(window, 0)
         if start is not None:
             try:
-                obj, _ = _decoder.raw_decode(text, start)
+                obj, _ = _decoder.raw_decode(window, start)
             except ValueError:
                 obj = None
             if isinstance(obj, dict):
                 found.append(obj)
-        at = text.find('"usage"', at + 7)
+        at = segment.find(_USAGE_KEY, at + len(_USAGE_KEY))
     return found
 
 
