@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import itertools
 import logging
 import os
 import re
@@ -69,7 +70,17 @@ async def add_request_id(http: web.Request, response: web.StreamResponse) -> Non
 
 def _new_request_id(http: web.Request) -> str:
     given = NOT_ID_CHARS.sub("", http.headers.get("X-Request-ID", ""))[:MAX_ID_LENGTH]
-    return given or os.urandom(16).hex()
+    return given or f"{_ID_PREFIX[0]}{next(_id_counter):016x}"
+
+
+def _reset_ids() -> None:
+    """A random prefix per process (and again in a forked one), so ids stay unique across workers and restarts."""
+    _ID_PREFIX[0] = os.urandom(8).hex()
+
+
+_ID_PREFIX = [os.urandom(8).hex()]
+_id_counter = itertools.count(1)
+os.register_at_fork(after_in_child=_reset_ids)
 
 
 @web.middleware

@@ -34,6 +34,7 @@ def new_session() -> aiohttp.ClientSession:
         json_serialize=lambda obj: orjson.dumps(obj).decode(),
         auto_decompress=True,
         skip_auto_headers=("User-Agent",),
+        cookie_jar=aiohttp.DummyCookieJar(),  # a provider's cookies must not pass from one client to the next
     )
 
 

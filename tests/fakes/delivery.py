@@ -40,9 +40,12 @@ _HUGE_PIECE = 16384
 
 
 def _request_id_header(family: Family) -> dict[str, str]:
+    """The provider's request id, and the bot-management cookie its CDN front sets on every answer (OpenAI and
+    Anthropic both answer with a ``__cf_bm`` cookie): a gateway must not hand it on to other clients' requests."""
+    cookie = {"set-cookie": f"__cf_bm={secrets.token_hex(12)}; path=/; HttpOnly; SameSite=None"}
     if family == "anthropic":
-        return {"request-id": "req_011" + secrets.token_hex(10)}
-    return {"x-request-id": "req_" + secrets.token_hex(16)}
+        return {"request-id": "req_011" + secrets.token_hex(10), **cookie}
+    return {"x-request-id": "req_" + secrets.token_hex(16), **cookie}
 
 
 def _response(family: Family, status: int, body: bytes, content_type: str, extra: dict[str, str]) -> web.Response:

@@ -59,7 +59,10 @@ class RelayWatch:
             self._prev, self._last = self._last, chunk
         if not self.complete:
             seam = self._tail + chunk[:OVERLAP]  # a marker split across the previous chunks and this one
-            self.complete = any(m in chunk or m in seam for m in self._markers)
+            for marker in self._markers:
+                if marker in chunk or marker in seam:
+                    self.complete = True
+                    break
             self._tail = (self._tail + chunk[-OVERLAP:])[-OVERLAP:]
         if self.complete and self._redact is not None and b"error" in chunk and carries_error(self._protocol, chunk):
             return self._redact(chunk)
