@@ -257,7 +257,7 @@ def test_decode_a_mid_stream_error_event() -> None:
 )
 def test_a_mid_stream_error_keeps_the_status_its_body_names(error: dict[str, Any], status: int) -> None:
     decoder = CODEC.stream_decoder(CODEC.decode_request(BASE, {}))
-    events = decoder.feed(SSEEvent(orjson.dumps({"error": error}).decode()))
+    events = decoder.feed(SSEEvent(orjson.dumps({"error": error})))
     assert len(events) == 1 and isinstance(events[0], StreamError)
     failure = events[0].error
     assert isinstance(failure, UpstreamStatusError) and failure.upstream_status == status
@@ -324,7 +324,7 @@ def encode_stream(events: list[Event], include_usage: bool) -> list[Any]:
     encoder = CODEC.stream_encoder(request)
     data = b"".join(encoder.encode(e) for e in events) + encoder.finish()
     sse = SSEDecoder()
-    return [s.data if s.data == "[DONE]" else orjson.loads(s.data) for s in [*sse.feed(data), *sse.flush()]]
+    return ["[DONE]" if s.data == b"[DONE]" else orjson.loads(s.data) for s in [*sse.feed(data), *sse.flush()]]
 
 
 def test_encode_a_stream_with_usage_when_asked() -> None:
@@ -430,8 +430,8 @@ def decode_calls(*steps: list[dict[str, Any]], custom: frozenset[str] = frozense
     chunks = [{"id": "c", "model": "m", "choices": [{"index": 0, "delta": {"tool_calls": s}}]} for s in steps]
     chunks.append({"id": "c", "model": "m", "choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]})
     decoder.custom_tools = custom
-    events = [e for c in chunks for e in decoder.feed(SSEEvent(orjson.dumps(c).decode()))]
-    return events + decoder.feed(SSEEvent("[DONE]"))
+    events = [e for c in chunks for e in decoder.feed(SSEEvent(orjson.dumps(c)))]
+    return events + decoder.feed(SSEEvent(b"[DONE]"))
 
 
 def _kinds(events: list[Event]) -> list[tuple[str, int]]:

@@ -303,8 +303,8 @@ def test_items_without_deltas_and_custom_tool_calls() -> None:
 
 def test_decoder_tolerates_noise() -> None:
     decoder = ResponsesStreamDecoder("m")
-    assert decoder.feed(SSEEvent("[DONE]")) == []
-    bad = decoder.feed(SSEEvent("{not json"))
+    assert decoder.feed(SSEEvent(b"[DONE]")) == []
+    bad = decoder.feed(SSEEvent(b"{not json"))
     assert isinstance(bad[0], StreamError) and isinstance(bad[0].error, UpstreamProtocolError)
     assert decoder.finish() == []
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lip.protocols.sse import DONE_FRAME, KEEPALIVE_FRAME, SSEDecoder, SSEEvent, encode
+from lip.protocols.sse import DONE_FRAME, KEEPALIVE_FRAME, SSEDecoder, SSEEvent, encode, loads_data
 
 TRANSCRIPT = (
     b'data: {"a":1}\n\n'
@@ -14,10 +14,10 @@ TRANSCRIPT = (
     b"data: [DONE]\n\n"
 )
 EXPECTED = [
-    SSEEvent('{"a":1}'),
-    SSEEvent('{"b":2}', "message_start"),
-    SSEEvent("line one\nline two", "ping", "7"),
-    SSEEvent("[DONE]", None, "7"),  # the last event id persists, as the SSE spec says
+    SSEEvent(b'{"a":1}'),
+    SSEEvent(b'{"b":2}', "message_start"),
+    SSEEvent(b"line one\nline two", "ping", "7"),
+    SSEEvent(b"[DONE]", None, "7"),  # the last event id persists, as the SSE spec says
 ]
 
 
@@ -49,26 +49,26 @@ def test_a_cr_only_stream_that_ends_on_cr_decodes() -> None:
 
 
 def test_crlf_split_between_chunks_is_one_line_break() -> None:
-    assert decode([b"data: x\r", b"\n\r", b"\n"]) == [SSEEvent("x")]
+    assert decode([b"data: x\r", b"\n\r", b"\n"]) == [SSEEvent(b"x")]
 
 
 def test_split_utf8_sequence() -> None:
     data = 'data: {"t":"héllo ✓ 日本"}\n\n'.encode()
     cut = data.index("✓".encode()) + 1
-    assert decode([data[:cut], data[cut:]]) == [SSEEvent('{"t":"héllo ✓ 日本"}')]
+    assert decode([data[:cut], data[cut:]]) == [SSEEvent('{"t":"héllo ✓ 日本"}'.encode())]
 
 
 def test_events_are_emitted_as_soon_as_their_blank_line_arrives() -> None:
     decoder = SSEDecoder()
     assert decoder.feed(b"data: a\n") == []
-    assert decoder.feed(b"\n") == [SSEEvent("a")]
-    assert decoder.feed(b"data: b\n\ndata: c") == [SSEEvent("b")]
-    assert decoder.flush() == [SSEEvent("c")]
+    assert decoder.feed(b"\n") == [SSEEvent(b"a")]
+    assert decoder.feed(b"data: b\n\ndata: c") == [SSEEvent(b"b")]
+    assert decoder.flush() == [SSEEvent(b"c")]
 
 
 def test_flush_emits_a_last_event_without_its_blank_line() -> None:
-    assert decode([b"data: tail\n"]) == [SSEEvent("tail")]
-    assert decode([b"data: tail"]) == [SSEEvent("tail")]
+    assert decode([b"data: tail\n"]) == [SSEEvent(b"tail")]
+    assert decode([b"data: tail"]) == [SSEEvent(b"tail")]
 
 
 def test_flush_on_nothing() -> None:
@@ -77,19 +77,19 @@ def test_flush_on_nothing() -> None:
 
 
 def test_field_without_space_and_unknown_fields() -> None:
-    assert decode([b"data:x\nretry: 100\nfoo: bar\n\n"]) == [SSEEvent("x")]
+    assert decode([b"data:x\nretry: 100\nfoo: bar\n\n"]) == [SSEEvent(b"x")]
 
 
 def test_only_one_leading_space_is_stripped() -> None:
-    assert decode([b"data:  two spaces\n\n"]) == [SSEEvent(" two spaces")]
+    assert decode([b"data:  two spaces\n\n"]) == [SSEEvent(b" two spaces")]
 
 
 def test_empty_data_line_is_an_event() -> None:
-    assert decode([b"data:\n\n"]) == [SSEEvent("")]
+    assert decode([b"data:\n\n"]) == [SSEEvent(b"")]
 
 
 def test_event_name_without_data_still_dispatches() -> None:
-    assert decode([b"event: ping\n\n"]) == [SSEEvent("", "ping")]
+    assert decode([b"event: ping\n\n"]) == [SSEEvent(b"", "ping")]
 
 
 def test_encode() -> None:
@@ -101,4 +101,8 @@ def test_encode() -> None:
 
 def test_encode_then_decode_round_trips() -> None:
     frames = [encode(f'{{"i":{i}}}', "e" if i % 2 else None) for i in range(5)]
-    assert decode(frames) == [SSEEvent(f'{{"i":{i}}}', "e" if i % 2 else None) for i in range(5)]
+    assert decode(frames) == [SSEEvent(f'{{"i":{i}}}'.encode(), "e" if i % 2 else None) for i in range(5)]
+
+
+def test_an_invalid_utf8_byte_in_json_data_becomes_a_replacement_character() -> None:
+    assert loads_data(b'{"t":"a\xffb"}') == {"t": "a\ufffdb"}

@@ -60,44 +60,66 @@ def merge_usage(old: Usage, new: Usage) -> Usage:
 
 
 class Collector:
-    """A pure accumulator: feed events one by one, read ``response`` at the end."""
+    """A pure accumulator: feed events one by one, read ``response`` at the end.
+
+    Text, reasoning and tool-argument pieces are kept in lists and joined when ``response`` is read: appending to a
+    string attribute copies it each time, which is quadratic in a long answer.
+    """
 
     def __init__(self) -> None:
-        self.response = Response()
+        self._response = Response()
         self.error: LipError | None = None
-        self._tools: dict[int, ToolCall] = {}
-        self._open_reasoning: Reasoning | None = None
+        self._tools: dict[int, int] = {}  # tool index -> position in content
+        self._open_reasoning = -1  # position of the reasoning block that deltas extend, or -1
+        self._open_text = -1  # position of the text block that deltas extend, or -1
+        self._pieces: dict[int, list[str]] = {}  # position in content -> its pieces so far
+
+    @property
+    def response(self) -> Response:
+        content = self._response.content
+        for at, pieces in self._pieces.items():
+            block = content[at]
+            if isinstance(block, ToolCall):
+                block.arguments = "".join(pieces)
+            else:
+                block.text = "".join(pieces)
+        return self._response
+
+    def _append(self, block: Text | Reasoning | ToolCall, first: str | None = None) -> int:
+        content = self._response.content
+        content.append(block)
+        at = len(content) - 1
+        if first is not None:
+            self._pieces[at] = [first]
+        return at
 
     def feed(self, event: Event) -> None:
-        r = self.response
+        r = self._response
         match event:
+            case TextDelta(text=text):
+                self._open_reasoning = -1
+                if self._open_text >= 0 and self._open_text == len(r.content) - 1:
+                    self._pieces[self._open_text].append(text)
+                else:
+                    self._open_text = self._append(Text(""), text)
             case MessageStart(id=id_, model=model, created=created):
                 r.id, r.model, r.created = id_, model, created
-            case TextDelta(text=text):
-                self._open_reasoning = None
-                last = r.content[-1] if r.content else None
-                if isinstance(last, Text):
-                    last.text += text
-                else:
-                    r.content.append(Text(text))
             case ReasoningDelta(text=text):
-                if self._open_reasoning is None:
-                    self._open_reasoning = Reasoning()
-                    r.content.append(self._open_reasoning)
-                self._open_reasoning.text += text
+                if self._open_reasoning < 0:
+                    self._open_reasoning = self._append(Reasoning(), "")
+                self._pieces[self._open_reasoning].append(text)
             case ReasoningEnd(signature=sig, encrypted=enc, redacted=red, id=rid):
-                block = self._open_reasoning or Reasoning()
-                if self._open_reasoning is None:
-                    r.content.append(block)
+                at = self._open_reasoning if self._open_reasoning >= 0 else self._append(Reasoning())
+                block = r.content[at]
+                assert isinstance(block, Reasoning)
                 block.signature, block.encrypted, block.redacted, block.id = sig, enc, red, rid
-                self._open_reasoning = None
+                self._open_reasoning = -1
             case ToolCallStart(index=index, id=id_, name=name, kind=kind):
-                self._open_reasoning = None
+                self._open_reasoning = -1
                 call = ToolCall(id=id_, name=name, arguments="", kind="custom" if kind == "custom" else "function")
-                self._tools[index] = call
-                r.content.append(call)
+                self._tools[index] = self._append(call, "")
             case ToolCallDelta(index=index, arguments=args):
-                self._tools[index].arguments += args
+                self._pieces[self._tools[index]].append(args)
             case ToolCallEnd():
                 pass
             case Usage():

@@ -1,4 +1,7 @@
-"""Canonical stream events: one small frozen dataclass per kind, and the Event union.
+"""Canonical stream events: one small dataclass per kind, and the Event union.
+
+Events are values: nothing changes one after it is made. The per-chunk kinds (TextDelta, ReasoningDelta,
+ToolCallDelta) are not declared frozen only because a frozen dataclass costs about three times as much to construct.
 
 A stream is ``MessageStart`` then any content events, optional ``Usage`` and ``MessageEnd`` (or ``StreamError``).
 Content is a sequence of blocks: text, reasoning and tool calls; ``index`` is the tool call's position among the
@@ -30,12 +33,12 @@ class MessageStart:
     created: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made per chunk (see the module docstring)
 class TextDelta:
     text: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made per chunk (see the module docstring)
 class ReasoningDelta:
     text: str
 
@@ -58,7 +61,7 @@ class ToolCallStart:
     kind: str = "function"  # "function" | "custom"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made per chunk (see the module docstring)
 class ToolCallDelta:
     index: int
     arguments: str

@@ -14,7 +14,7 @@ from aiohttp import web
 from lip.backends.base import EventStream, Opened, RelayBody, RelayStream, Target
 from lip.bodylog import BodyLog, returned, stream_response
 from lip.canonical.collect import Collector
-from lip.canonical.events import Event, StreamError, Usage
+from lip.canonical.events import Event, ReasoningDelta, StreamError, TextDelta, ToolCallDelta, Usage
 from lip.canonical.request import Request
 from lip.errors import (
     AdmissionRejected,
@@ -33,6 +33,7 @@ from lip.routing.overrides import apply_overrides
 from lip.runtime import Runtime, runtime_of
 
 log = logging.getLogger(__name__)
+DELTAS = frozenset({TextDelta, ReasoningDelta, ToolCallDelta})  # the per-chunk events: content only
 SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "Connection": "keep-alive"}
 
 
@@ -91,6 +92,8 @@ def error_response(codec: Codec, error: LipError, headers: dict[str, str] | None
 
 class Endpoint:
     """One client protocol's POST endpoint; the protocol's codec does every protocol-specific step."""
+
+    keeps_content = False  # whether ``completed`` reads the streamed content (else deltas skip the collector)
 
     def __init__(self, codec: Codec) -> None:
         self.codec = codec
@@ -241,10 +244,12 @@ class Endpoint:
             await response.prepare(http)
             try:
                 async with drain_scope(http, stream=True):
+                    keep = self.keeps_content
                     async for batch in _batches(opened):
                         out = bytearray()
                         for event in batch:
-                            collector.feed(event)
+                            if keep or type(event) not in DELTAS:
+                                collector.feed(event)
                             out += encoder.encode(event)
                             if collector.error is not None:
                                 break  # an error event ends the stream: nothing may follow it

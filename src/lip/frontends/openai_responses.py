@@ -24,6 +24,8 @@ DEFAULT_STORE_ITEMS = 2048
 
 
 class ResponsesEndpoint(Endpoint):
+    keeps_content = True  # a finished answer is stored for previous_response_id
+
     def __init__(self, store: ResponseStore) -> None:
         super().__init__(OpenAIResponsesCodec())
         self.store = store

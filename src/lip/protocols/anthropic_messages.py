@@ -52,7 +52,7 @@ from lip.canonical.request import Reasoning, Request, Text, ToolCall
 from lip.errors import InvalidRequest, LipError, UpstreamProtocolError, UpstreamStatusError
 from lip.protocols import anthropic_blocks as blocks
 from lip.protocols import fields
-from lip.protocols.sse import SSEEvent, encode
+from lip.protocols.sse import SSEEvent, encode, loads_data
 
 NAME = "anthropic_messages"
 log = logging.getLogger(__name__)
@@ -331,7 +331,7 @@ class AnthropicStreamDecoder:
         if self.done or not sse.data:
             return []
         try:
-            event = orjson.loads(sse.data)
+            event = loads_data(sse.data)
         except orjson.JSONDecodeError:
             return self._fail(UpstreamProtocolError("the upstream sent a stream event that is not JSON"))
         if not isinstance(event, dict):

@@ -55,7 +55,7 @@ from lip.canonical.request import (
 )
 from lip.errors import InvalidRequest, LipError, UpstreamProtocolError, UpstreamStatusError
 from lip.protocols import fields
-from lip.protocols.sse import DONE_DATA, DONE_FRAME, SSEEvent, encode
+from lip.protocols.sse import DONE_DATA, DONE_FRAME, SSEEvent, encode, loads_data
 
 NAME = "openai_chat"
 log = logging.getLogger(__name__)
@@ -595,7 +595,7 @@ class ChatStreamDecoder:
         if self.done:
             return []
         try:
-            chunk = orjson.loads(sse.data)
+            chunk = loads_data(sse.data)
         except orjson.JSONDecodeError:
             return [StreamError(UpstreamProtocolError("the upstream sent a stream chunk that is not JSON"))]
         if not isinstance(chunk, dict):
@@ -779,7 +779,7 @@ def decode_completion(body: Any, custom_tools: frozenset[str] = frozenset()) -> 
     }
     chunk = {k: body.get(k) for k in ("id", "model", "created", "usage")}
     chunk["choices"] = [{"index": 0, "delta": delta, "finish_reason": choice.get("finish_reason") or "stop"}]
-    events = decoder.feed(SSEEvent(dumps(chunk).decode()))
+    events = decoder.feed(SSEEvent(dumps(chunk)))
     return events + decoder.feed(SSEEvent(DONE_DATA))
 
 

@@ -62,7 +62,7 @@ from lip.errors import InvalidRequest, LipError, UpstreamProtocolError, Upstream
 from lip.protocols import fields
 from lip.protocols import responses_items as items
 from lip.protocols.openai_chat import ERROR_CODE_STATUS, effort_for_budget, error_body, upstream_error
-from lip.protocols.sse import DONE_DATA, SSEEvent, encode
+from lip.protocols.sse import DONE_DATA, SSEEvent, encode, loads_data
 from lip.response_store import StoredConversation
 
 NAME = "openai_responses"
@@ -719,7 +719,7 @@ class ResponsesStreamDecoder:
         if self.done or sse.data == DONE_DATA or not sse.data.strip():
             return []
         try:
-            data = orjson.loads(sse.data)
+            data = loads_data(sse.data)
         except orjson.JSONDecodeError:
             self.done = True
             return [StreamError(UpstreamProtocolError("the upstream sent a stream event that is not JSON"))]

@@ -1,19 +1,35 @@
-"""Server-sent events: an incremental decoder (feed/flush) and the encoder. The only place that spells "data:"."""
+"""Server-sent events: an incremental decoder (feed/flush) and the encoder. The only place that spells "data:".
+
+An event's data stays bytes, as it arrived: the codecs hand it to orjson as is (``loads_data``), so a chunk is
+never decoded to str first. SSEEvent is not frozen: it is made once per upstream event, and a frozen dataclass
+costs about three times as much to construct (measured: ~1.0 vs ~0.34 µs).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-DONE_DATA = "[DONE]"
+import orjson
+
+DONE_DATA = b"[DONE]"
 DONE_FRAME = b"data: [DONE]\n\n"
 KEEPALIVE_FRAME = b": keep-alive\n\n"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SSEEvent:
-    data: str
+    data: bytes
     event: str | None = None
     id: str | None = None
+
+
+def loads_data(data: bytes) -> Any:
+    """An event's JSON; a stray invalid UTF-8 byte becomes U+FFFD (as a str decode would) instead of failing."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return orjson.loads(data.decode("utf-8", "replace"))
 
 
 class SSEDecoder:
@@ -23,7 +39,7 @@ class SSEDecoder:
 
     def __init__(self) -> None:
         self._buffer = b""
-        self._data: list[str] = []
+        self._data: list[bytes] = []
         self._event: str | None = None
         self._id: str | None = None
 
@@ -38,7 +54,7 @@ class SSEDecoder:
         events: list[SSEEvent] = []
         for line in lines:  # the commonest lines inline, as _line would take them
             if line.startswith(b"data: "):
-                self._data.append(line[6:].decode("utf-8", "replace"))
+                self._data.append(line[6:])
             elif line.startswith(b"event: "):
                 self._event = line[7:].decode("utf-8", "replace")
             else:
@@ -59,7 +75,7 @@ class SSEDecoder:
     def _line(self, line: bytes, out: list[SSEEvent]) -> None:
         if not line:
             if self._data or self._event is not None:
-                out.append(SSEEvent("\n".join(self._data), self._event, self._id))
+                out.append(SSEEvent(b"\n".join(self._data), self._event, self._id))
             self._data, self._event = [], None
             return
         if line[0] == 58:  # ":" comment
@@ -67,13 +83,12 @@ class SSEDecoder:
         name, sep, value = line.partition(b":")
         if sep and value[:1] == b" ":
             value = value[1:]
-        text = value.decode("utf-8", "replace")
         if name == b"data":
-            self._data.append(text)
+            self._data.append(value)
         elif name == b"event":
-            self._event = text
+            self._event = value.decode("utf-8", "replace")
         elif name == b"id":
-            self._id = text
+            self._id = value.decode("utf-8", "replace")
 
 
 def encode(data: bytes | str, event: str | None = None) -> bytes:
