@@ -28,6 +28,7 @@ class RelayBody:
 
     body: bytes
     content_type: str = "application/json"
+    parsed: Any = None  # the body as lip parsed it once to check it (read for its usage)
 
 
 @dataclass(slots=True)

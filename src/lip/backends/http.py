@@ -278,8 +278,7 @@ class HttpBackend:
                 await close()
                 if request.stream:  # a stream was asked for and a JSON body came back: an error in a 200
                     raise self._error_in_200(data)
-                self._check_relayed(data)
-                return RelayBody(data, call.content_type)
+                return RelayBody(data, call.content_type, self._check_relayed(data))
             first, rest = await call.first_chunk()
             if not first:
                 raise UpstreamProtocolError(f"backend '{self.id}': the upstream sent an empty stream")
@@ -288,8 +287,9 @@ class HttpBackend:
             raise
         return RelayStream(first, rest, close, call.content_type, self._redacted_bytes)
 
-    def _check_relayed(self, data: bytes) -> None:
-        """A body relayed as is must be JSON and not an error object (some providers send errors with a 200)."""
+    def _check_relayed(self, data: bytes) -> Any:
+        """A body relayed as is must be JSON and not an error object (some providers send errors with a 200).
+        Returns it parsed."""
         assert self.codec is not None
         try:
             body = orjson.loads(data)
@@ -298,6 +298,7 @@ class HttpBackend:
         if isinstance(body, dict) and (body.get("error") or body.get("type") == "error"):
             message, _ = self.codec.upstream_error(502, body)
             raise UpstreamProtocolError(f"backend '{self.id}': the upstream answered 200 with an error: {message}")
+        return body
 
     def _error_in_200(self, data: bytes) -> LipError:
         assert self.codec is not None

@@ -27,7 +27,7 @@ from lip.errors import (
 from lip.frontends.keepalive import KeepAlive, interval_for
 from lip.lifecycle import drain_scope
 from lip.protocols.codec import Codec
-from lip.protocols.relay import RelayWatch, relayed_usage
+from lip.protocols.relay import RelayWatch, body_usage
 from lip.routing.failover import open_first, reason
 from lip.routing.overrides import apply_overrides
 from lip.runtime import Runtime, runtime_of
@@ -184,8 +184,8 @@ class Endpoint:
         if prepared is None and request.stream and exchange.bodies is not None:  # a stream that records its bytes
             prepared = stream_response({**SSE_HEADERS, **headers}, exchange.bodies)
         match opened:
-            case RelayBody(body=body, content_type=content_type):
-                exchange.status, exchange.usage = 200, relayed_usage(self.codec.name, (body,))
+            case RelayBody(body=body, content_type=content_type, parsed=parsed):
+                exchange.status, exchange.usage = 200, body_usage(self.codec.name, parsed)
                 return web.Response(body=body, status=200, headers={**headers, "Content-Type": content_type})
             case RelayStream():
                 return await self._relay(http, opened, headers, exchange, prepared)

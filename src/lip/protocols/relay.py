@@ -83,7 +83,16 @@ def relayed_usage(protocol: str, segments: Iterable[bytes]) -> Usage | None:
 
     Anthropic's reports add up (later fields overwrite earlier ones); for the OpenAI protocols the last report wins.
     """
-    found = [obj for segment in segments for obj in _usage_objects(segment)]
+    return _usage_of(protocol, [obj for segment in segments for obj in _usage_objects(segment)])
+
+
+def body_usage(protocol: str, body: Any) -> Usage | None:
+    """The usage of a whole relayed JSON body, already parsed."""
+    usage = body.get("usage") if isinstance(body, dict) else None
+    return _usage_of(protocol, [usage] if isinstance(usage, dict) else [])
+
+
+def _usage_of(protocol: str, found: list[dict[str, Any]]) -> Usage | None:
     if not found:
         return None
     if protocol == "anthropic_messages":
