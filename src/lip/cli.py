@@ -307,6 +307,7 @@ def serve(
     insecure_no_auth: bool,
 ) -> None:
     """Validate the config, then serve. SIGHUP reloads the config; SIGTERM drains and stops."""
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)  # before prometheus_client is imported: lip sets it for workers
     from lip.lifecycle import Supervisor, WorkerArgs, run
     from lip.lifecycle import serve as serve_forever
     from lip.observability import configure_logging

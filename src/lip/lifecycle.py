@@ -22,7 +22,7 @@ import signal
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import Any
 
@@ -294,11 +294,13 @@ async def serve(
     port: int,
     config_path: str | None = None,
     reuse_port: bool = False,
+    metrics_dir: str | None = None,
 ) -> None:
-    """Serve until SIGTERM or SIGINT, then drain and return; SIGHUP reloads the config."""
+    """Serve until SIGTERM or SIGINT, then drain and return; SIGHUP reloads the config. ``metrics_dir``: see
+    ``create_app``."""
     from lip.server import create_app  # server imports this module
 
-    app = create_app(settings, env, config_path=config_path)
+    app = create_app(settings, env, config_path=config_path, metrics_dir=metrics_dir)
     runner = make_runner(app, settings)
     await runner.setup()
     loop = asyncio.get_running_loop()
@@ -346,6 +348,7 @@ class WorkerArgs:
     port: int
     level: str
     log_format: str
+    metrics_dir: str | None = None  # where the workers share their metrics (``lip.shared_metrics``)
 
 
 def worker_main(args: WorkerArgs) -> None:
@@ -354,6 +357,10 @@ def worker_main(args: WorkerArgs) -> None:
     from lip.observability import configure_logging
 
     configure_logging(args.level, args.log_format)
+    if args.metrics_dir is not None:
+        from lip.shared_metrics import use_shared_files  # it imports this module
+
+        use_shared_files(args.metrics_dir)
     try:
         settings = load_settings(args.config_path, os.environ)
     except ConfigError as error:
@@ -361,7 +368,13 @@ def worker_main(args: WorkerArgs) -> None:
             log.error("%s", problem)
         sys.exit(1)
     coroutine = serve(
-        settings, os.environ, host=args.host, port=args.port, config_path=args.config_path, reuse_port=True
+        settings,
+        os.environ,
+        host=args.host,
+        port=args.port,
+        config_path=args.config_path,
+        reuse_port=True,
+        metrics_dir=args.metrics_dir,
     )
     try:
         run(coroutine)
@@ -371,7 +384,8 @@ def worker_main(args: WorkerArgs) -> None:
 
 
 class Supervisor:
-    """Starts the workers, forwards SIGTERM/SIGINT/SIGHUP to them, and replaces a worker that dies."""
+    """Starts the workers, forwards SIGTERM/SIGINT/SIGHUP to them, and replaces a worker that dies. The workers
+    share their metrics through a private directory that exists while the supervisor runs."""
 
     def __init__(self, count: int, args: WorkerArgs) -> None:
         self.count = count
@@ -396,12 +410,25 @@ class Supervisor:
                     os.kill(process.pid, signum)
 
     def run(self) -> int:
+        from lip.shared_metrics import shared_directory  # it imports this module
+
+        with shared_directory() as metrics_dir:
+            self.args = replace(self.args, metrics_dir=metrics_dir)
+            return self._supervise()
+
+    def _supervise(self) -> int:
         handled = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
         previous = {signum: signal.signal(signum, self.forward) for signum in handled}
         try:
             for number in range(self.count):
                 self.start(number)
-            log.info("lip started %d workers on http://%s:%d", self.count, self.args.host, self.args.port)
+            log.info(
+                "lip started %d workers on http://%s:%d; they share their metrics in %s",
+                self.count,
+                self.args.host,
+                self.args.port,
+                self.args.metrics_dir,
+            )
             while self.workers:
                 sentinels = [process.sentinel for process in self.workers.values()]
                 multiprocessing.connection.wait(sentinels, timeout=1.0)
@@ -412,11 +439,15 @@ class Supervisor:
         return 1 if self.failed else 0
 
     def _reap(self) -> None:
+        from lip.shared_metrics import forget_worker  # it imports this module
+
         for number, process in list(self.workers.items()):
             if process.is_alive():
                 continue
             process.join()
             del self.workers[number]
+            if process.pid is not None and self.args.metrics_dir is not None:
+                forget_worker(process.pid, self.args.metrics_dir)
             code = process.exitcode
             if self.stopping:
                 self.failed |= code not in (0, -signal.SIGTERM, -signal.SIGINT)

@@ -21,7 +21,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from aiohttp import web
@@ -38,6 +38,9 @@ from lip.lifecycle import Lifecycle
 from lip.middlewares import client_of
 from lip.routing.failover import reason
 from lip.runtime import RUNTIME, Runtime, runtime_of
+
+if TYPE_CHECKING:
+    from lip.shared_metrics import SharedMetrics
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 access_log = logging.getLogger("lip.access")
@@ -106,6 +109,26 @@ async def request_ids(request: web.Request, handler: Handler) -> web.StreamRespo
 # ---------------------------------------------------------------- metrics
 
 
+KEYS_HELP = "API keys of each backend by state (usable, cooling after a 429, disabled after a 401)"
+IN_FLIGHT_HELP = "Requests in flight"
+STREAMS_HELP = "Streams being relayed to clients"
+WORKERS_HELP = "Worker processes serving this port (lip serve --workers N)"
+
+
+def key_counts(runtime: Runtime | None) -> Iterator[tuple[str, str, int]]:
+    """(backend, state, keys) for each backend with API keys: usable, cooling and disabled."""
+    for prefix, backend in (runtime.backends if runtime else {}).items():
+        ring = getattr(backend, "keys", None)
+        if not isinstance(ring, KeyRing) or not ring.keys:
+            continue
+        states = ring.describe()
+        disabled = sum(1 for s in states if s["disabled"])
+        cooling = sum(1 for s in states if not s["disabled"] and s["cooling_s"])
+        yield prefix, "usable", len(states) - disabled - cooling
+        yield prefix, "cooling", cooling
+        yield prefix, "disabled", disabled
+
+
 class KeyStates(Collector):
     """lip_backend_keys{backend, state}: each backend's API keys by state, read at scrape time."""
 
@@ -117,33 +140,27 @@ class KeyStates(Collector):
 
     def collect(self) -> Iterator[Metric]:
         family = self._family()
-        runtime = self.current()
-        for prefix, backend in (runtime.backends if runtime else {}).items():
-            ring = getattr(backend, "keys", None)
-            if not isinstance(ring, KeyRing) or not ring.keys:
-                continue
-            states = ring.describe()
-            disabled = sum(1 for s in states if s["disabled"])
-            cooling = sum(1 for s in states if not s["disabled"] and s["cooling_s"])
-            for state, count in (("usable", len(states) - disabled - cooling), ("cooling", cooling)):
-                family.add_metric([prefix, state], count)
-            family.add_metric([prefix, "disabled"], disabled)
+        for prefix, state, count in key_counts(self.current()):
+            family.add_metric([prefix, state], count)
         yield family
 
     @staticmethod
     def _family() -> GaugeMetricFamily:
-        return GaugeMetricFamily(
-            "lip_backend_keys",
-            "API keys of each backend by state (usable, cooling after a 429, disabled after a 401)",
-            labels=["backend", "state"],
-        )
+        return GaugeMetricFamily("lip_backend_keys", KEYS_HELP, labels=["backend", "state"])
 
 
 class Observability:
-    """One app's metrics registry and access log."""
+    """One app's metrics registry and access log.
 
-    def __init__(self, lifecycle: Lifecycle, current: Callable[[], Runtime | None]) -> None:
+    ``shared``: the worker of ``lip serve --workers N`` (N > 1) writes its values to files every worker's scrape
+    reads (see ``lip.shared_metrics``); otherwise the gauges are read from this process at scrape time.
+    """
+
+    def __init__(
+        self, lifecycle: Lifecycle, current: Callable[[], Runtime | None], shared: SharedMetrics | None = None
+    ) -> None:
         self.registry = registry = CollectorRegistry()
+        self.shared = shared
         self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         self.requests = Counter(
             "lip_requests",
@@ -183,11 +200,13 @@ class Observability:
         self.responses = Counter(
             "lip_http_responses", "Every HTTP response by route and status", ["route", "status"], registry=registry
         )
-        in_flight = Gauge("lip_in_flight_requests", "Requests in flight", registry=registry)
-        in_flight.set_function(lambda: len(lifecycle.requests))
-        streams = Gauge("lip_in_flight_streams", "Streams being relayed to clients", registry=registry)
-        streams.set_function(lambda: lifecycle.streams)
-        registry.register(KeyStates(current))
+        if shared is None:
+            Gauge("lip_in_flight_requests", IN_FLIGHT_HELP, registry=registry).set_function(
+                lambda: len(lifecycle.requests)
+            )
+            Gauge("lip_in_flight_streams", STREAMS_HELP, registry=registry).set_function(lambda: lifecycle.streams)
+            Gauge("lip_workers", WORKERS_HELP, registry=registry).set(1)
+            registry.register(KeyStates(current))
 
     def _child(self, metric: Any, *labels: str) -> Any:
         """``metric.labels(*labels)``, cached: a dict lookup instead of prometheus-client's lock and checks."""
@@ -198,7 +217,7 @@ class Observability:
         return child
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        return self.shared.render() if self.shared is not None else generate_latest(self.registry)
 
     def observe(self, http: web.Request, exchange: Exchange) -> None:
         """The runtime observer: one generation request has ended."""
@@ -241,14 +260,19 @@ class Observability:
 OBSERVABILITY: web.AppKey[Observability] = web.AppKey("lip.observability", Observability)
 
 
-def install(app: web.Application, lifecycle: Lifecycle) -> None:
-    """Metrics, request ids and GET /metrics on ``app``; add ``request_ids`` as its outermost middleware."""
+def current_runtime(app: web.Application) -> Callable[[], Runtime | None]:
+    """A function that returns the runtime ``app`` serves new requests with (None before it started)."""
 
     def current() -> Runtime | None:
         holder = app.get(RUNTIME)
         return holder.current if holder is not None else None
 
-    app[OBSERVABILITY] = Observability(lifecycle, current)
+    return current
+
+
+def install(app: web.Application, lifecycle: Lifecycle, shared: SharedMetrics | None = None) -> None:
+    """Metrics, request ids and GET /metrics on ``app``; add ``request_ids`` as its outermost middleware."""
+    app[OBSERVABILITY] = Observability(lifecycle, current_runtime(app), shared)
     server_log = logging.getLogger("aiohttp.server")
     if MALFORMED not in server_log.filters:
         server_log.addFilter(MALFORMED)

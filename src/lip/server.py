@@ -19,8 +19,9 @@ from lip.frontends.openai_chat import chat_completions
 from lip.frontends.openai_responses import responses
 from lip.lifecycle import LIFECYCLE, Lifecycle, admin_reload, close_retired, drain, track
 from lip.middlewares import LIMITS, Limits, authenticate, error_reply, limit_concurrency
-from lip.observability import OBSERVABILITY, install, request_ids
+from lip.observability import OBSERVABILITY, current_runtime, install, request_ids
 from lip.runtime import RUNTIME, Runtime, RuntimeHolder
+from lip.shared_metrics import CountedLifecycle, SharedMetrics
 
 log = logging.getLogger(__name__)
 SESSION: web.AppKey[aiohttp.ClientSession] = web.AppKey("lip.session", aiohttp.ClientSession)
@@ -64,15 +65,19 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/diagnostics", diagnostics)
 
 
-def create_app(settings: Settings, env: Mapping[str, str], *, config_path: str | None = None) -> web.Application:
-    """``config_path``: the file a reload re-reads (None: the embedded default)."""
+def create_app(
+    settings: Settings, env: Mapping[str, str], *, config_path: str | None = None, metrics_dir: str | None = None
+) -> web.Application:
+    """``config_path``: the file a reload re-reads (None: the embedded default); ``metrics_dir``: a worker of
+    ``lip serve --workers N`` shares its metrics with its siblings there (``lip.shared_metrics``)."""
     app = web.Application(
         middlewares=[request_ids, json_http_errors, track, authenticate, limit_concurrency],
         client_max_size=settings.config.server.max_body_bytes + 1,
     )
-    app[LIFECYCLE] = Lifecycle(env, config_path)
+    shared = SharedMetrics(metrics_dir, current_runtime(app)) if metrics_dir is not None else None
+    app[LIFECYCLE] = Lifecycle(env, config_path) if shared is None else CountedLifecycle(env, config_path, shared)
+    install(app, app[LIFECYCLE], shared)
     app[LIMITS] = Limits()
-    install(app, app[LIFECYCLE])
     app.on_shutdown.append(drain)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
@@ -90,6 +95,8 @@ def create_app(settings: Settings, env: Mapping[str, str], *, config_path: str |
 
     app.cleanup_ctx.append(lifecycle)
     app.cleanup_ctx.append(close_retired)
+    if shared is not None:
+        app.cleanup_ctx.append(shared.refresh_forever)
     add_routes(app)
     app.router.add_post("/admin/reload", admin_reload)
     return app
