@@ -81,3 +81,39 @@ def test_only_error_chunks_are_redacted() -> None:
     assert watch.feed(b'data: {"error":{"message":"bad key sk-secret"}}\n\n') == (
         b'data: {"error":{"message":"bad key [redacted]"}}\n\n'
     )
+
+
+TOOL_CHUNK = (
+    b'data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"c1","function":{"name":"f"}}]}}]}\n\n'
+)
+STOP_CHUNK = b'data: {"choices":[{"index":0,"delta":{},"finish_reason": "stop"}]}\n\n'
+
+
+def test_a_plain_stop_after_tool_calls_becomes_a_tool_stop() -> None:
+    watch = RelayWatch("openai_chat")
+    assert watch.feed(TOOL_CHUNK) == TOOL_CHUNK
+    assert watch.feed(STOP_CHUNK) == STOP_CHUNK.replace(b'"stop"', b'"tool_calls"')
+
+
+def test_a_plain_stop_without_tool_calls_is_left_alone() -> None:
+    text = (
+        b'data: {"choices":[{"index":0,"delta":{"content":"\\"finish_reason\\": \\"stop\\" \\"tool_calls\\":[{"}}]}'
+        b"\n\n"
+    )
+    watch = RelayWatch("openai_chat")
+    assert watch.feed(text) is text  # the same words inside the model's text are escaped: not a tool call
+    assert watch.feed(STOP_CHUNK) is STOP_CHUNK
+
+
+def test_several_choices_are_left_alone() -> None:
+    watch = RelayWatch("openai_chat", fix_stop=False)
+    watch.feed(TOOL_CHUNK)
+    assert watch.feed(STOP_CHUNK) is STOP_CHUNK
+
+
+def test_an_anthropic_end_turn_after_a_tool_use_block_becomes_tool_use() -> None:
+    watch = RelayWatch("anthropic_messages")
+    start = b'event: content_block_start\ndata: {"index":0,"content_block":{"type":"tool_use","id":"t","name":"f"}}\n\n'
+    end = b'event: message_delta\ndata: {"delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":3}}\n\n'
+    watch.feed(start)
+    assert watch.feed(end) == end.replace(b'"end_turn"', b'"tool_use"')

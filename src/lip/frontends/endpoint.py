@@ -27,7 +27,7 @@ from lip.errors import (
 from lip.frontends.keepalive import KeepAlive, interval_for
 from lip.lifecycle import drain_scope
 from lip.protocols.codec import Codec
-from lip.protocols.relay import RelayWatch, body_usage
+from lip.protocols.relay import RelayWatch, body_usage, fix_body_stop
 from lip.routing.failover import open_first, reason
 from lip.routing.overrides import apply_overrides
 from lip.runtime import Runtime, runtime_of
@@ -186,9 +186,11 @@ class Endpoint:
         match opened:
             case RelayBody(body=body, content_type=content_type, parsed=parsed):
                 exchange.status, exchange.usage = 200, body_usage(self.codec.name, parsed)
+                if single_choice(request) and fix_body_stop(self.codec.name, parsed):
+                    body = orjson.dumps(parsed)
                 return web.Response(body=body, status=200, headers={**headers, "Content-Type": content_type})
             case RelayStream():
-                return await self._relay(http, opened, headers, exchange, prepared)
+                return await self._relay(http, request, opened, headers, exchange, prepared)
             case EventStream() if request.stream:
                 return await self._stream_events(http, request, opened, headers, exchange, prepared)
             case EventStream():
@@ -199,6 +201,7 @@ class Endpoint:
     async def _relay(
         self,
         http: web.Request,
+        request: Request,
         opened: RelayStream,
         headers: dict[str, str],
         exchange: Exchange,
@@ -206,7 +209,7 @@ class Endpoint:
     ) -> web.StreamResponse:
         response = prepared or web.StreamResponse(status=200, headers={**SSE_HEADERS, **headers})
         exchange.status, exchange.streamed = 200, True
-        watch = RelayWatch(self.codec.name, opened.redact)
+        watch = RelayWatch(self.codec.name, opened.redact, fix_stop=single_choice(request))
         try:
             await response.prepare(http)
             await response.write(watch.feed(opened.first))
@@ -299,6 +302,12 @@ async def _batches(opened: EventStream) -> AsyncIterator[Sequence[Event]]:
             yield batch
     except LipError as exc:
         yield [StreamError(exc)]
+
+
+def single_choice(request: Request) -> bool:
+    """Whether the client asked for one answer (a Chat ``n`` of several makes per-choice stop fixes ambiguous)."""
+    n = request.raw.get("n")
+    return n is None or n == 1
 
 
 def forwarded_headers(http: web.Request) -> dict[str, str]:

@@ -1,5 +1,5 @@
 """The passthrough relay's light reading of a same-protocol upstream stream: did it end with its final event, what
-usage did it report, and which chunk carried an upstream error.
+usage did it report, which chunk carried an upstream error, and did it call tools but say it simply stopped.
 
 Bytes are relayed untouched. Terminal markers (a final event, or an error event) are found with C-speed substring
 searches per chunk, so a stream that the upstream cut short still ends with an error event in the client's
@@ -7,12 +7,20 @@ protocol instead of looking complete. Usage is read once, after the stream, from
 by reference (Anthropic reports input tokens in ``message_start`` and output tokens in ``message_delta``; the
 OpenAI protocols report usage at the end), so metrics and the access log get token counts without a per-chunk
 parse.
+
+The one rewrite: an upstream that calls tools and then says ``finish_reason: "stop"`` (Chat) or
+``stop_reason: "end_turn"`` (Anthropic) gets ``tool_calls`` / ``tool_use`` instead, so an agent does not stall on
+a turn that asked it to run tools. Only the finish reason's bytes change; a request for several choices (``n``) is
+left alone.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from lip.canonical.events import Usage
@@ -31,6 +39,36 @@ ERROR_MARKERS: dict[str, tuple[bytes, ...]] = {
 }
 OVERLAP = 24  # longer than any marker, so one split across two chunks is still seen
 HEAD_CHUNKS = 2
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class StopFix:
+    """How a protocol says "tools were called" and the plain stop to correct once they were."""
+
+    tools_hint: bytes  # cheap substring test before the pattern
+    tools: re.Pattern[bytes]
+    stop_hint: bytes
+    stop: re.Pattern[bytes]
+    replacement: bytes
+
+
+STOP_FIXES: dict[str, StopFix] = {
+    "openai_chat": StopFix(
+        b'"tool_calls"',
+        re.compile(rb'"tool_calls"\s*:\s*\[\s*\{'),
+        b'"stop"',
+        re.compile(rb'("finish_reason"\s*:\s*)"stop"'),
+        rb'\1"tool_calls"',
+    ),
+    "anthropic_messages": StopFix(
+        b"tool_use",
+        re.compile(rb'"type"\s*:\s*"tool_use"'),
+        b'"end_turn"',
+        re.compile(rb'("stop_reason"\s*:\s*)"end_turn"'),
+        rb'\1"tool_use"',
+    ),
+}
 _USAGE_KEY = b'"usage"'
 USAGE_WINDOW = 2048  # a usage object is a few hundred bytes; a longer one is not read
 _decoder = json.JSONDecoder()
@@ -40,11 +78,13 @@ class RelayWatch:
     """Feed every relayed chunk and write what ``feed`` returns; ``complete`` tells whether a terminal marker went
     by, ``usage()`` what the stream reported."""
 
-    __slots__ = ("_head", "_last", "_markers", "_prev", "_protocol", "_redact", "_tail", "complete")
+    __slots__ = ("_fix", "_head", "_last", "_markers", "_prev", "_protocol", "_redact", "_tail", "_tools", "complete")
 
-    def __init__(self, protocol: str, redact: Callable[[bytes], bytes] | None = None) -> None:
+    def __init__(self, protocol: str, redact: Callable[[bytes], bytes] | None = None, *, fix_stop: bool = True) -> None:
         self._protocol = protocol
         self._redact = redact
+        self._fix = STOP_FIXES.get(protocol) if fix_stop else None
+        self._tools = False
         self._markers = TERMINAL_MARKERS.get(protocol, ())
         self.complete = not self._markers
         self._tail = b""
@@ -66,6 +106,15 @@ class RelayWatch:
             self._tail = (self._tail + chunk[-OVERLAP:])[-OVERLAP:]
         if self.complete and self._redact is not None and b"error" in chunk and carries_error(self._protocol, chunk):
             return self._redact(chunk)
+        fix = self._fix
+        if fix is not None:
+            if not self._tools and fix.tools_hint in chunk and fix.tools.search(chunk):
+                self._tools = True
+            if self._tools and fix.stop_hint in chunk:
+                fixed = fix.stop.sub(fix.replacement, chunk)
+                if fixed != chunk:
+                    log.debug("the upstream called tools but said it stopped; relayed as a tool-use stop")
+                return fixed
         return chunk
 
     def usage(self) -> Usage | None:
@@ -84,6 +133,25 @@ def relayed_usage(protocol: str, segments: Iterable[bytes]) -> Usage | None:
     Anthropic's reports add up (later fields overwrite earlier ones); for the OpenAI protocols the last report wins.
     """
     return _usage_of(protocol, [obj for segment in segments for obj in _usage_objects(segment)])
+
+
+def fix_body_stop(protocol: str, body: Any) -> bool:
+    """Correct a whole relayed body that calls tools but says it simply stopped; whether anything changed."""
+    if not isinstance(body, dict):
+        return False
+    changed = False
+    if protocol == "openai_chat" and isinstance(body.get("choices"), list) and len(body["choices"]) == 1:
+        choice = body["choices"][0]
+        message = choice.get("message") if isinstance(choice, dict) else None
+        if isinstance(message, dict) and message.get("tool_calls") and choice.get("finish_reason") == "stop":
+            choice["finish_reason"], changed = "tool_calls", True
+    elif protocol == "anthropic_messages" and body.get("stop_reason") == "end_turn":
+        blocks = body.get("content")
+        if isinstance(blocks, list) and any(isinstance(b, dict) and b.get("type") == "tool_use" for b in blocks):
+            body["stop_reason"], changed = "tool_use", True
+    if changed:
+        log.debug("the upstream called tools but said it stopped; relayed as a tool-use stop")
+    return changed
 
 
 def body_usage(protocol: str, body: Any) -> Usage | None:
