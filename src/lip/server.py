@@ -21,9 +21,11 @@ from lip.lifecycle import LIFECYCLE, Lifecycle, admin_reload, close_retired, dra
 from lip.middlewares import LIMITS, Limits, authenticate, error_reply, limit_concurrency
 from lip.observability import OBSERVABILITY, install, request_ids
 from lip.runtime import RUNTIME, Runtime, RuntimeHolder
+from lip.store import Store, open_store
 
 log = logging.getLogger(__name__)
 SESSION: web.AppKey[aiohttp.ClientSession] = web.AppKey("lip.session", aiohttp.ClientSession)
+STORE: web.AppKey[Store] = web.AppKey("lip.store", Store)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -77,14 +79,16 @@ def create_app(settings: Settings, env: Mapping[str, str], *, config_path: str |
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         session = new_session()
         app[SESSION] = session
+        app[STORE] = store = open_store(settings.config.store, env)
         try:
-            runtime = Runtime(settings, session, env)
+            runtime = Runtime(settings, session, env, store)
             runtime.observers.append(app[OBSERVABILITY].observe)
             app[RUNTIME] = RuntimeHolder(runtime)
             runtime.start_discovery()
             yield
             await app[RUNTIME].current.aclose()
         finally:
+            await store.aclose()
             await session.close()
 
     app.cleanup_ctx.append(lifecycle)

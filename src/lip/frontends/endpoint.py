@@ -14,7 +14,7 @@ from aiohttp import web
 from lip.backends.base import EventStream, Opened, RelayBody, RelayStream, Target
 from lip.bodylog import BodyLog, returned, stream_response
 from lip.canonical.collect import Collector
-from lip.canonical.events import Event, StreamError, Usage
+from lip.canonical.events import Event, MessageEnd, StreamError, Usage
 from lip.canonical.request import Request
 from lip.errors import (
     AdmissionRejected,
@@ -237,6 +237,7 @@ class Endpoint:
         collector = Collector()
         response = prepared or web.StreamResponse(status=200, headers={**SSE_HEADERS, **headers})
         exchange.status, exchange.streamed = 200, True
+        stored = False
         try:
             await response.prepare(http)
             try:
@@ -248,6 +249,9 @@ class Endpoint:
                             out += encoder.encode(event)
                             if collector.error is not None:
                                 break  # an error event ends the stream: nothing may follow it
+                        if not stored and collector.error is None and any(isinstance(e, MessageEnd) for e in batch):
+                            stored = True  # before the client sees the end: its next turn may reach another process
+                            await self.completed(request, collector)
                         if out:
                             await response.write(bytes(out))
                         if collector.error is not None:
@@ -264,7 +268,7 @@ class Endpoint:
         finally:
             await opened.close()
         exchange.usage, exchange.error = collector.response.usage, collector.error
-        if collector.error is None and not exchange.client_gone:
+        if collector.error is None and not exchange.client_gone and not stored:
             await self.completed(request, collector)
         return response
 
