@@ -30,7 +30,7 @@ FAST_SYNC = 0.05  # store.sync_interval_s in these tests
 
 
 def config(*rows: dict[str, Any], kind: str = "redis") -> dict[str, Any]:
-    store = {"kind": kind, "url_env": "TEST_REDIS_URL", "prefix": "t:", "sync_interval_s": FAST_SYNC}
+    store = {"kind": kind, "url_env": "TEST_REDIS_URL", "prefix": "t:", "sync_interval_s": FAST_SYNC, "timeout_s": 2}
     return {"plugins": {"backends": list(rows)}, "store": store}
 
 

@@ -17,7 +17,7 @@ from tests.integration.operate import call, lip_process, write_config
 from tests.redisd import RedisServer
 
 STUB = {"plugins": {"backends": [{"id": "local-stub", "kind": "local-stub"}]}}
-REDIS = {**STUB, "store": {"kind": "redis", "prefix": "workers:"}}
+REDIS = {**STUB, "store": {"kind": "redis", "prefix": "workers:", "timeout_s": 2}}
 CHAINS = 12
 
 

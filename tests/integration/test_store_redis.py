@@ -93,3 +93,16 @@ async def test_a_wrong_password_is_an_outage_that_never_shows_the_password(
         assert all(CANARY not in r.getMessage() for r in caplog.records)
     finally:
         await store.aclose()
+
+
+async def test_a_cancelled_call_stays_cancelled(silent_port: int) -> None:
+    store = redis_store(f"redis://127.0.0.1:{silent_port}/0", timeout_s=5)
+    try:
+        call = asyncio.ensure_future(store.get("x"))
+        await asyncio.sleep(0.1)
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        assert store.describe()["failed_calls"] == 0, "a cancelled call is not an outage"
+    finally:
+        await store.aclose()

@@ -94,6 +94,7 @@ class SharedRouting:
         self._writes: asyncio.Queue[Write] = asyncio.Queue(MAX_QUEUED_WRITES)
         self._tasks: list[asyncio.Task[None]] = []
         self.synced = asyncio.Event()  # set once the first sync has applied (after a reload's clearing)
+        self._closing = False
 
     def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -120,7 +121,7 @@ class SharedRouting:
         self.queue(functools.partial(self.store.delete, "circuit:" + name))
 
     async def _write_loop(self) -> None:
-        while True:
+        while not self._closing or not self._writes.empty():
             write = await self._writes.get()
             try:
                 await write()
@@ -135,7 +136,7 @@ class SharedRouting:
                 for _, name in keys:
                     self.queue(functools.partial(self.store.delete, name + ":off"))
             await self._writes.join()
-        while True:
+        while not self._closing:
             await self.sync()
             self.synced.set()
             await asyncio.sleep(self.interval_s)
@@ -173,16 +174,18 @@ class SharedRouting:
 
     async def aclose(self, grace_s: float = 1.0) -> None:
         """Stop syncing; give queued changes ``grace_s`` to reach the store."""
-        sync = self._tasks[1:]
-        for task in sync:
-            task.cancel()
-        if self._tasks:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(grace_s):
-                    await self._writes.join()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._closing = True
+        if not self._tasks:
+            return
+        self._tasks[1].cancel()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(grace_s):
+                await self._writes.join()
+        pending = set(self._tasks)
+        while pending:  # a cancellation a library swallowed is repeated
+            for task in pending:
+                task.cancel()
+            _, pending = await asyncio.wait(pending, timeout=0.1)
 
 
 def _number(value: bytes | None) -> float:

@@ -89,6 +89,9 @@ class RedisStore:
             async with asyncio.timeout(self.timeout_s):
                 result = await call()
         except (RedisError, OSError, TimeoutError) as exc:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise asyncio.CancelledError from exc  # the caller was cancelled meanwhile: that must not be lost
             self._failed(exc)
             return FAILED
         if self.down:
