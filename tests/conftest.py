@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
+import pytest_asyncio
 
 from tests.fakes.fixtures import fake_provider, fake_provider_factory
 from tests.harness import CANARY
+from tests.redisd import RedisServer, running_redis
 
-__all__ = ["canary_never_logged", "fake_provider", "fake_provider_factory"]
+__all__ = ["canary_never_logged", "fake_provider", "fake_provider_factory", "redis_server"]
+
+
+@pytest_asyncio.fixture
+async def redis_server() -> AsyncIterator[RedisServer]:
+    """A real redis-server on a free loopback port (password: the canary), stopped after the test."""
+    async with running_redis() as server:
+        yield server
 
 
 class _Recorder(logging.Handler):

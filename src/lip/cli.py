@@ -112,6 +112,9 @@ def check_config(config: str | None) -> None:
     clients = key_variable_names(os.environ, server.client_api_key_env_var_root)
     access = f"client keys required ({', '.join(clients)})" if clients else "no client keys (loopback only)"
     console.print(f"client access: {access}", markup=False)
+    store = settings.config.store
+    shared = f"redis (URL from {store.url_env}, prefix {store.prefix!r})" if store.kind == "redis" else "memory"
+    console.print(f"store: {shared}", markup=False)
     for warning in settings.warnings:
         console.print(f"warning: {warning}", markup=False, soft_wrap=True)
 
@@ -337,6 +340,13 @@ def serve(
         if port == 0:
             console.print("--workers needs a fixed port: set server.port or --port", markup=False)
             sys.exit(2)
+        if settings.config.store.kind == "memory":
+            logging.getLogger("lip").warning(
+                "%d workers with the in-memory store: each worker keeps its own previous_response_id conversations "
+                "(a follow-up that reaches another worker fails), key cool-downs, disabled keys and circuits; "
+                "to share them set store.kind: redis and LIP_REDIS_URL (see docs/operations.md)",
+                workers,
+            )
         sys.exit(Supervisor(workers, WorkerArgs(config_path, host, port, level, logs.format)).run())
     try:
         with contextlib.suppress(KeyboardInterrupt):

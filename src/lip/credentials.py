@@ -11,8 +11,10 @@ import hmac
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 MAX_KEYS = 32
+ADOPT_SLACK_S = 0.5  # a shared cool-down this close to the local one is the same event (clocks differ slightly)
 
 
 class Secret:
@@ -85,6 +87,14 @@ class KeyState:
     cool_until: float = 0.0  # a 429: out until then
 
 
+class KeyListener(Protocol):
+    """Told when a key goes out of use (lip.routing.shared publishes it to the other lip processes)."""
+
+    def cooled(self, state: KeyState, seconds: float) -> None: ...
+
+    def disabled(self, state: KeyState) -> None: ...
+
+
 @dataclass(slots=True)
 class KeyRing:
     """Round-robin over a backend instance's keys, skipping disabled and cooling ones."""
@@ -92,6 +102,7 @@ class KeyRing:
     keys: list[KeyState]
     clock: Callable[[], float] = time.monotonic
     _next: int = field(default=0)
+    listener: KeyListener | None = None
 
     @classmethod
     def of(cls, secrets: list[Secret], clock: Callable[[], float] = time.monotonic) -> KeyRing:
@@ -127,9 +138,22 @@ class KeyRing:
 
     def disable(self, state: KeyState) -> None:
         state.disabled = True
+        if self.listener is not None:
+            self.listener.disabled(state)
 
     def cool(self, state: KeyState, seconds: float) -> None:
         state.cool_until = self.clock() + max(seconds, 0.0)
+        if self.listener is not None:
+            self.listener.cooled(state, max(seconds, 0.0))
+
+    def adopt(self, state: KeyState, *, disabled: bool, cool_for: float) -> bool:
+        """Another lip process saw this key fail: take the later cool-down and a disable. True when it changed."""
+        changed = disabled and not state.disabled
+        state.disabled |= disabled
+        until = self.clock() + cool_for
+        if cool_for > 0 and until > state.cool_until + ADOPT_SLACK_S:
+            state.cool_until, changed = until, True
+        return changed
 
     def describe(self) -> list[dict[str, object]]:
         """Per key state for diagnostics, never the value."""

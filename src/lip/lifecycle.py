@@ -240,12 +240,12 @@ async def reload(app: web.Application) -> list[str]:
 
 def swap(app: web.Application, settings: Settings) -> None:
     """Serve new requests with ``settings``; requests in flight finish on the runtime they started with."""
-    from lip.server import SESSION  # server imports this module
+    from lip.server import SESSION, STORE  # server imports this module
 
     life = app[LIFECYCLE]
     holder = app[RUNTIME]
     old = holder.current
-    new = Runtime(settings, app[SESSION], life.env)
+    new = Runtime(settings, app[SESSION], life.env, app[STORE], reloaded=True)
     new.observers.extend(old.observers)
     new.start_discovery()
     holder.current = new
@@ -254,6 +254,8 @@ def swap(app: web.Application, settings: Settings) -> None:
     before, after = old.settings.config.server, settings.config.server
     if (before.host, before.port, before.max_header_bytes) != (after.host, after.port, after.max_header_bytes):
         log.warning("server.host, server.port and server.max_header_bytes take effect only after a restart")
+    if old.settings.config.store != settings.config.store:
+        log.warning("the store section takes effect only after a restart (the store in use keeps serving)")
 
 
 async def admin_reload(http: web.Request) -> web.Response:

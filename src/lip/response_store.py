@@ -27,17 +27,34 @@ sees, so nothing needs to pass between them. Storing after a passthrough too (th
 keyed by the upstream's own ``resp_...`` id) would let a later turn with that id go to any other backend. A failed
 or cancelled response is not stored, as OpenAI does not store one.
 
-``ResponseStore`` is the interface; ``MemoryResponseStore`` is the per-process default, an LRU bounded by
-``max_items``. A shared (Redis) store implements the same two coroutines and serialises the canonical parts.
+``ResponseStore`` keeps the conversations in the runtime's store (lip.store) under ``resp:<id>`` for
+``store.response_ttl_s``: this process's bounded memory by default, Redis when ``store.kind: redis``, so a follow-up
+that lands on another worker or machine finds it. The canonical parts are serialised as tagged JSON (never pickle:
+whoever can write to Redis must not be able to run code in lip); an entry that does not decode is treated as missing.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
+import dataclasses
+import logging
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any
 
-from lip.canonical.request import Message, Text
+import orjson
+
+from lip.canonical.request import Image, Message, Part, Reasoning, Text, ToolCall, ToolResult
+from lip.store import Store
+
+log = logging.getLogger(__name__)
+FORMAT = 1
+PART_TYPES: dict[str, type[Part]] = {
+    "text": Text,
+    "image": Image,
+    "tool_call": ToolCall,
+    "tool_result": ToolResult,
+    "reasoning": Reasoning,
+}
+PART_TAGS = {kind: tag for tag, kind in PART_TYPES.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,32 +65,61 @@ class StoredConversation:
     messages: list[Message]  # the request's turns followed by the assistant turn that answered them
 
 
-class ResponseStore(Protocol):
-    async def get(self, response_id: str) -> StoredConversation | None: ...
+class ResponseStore:
+    """Conversations by response id, serialised into a ``Store`` with a TTL."""
 
-    async def put(self, response_id: str, conversation: StoredConversation) -> None: ...
-
-
-class MemoryResponseStore:
-    """In-process LRU: the least recently read or written conversation goes first once ``max_items`` is reached."""
-
-    def __init__(self, max_items: int = 1024) -> None:
-        if max_items < 1:
-            raise ValueError("max_items must be at least 1")
-        self.max_items = max_items
-        self._items: OrderedDict[str, StoredConversation] = OrderedDict()
-
-    def __len__(self) -> int:
-        return len(self._items)
+    def __init__(self, store: Store, ttl_s: float) -> None:
+        self.store = store
+        self.ttl_s = ttl_s
 
     async def get(self, response_id: str) -> StoredConversation | None:
-        conversation = self._items.get(response_id)
-        if conversation is not None:
-            self._items.move_to_end(response_id)
-        return conversation
+        data = await self.store.get("resp:" + response_id)
+        if data is None:
+            return None
+        try:
+            return decode_conversation(data)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            log.warning("the stored conversation of a response could not be read; treating it as missing")
+            return None
 
     async def put(self, response_id: str, conversation: StoredConversation) -> None:
-        self._items[response_id] = conversation
-        self._items.move_to_end(response_id)
-        while len(self._items) > self.max_items:
-            self._items.popitem(last=False)
+        await self.store.set("resp:" + response_id, encode_conversation(conversation), self.ttl_s)
+
+
+def encode_conversation(conversation: StoredConversation) -> bytes:
+    return orjson.dumps(
+        {
+            "v": FORMAT,
+            "system": [_part_json(p) for p in conversation.system],
+            "messages": [
+                {"role": m.role, "content": [_part_json(p) for p in m.content]} for m in conversation.messages
+            ],
+        }
+    )
+
+
+def decode_conversation(data: bytes) -> StoredConversation:
+    """Raises ValueError, TypeError or KeyError when ``data`` is not what ``encode_conversation`` wrote."""
+    body = orjson.loads(data)
+    if body.get("v") != FORMAT:
+        raise ValueError("unknown stored conversation format")
+    system = [_part(p) for p in body["system"]]
+    if not all(isinstance(p, Text) for p in system):
+        raise ValueError("system input holds more than text")
+    messages = [Message(role=m["role"], content=[_part(p) for p in m["content"]]) for m in body["messages"]]
+    return StoredConversation(system=[p for p in system if isinstance(p, Text)], messages=messages)
+
+
+def _part_json(part: Part) -> dict[str, Any]:
+    fields = {f.name: getattr(part, f.name) for f in dataclasses.fields(part)}
+    if isinstance(part, ToolResult):
+        fields["content"] = [_part_json(p) for p in part.content]
+    return {"type": PART_TAGS[type(part)], **fields}
+
+
+def _part(data: dict[str, Any]) -> Part:
+    fields = dict(data)
+    kind = PART_TYPES[fields.pop("type")]
+    if kind is ToolResult:
+        fields["content"] = [_part(p) for p in fields["content"]]
+    return kind(**fields)

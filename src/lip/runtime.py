@@ -18,8 +18,11 @@ from lip.backends.registry import build_backend
 from lip.config.load import Settings, mask_url
 from lip.credentials import KeyRing, Secret, read_numbered
 from lip.inventory import Inventory
+from lip.response_store import ResponseStore
 from lip.routing.health import Health
 from lip.routing.plan import Planner
+from lip.routing.shared import SharedRouting
+from lip.store import Store
 
 if TYPE_CHECKING:
     from lip.frontends.endpoint import Exchange
@@ -29,7 +32,17 @@ Observer = Callable[[web.Request, "Exchange"], None]
 
 
 class Runtime:
-    def __init__(self, settings: Settings, session: aiohttp.ClientSession, env: Mapping[str, str]) -> None:
+    """``store``: the app's, which outlives reloads; ``reloaded``: this runtime replaces another (routing.shared)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        session: aiohttp.ClientSession,
+        env: Mapping[str, str],
+        store: Store,
+        *,
+        reloaded: bool = False,
+    ) -> None:
         self.settings = settings
         self.env = env
         self.backends: dict[str, Backend] = {
@@ -38,13 +51,23 @@ class Runtime:
         self.inventory = Inventory(self.backends.values())
         self.planner = Planner(settings, self.backends, self.inventory)
         self.health = Health()
+        self.store = store
+        config = settings.config.store
+        self.responses = ResponseStore(store, config.response_ttl_s)
+        self.shared: SharedRouting | None = None  # per-process state needs no sharing
+        if store.shared:
+            self.shared = SharedRouting(
+                store, self.health, self.backends.values(), config.sync_interval_s, reloaded=reloaded
+            )
         self.observers: list[Observer] = []
         self.client_keys: list[Secret] = read_numbered(env, settings.config.server.client_api_key_env_var_root)
         self._discovery: asyncio.Task[None] | None = None
 
     def start_discovery(self) -> None:
-        """Discover models in the background: serving does not wait for slow providers."""
+        """Discover models in the background: serving does not wait for slow providers; share routing state."""
         self._discovery = asyncio.get_running_loop().create_task(self.inventory.discover_all())
+        if self.shared is not None:
+            self.shared.start()
 
     async def wait_discovery(self) -> None:
         if self._discovery is not None:
@@ -52,7 +75,7 @@ class Runtime:
 
     def secrets(self) -> list[Secret]:
         """Every key this configuration holds: the client keys and each backend's keys."""
-        found = list(self.client_keys)
+        found = list(self.client_keys) + self.store.secrets()
         for backend in self.backends.values():
             ring = getattr(backend, "keys", None)
             if isinstance(ring, KeyRing):
@@ -69,6 +92,8 @@ class Runtime:
     async def aclose(self) -> None:
         if self._discovery is not None and not self._discovery.done():
             self._discovery.cancel()
+        if self.shared is not None:
+            await self.shared.aclose()
         for backend in self.backends.values():
             await backend.aclose()
 
@@ -129,7 +154,12 @@ def describe(runtime: Runtime) -> dict[str, Any]:
         "default_route": runtime.settings.config.routing.default_route,
         "aliases": [{"pattern": a.pattern.pattern, "selector": a.replacement} for a in runtime.settings.aliases],
     }
-    return {"backends": backends, "circuits": runtime.health.describe(), "routing": routing}
+    return {
+        "backends": backends,
+        "circuits": runtime.health.describe(),
+        "routing": routing,
+        "store": runtime.store.describe(),
+    }
 
 
 def _seconds(value: float | None) -> float | str | None:

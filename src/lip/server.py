@@ -22,9 +22,11 @@ from lip.middlewares import LIMITS, Limits, authenticate, error_reply, limit_con
 from lip.observability import OBSERVABILITY, current_runtime, install, request_ids
 from lip.runtime import RUNTIME, Runtime, RuntimeHolder
 from lip.shared_metrics import CountedLifecycle, SharedMetrics
+from lip.store import Store, open_store
 
 log = logging.getLogger(__name__)
 SESSION: web.AppKey[aiohttp.ClientSession] = web.AppKey("lip.session", aiohttp.ClientSession)
+STORE: web.AppKey[Store] = web.AppKey("lip.store", Store)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -83,14 +85,16 @@ def create_app(
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         session = new_session()
         app[SESSION] = session
+        app[STORE] = store = open_store(settings.config.store, env)
         try:
-            runtime = Runtime(settings, session, env)
+            runtime = Runtime(settings, session, env, store)
             runtime.observers.append(app[OBSERVABILITY].observe)
             app[RUNTIME] = RuntimeHolder(runtime)
             runtime.start_discovery()
             yield
             await app[RUNTIME].current.aclose()
         finally:
+            await store.aclose()
             await session.close()
 
     app.cleanup_ctx.append(lifecycle)

@@ -57,7 +57,8 @@ from lip.protocols.openai_responses import (
 )
 from lip.protocols.responses_items import minted_by_lip, new_id, unverifiable_reasoning
 from lip.protocols.sse import SSEDecoder, SSEEvent
-from lip.response_store import MemoryResponseStore, StoredConversation
+from lip.response_store import ResponseStore, StoredConversation
+from lip.store import MemoryStore
 from tests.fakes.openai_responses import OpenAIResponses
 from tests.fakes.script import ErrorMidStream, FakeToolCall, FakeUsage, Turn
 
@@ -874,7 +875,7 @@ def test_reasoning_proofs_come_home_through_a_responses_client() -> None:
 
 
 async def test_previous_response_id_flow() -> None:
-    store = MemoryResponseStore(max_items=8)
+    store = ResponseStore(MemoryStore(max_items=8), ttl_s=60)
     first = responses_request(
         instructions="old rules", input=[{"role": "developer", "content": "dev"}, {"role": "user", "content": "q1"}]
     )
@@ -935,18 +936,55 @@ async def test_previous_response_id_flow() -> None:
 
 
 async def test_memory_store_evicts_least_recently_used() -> None:
-    store = MemoryResponseStore(max_items=2)
+    backing = MemoryStore(max_items=2)
+    store = ResponseStore(backing, ttl_s=60)
     conversation = StoredConversation(system=[], messages=[Message("user", [Text("x")])])
     await store.put("a", conversation)
     await store.put("b", conversation)
-    assert await store.get("a") is conversation  # a is now the most recently used
+    assert await store.get("a") == conversation  # a is now the most recently used
     await store.put("c", conversation)
-    assert (
-        await store.get("b") is None and await store.get("a") is conversation and await store.get("c") is conversation
-    )
-    assert len(store) == 2
+    assert await store.get("b") is None
+    assert await store.get("a") == conversation and await store.get("c") == conversation
+    assert len(backing) == 2
     with pytest.raises(ValueError):
-        MemoryResponseStore(max_items=0)
+        MemoryStore(max_items=0)
+
+
+async def test_stored_conversations_expire() -> None:
+    now = [0.0]
+    store = ResponseStore(MemoryStore(clock=lambda: now[0]), ttl_s=60)
+    await store.put("a", StoredConversation(system=[], messages=[Message("user", [Text("x")])]))
+    now[0] = 59.0
+    assert await store.get("a") is not None
+    now[0] = 60.0
+    assert await store.get("a") is None
+
+
+async def test_every_part_survives_the_store_and_garbage_is_missing() -> None:
+    conversation = StoredConversation(
+        system=[Text("sys", extra={"cache_control": {"type": "ephemeral"}})],
+        messages=[
+            Message(
+                "user", [Text("q"), Image(url="https://x/y.png", detail="low"), Image(data="AAAA", media_type="a/b")]
+            ),
+            Message(
+                "assistant",
+                [
+                    Reasoning("think", signature="sig", encrypted="enc", redacted="red", id="rs_1"),
+                    ToolCall("call_1", "f", '{"a": 1}'),
+                    ToolCall("call_2", "g", "free", kind="custom"),
+                ],
+            ),
+            Message("user", [ToolResult("call_1", [Text("42"), Image(url="https://x/z.png")], is_error=True)]),
+        ],
+    )
+    backing = MemoryStore()
+    store = ResponseStore(backing, ttl_s=60)
+    await store.put("r", conversation)
+    assert await store.get("r") == conversation
+    for garbage in (b"not json", b'{"v": 99}', b'{"v": 1, "system": [{"type": "nope"}], "messages": []}', b"[]"):
+        await backing.set("resp:g", garbage, 60)
+        assert await store.get("g") is None
 
 
 def test_empty_response_still_encodes() -> None:

@@ -7,6 +7,7 @@ network.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 from collections.abc import Mapping
@@ -391,6 +392,41 @@ def _aliases(report: _Report, config: Config, prefixes: set[str]) -> tuple[Alias
     return tuple(aliases)
 
 
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+
+
+def _check_store(report: _Report, config: Config, env: Mapping[str, str]) -> None:
+    """``store``: a Redis store needs its URL in the environment and redis-py installed; the URL is never shown."""
+    store = config.store
+    if not store.prefix.strip() or any(c.isspace() for c in store.prefix):
+        report.error(report.where(None, None, "store.prefix"), "must be non-empty without spaces", "use e.g. 'lip:'")
+    if store.kind != "redis":
+        return
+    where = report.where(None, None, "store.url_env")
+    name = store.url_env.strip()
+    url = env.get(name, "").strip() if name else ""
+    if not name:
+        report.error(where, "must name an environment variable", "set store.url_env: LIP_REDIS_URL")
+    elif not url:
+        report.error(
+            where,
+            f"store.kind is redis but the environment variable {name} is not set",
+            f"set {name}=redis://[:password@]host:6379/0 in lip's environment, or use store.kind: memory",
+        )
+    elif url.partition(":")[0].lower() not in REDIS_SCHEMES:
+        report.error(
+            where,
+            f"the URL in {name} is not a Redis URL",
+            "write it as redis://, rediss:// or unix:// (value not shown)",
+        )
+    if importlib.util.find_spec("redis") is None:
+        report.error(
+            report.where(None, None, "store.kind"),
+            "redis needs the redis-py package, which is not installed",
+            "pip install 'lip[redis]', or use store.kind: memory",
+        )
+
+
 def validate(data: Any, source: str, env: Mapping[str, str], base_dir: Path) -> Settings:
     """Validate parsed YAML; raise ConfigError listing every problem."""
     report = _Report(source)
@@ -422,6 +458,7 @@ def validate(data: Any, source: str, env: Mapping[str, str], base_dir: Path) -> 
     if config.routing.default_route is not None:
         _check_selector(report, "routing.default_route", config.routing.default_route, prefixes, alias=False)
     aliases = _aliases(report, config, prefixes)
+    _check_store(report, config, env)
     if report.problems:
         raise ConfigError(report.problems, report.warnings)
     return Settings(source, config, tuple(backends), aliases, tuple(report.warnings))

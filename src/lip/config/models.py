@@ -105,8 +105,21 @@ class LoggingConfig(Strict):
     log_bodies_max_bytes: int = Field(default=64 * 1024, gt=0)  # each body is cut after this many bytes
 
 
+class StoreConfig(Strict):
+    """Where state shared between lip processes lives (see lip.store): this process (memory) or Redis."""
+
+    kind: Literal["memory", "redis"] = "memory"
+    url_env: str = "LIP_REDIS_URL"  # the environment variable holding the Redis URL (it may hold a password)
+    prefix: str = Field(default="lip:", max_length=64)  # before every Redis key; one per deployment
+    timeout_s: float = Field(default=0.5, gt=0)  # every Redis call (seconds)
+    sync_interval_s: float = Field(default=1.0, gt=0)  # how often a process reads the others' key and circuit state
+    response_ttl_s: float = Field(default=86400.0, gt=0)  # how long a conversation stays usable as previous_response_id
+    max_local_items: int = Field(default=2048, ge=1)  # this process's own copy (the whole store, for memory)
+
+
 class Config(Strict):
     server: ServerConfig = ServerConfig()
     routing: RoutingConfig = RoutingConfig()
     plugins: Plugins = Plugins()
     logging: LoggingConfig = LoggingConfig()
+    store: StoreConfig = StoreConfig()

@@ -14,7 +14,7 @@ from aiohttp import web
 from lip.backends.base import EventStream, Opened, RelayBody, RelayStream, Target
 from lip.bodylog import BodyLog, returned, stream_response
 from lip.canonical.collect import Collector
-from lip.canonical.events import Event, ReasoningDelta, StreamError, TextDelta, ToolCallDelta, Usage
+from lip.canonical.events import Event, MessageEnd, ReasoningDelta, StreamError, TextDelta, ToolCallDelta, Usage
 from lip.canonical.request import Request
 from lip.errors import (
     AdmissionRejected,
@@ -93,7 +93,8 @@ def error_response(codec: Codec, error: LipError, headers: dict[str, str] | None
 class Endpoint:
     """One client protocol's POST endpoint; the protocol's codec does every protocol-specific step."""
 
-    keeps_content = False  # whether ``completed`` reads the streamed content (else deltas skip the collector)
+    keeps_content = False  # whether ``completed`` uses the streamed answer (else it is not called mid-stream and
+    # content deltas skip the collector)
 
     def __init__(self, codec: Codec) -> None:
         self.codec = codec
@@ -243,6 +244,7 @@ class Endpoint:
         collector = Collector()
         response = prepared or web.StreamResponse(status=200, headers={**SSE_HEADERS, **headers})
         exchange.status, exchange.streamed = 200, True
+        stored = False
         try:
             await response.prepare(http)
             try:
@@ -256,6 +258,14 @@ class Endpoint:
                             out += encoder.encode(event)
                             if collector.error is not None:
                                 break  # an error event ends the stream: nothing may follow it
+                        if (
+                            keep
+                            and not stored
+                            and collector.error is None
+                            and any(type(e) is MessageEnd for e in batch)
+                        ):
+                            stored = True  # before the client sees the end: its next turn may reach another process
+                            await self.completed(request, collector)
                         if out:
                             await response.write(bytes(out))
                         if collector.error is not None:
@@ -272,7 +282,7 @@ class Endpoint:
         finally:
             await opened.close()
         exchange.usage, exchange.error = collector.response.usage, collector.error
-        if collector.error is None and not exchange.client_gone:
+        if collector.error is None and not exchange.client_gone and not stored:
             await self.completed(request, collector)
         return response
 

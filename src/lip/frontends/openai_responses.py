@@ -16,25 +16,25 @@ from lip.protocols.openai_responses import (
     should_store,
 )
 from lip.protocols.responses_items import unverifiable_reasoning
-from lip.response_store import MemoryResponseStore, ResponseStore
+from lip.response_store import ResponseStore
 from lip.runtime import Runtime
 
 STORED = "previous_conversation"
-DEFAULT_STORE_ITEMS = 2048
+RESPONSES = "response_store"  # request.state: the runtime's store, for completed()
 
 
 class ResponsesEndpoint(Endpoint):
     keeps_content = True  # a finished answer is stored for previous_response_id
 
-    def __init__(self, store: ResponseStore) -> None:
+    def __init__(self) -> None:
         super().__init__(OpenAIResponsesCodec())
-        self.store = store
 
     async def before(self, request: Request, runtime: Runtime) -> Request:
+        request.state[RESPONSES] = runtime.responses
         previous = previous_response_id(request)
         if previous is None:
             return request
-        stored = await self.store.get(previous)
+        stored = await runtime.responses.get(previous)
         if stored is not None:
             request.state[STORED] = stored  # lip owns this id: translate, even to a Responses backend
             return request
@@ -56,10 +56,11 @@ class ResponsesEndpoint(Endpoint):
         return prepend_previous(request, stored) if stored is not None else request
 
     async def completed(self, request: Request, collector: Collector) -> None:
-        if should_store(request):
+        store = request.state.get(RESPONSES)
+        if isinstance(store, ResponseStore) and should_store(request):
             response = collector.response
-            await self.store.put(response_id_for(response.id), conversation_to_store(request, response))
+            await store.put(response_id_for(response.id), conversation_to_store(request, response))
 
 
-def responses(store: ResponseStore | None = None) -> ResponsesEndpoint:
-    return ResponsesEndpoint(store or MemoryResponseStore(max_items=DEFAULT_STORE_ITEMS))
+def responses() -> ResponsesEndpoint:
+    return ResponsesEndpoint()

@@ -11,6 +11,10 @@ not for lip's own limits (admission) or a missing translation. Open circuits are
 leaf is usable; when every leaf is open they are all tried, since refusing would help nobody. After the cooldown
 one request at a time goes through as the probe. A backend whose every API key is cooling down (429) or disabled
 (401) counts as open until a key is back: key cooldowns and circuits are one picture.
+
+With a shared store (lip.routing.shared) a backend circuit that opens or closes here is told to ``listener``, and the
+other processes' backend circuits arrive through ``adopt`` and ``release``. Circuits of one model (``id/model``,
+opened when a provider says the model does not exist) stay per process.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from lip.backends.base import Target
 from lip.errors import AdmissionRejected, LipError, UnsupportedTranslation
@@ -26,6 +31,7 @@ from lip.routing.failover import is_model_not_found, reason, should_fail_over
 
 log = logging.getLogger(__name__)
 MAX_CIRCUITS = 4096  # client-chosen model names must not grow memory without bound
+ADOPT_SLACK_S = 1.0  # a shared open-until this close to the local one is the same opening (clocks differ slightly)
 
 
 @dataclass(slots=True)
@@ -35,12 +41,20 @@ class Circuit:
     probe_since: float | None = None
     last_error: str | None = None
     times_opened: int = 0
+    shared_since: float | None = None  # when the shared store got (or gave) this opening; None: not shared
+
+
+class CircuitListener(Protocol):
+    def opened(self, name: str, circuit: Circuit, seconds: float) -> None: ...
+
+    def closed(self, name: str) -> None: ...
 
 
 class Health:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
         self.circuits: dict[str, Circuit] = {}  # by backend id, or "backend id/model"
+        self.listener: CircuitListener | None = None  # told about backend circuits (not per-model ones)
 
     @staticmethod
     def _names(target: Target) -> tuple[str, str]:
@@ -102,8 +116,10 @@ class Health:
             now = self.clock()
             already_open = circuit.open_until > now  # the only leaf left was tried anyway: extend, say nothing new
             circuit.open_until = now + settings.circuit_cooldown_s
+            circuit.probe_since = None
+            if self.listener is not None and name == backend_name:
+                self.listener.opened(name, circuit, settings.circuit_cooldown_s)
             if already_open:
-                circuit.probe_since = None
                 return
             circuit.times_opened += 1
             log.warning(
@@ -120,6 +136,34 @@ class Health:
             circuit = self.circuits.pop(name, None)
             if circuit is not None and circuit.open_until:
                 log.info("circuit %s closed: a request succeeded", name)
+                if self.listener is not None and name == target.backend.id:
+                    self.listener.closed(name)
+
+    def adopt(self, name: str, open_for: float, last_error: str | None) -> None:
+        """Another lip process opened the circuit ``name`` for ``open_for`` more seconds."""
+        now = self.clock()
+        circuit = self.circuits.get(name)
+        if circuit is None:
+            circuit = self.circuits[name] = Circuit()
+            self._evict()
+        if now + open_for <= circuit.open_until + ADOPT_SLACK_S:
+            circuit.shared_since = circuit.shared_since or now
+            return
+        if circuit.open_until <= now:
+            circuit.times_opened += 1
+            log.warning(
+                "circuit %s opened for %.0f s by another lip process, the last error %s", name, open_for, last_error
+            )
+        circuit.open_until, circuit.probe_since = now + open_for, None
+        circuit.last_error, circuit.shared_since = last_error, now
+
+    def release(self, name: str, read_at: float) -> None:
+        """The shared store, read at ``read_at``, no longer holds the circuit ``name``: another process closed it."""
+        circuit = self.circuits.get(name)
+        if circuit is None or not circuit.open_until or circuit.shared_since is None or circuit.shared_since > read_at:
+            return
+        del self.circuits[name]
+        log.info("circuit %s closed: a request through another lip process succeeded", name)
 
     def _evict(self) -> None:
         if len(self.circuits) > MAX_CIRCUITS:
