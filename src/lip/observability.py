@@ -12,9 +12,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
-import itertools
 import logging
-import os
 import re
 import threading
 import time
@@ -34,6 +32,7 @@ from lip.bodylog import body_log
 from lip.credentials import KeyRing
 from lip.errors import UpstreamError
 from lip.frontends.endpoint import Exchange
+from lip.ids import unique_hex
 from lip.lifecycle import Lifecycle
 from lip.middlewares import client_of
 from lip.routing.failover import reason
@@ -73,17 +72,7 @@ async def add_request_id(http: web.Request, response: web.StreamResponse) -> Non
 
 def _new_request_id(http: web.Request) -> str:
     given = NOT_ID_CHARS.sub("", http.headers.get("X-Request-ID", ""))[:MAX_ID_LENGTH]
-    return given or f"{_ID_PREFIX[0]}{next(_id_counter):016x}"
-
-
-def _reset_ids() -> None:
-    """A random prefix per process (and again in a forked one), so ids stay unique across workers and restarts."""
-    _ID_PREFIX[0] = os.urandom(8).hex()
-
-
-_ID_PREFIX = [os.urandom(8).hex()]
-_id_counter = itertools.count(1)
-os.register_at_fork(after_in_child=_reset_ids)
+    return given or unique_hex()
 
 
 @web.middleware

@@ -362,14 +362,18 @@ def _error_event(error: LipError) -> dict[str, Any]:
 class _OpenItem:
     """The message or reasoning item being streamed."""
 
-    __slots__ = ("index", "item_id", "kind", "text", "text_where")
+    __slots__ = ("index", "item_id", "kind", "pieces", "text_where")
 
     def __init__(self, kind: str, index: int) -> None:
         self.kind = kind
         self.index = index
-        self.item_id = items.new_id("msg_" if kind == "message" else "rs_")
-        self.text = ""
+        self.item_id = items.new_item_id("msg_" if kind == "message" else "rs_")
+        self.pieces: list[str] = []  # joined once, when the item is done (a growing str would be copied per delta)
         self.text_where = b""  # the item's part of its output_text.delta frames, once built
+
+    @property
+    def text(self) -> str:
+        return "".join(self.pieces)
 
 
 TEXT_DELTA_HEAD = b'event: response.output_text.delta\ndata: {"type":"response.output_text.delta","sequence_number":'
@@ -394,7 +398,7 @@ class _Call:
         self.args = ""
         self.ended = False
         self.index = -1
-        self.item_id = items.new_id("ctc_" if kind == "custom" else "fc_")
+        self.item_id = items.new_item_id("ctc_" if kind == "custom" else "fc_")
 
     def item(self, status: str) -> dict[str, Any]:
         args = self.args if status == "completed" else ""
@@ -424,6 +428,11 @@ class ResponsesStreamEncoder:
         return frame
 
     def encode(self, event: Event) -> bytes:
+        if type(event) is TextDelta and event.text and self._head and not self._finished:
+            item = self._open  # the commonest event: more text for the open message item
+            if item is not None and item.kind == "message":
+                item.pieces.append(event.text)
+                return self._text_frame(item, event.text)
         if self._finished:
             return b""
         match event:
@@ -505,13 +514,17 @@ class ResponsesStreamEncoder:
             out = self._close("completed") + self._open_item(kind)
         item = self._open
         assert item is not None
-        item.text += text
-        if kind == "message":  # the commonest frame, from a byte template (what _frame would write)
-            seq, self._seq = self._seq, self._seq + 1
-            part = item.text_where or _text_where(item)
-            return out + TEXT_DELTA_HEAD + str(seq).encode() + part + dumps(text) + TEXT_DELTA_TAIL
+        item.pieces.append(text)
+        if kind == "message":
+            return out + self._text_frame(item, text)
         where = {"item_id": item.item_id, "output_index": item.index}
         return out + self._frame("response.reasoning_summary_text.delta", {**where, "summary_index": 0, "delta": text})
+
+    def _text_frame(self, item: _OpenItem, text: str) -> bytes:
+        """The commonest frame, from a byte template (what _frame would write)."""
+        seq, self._seq = self._seq, self._seq + 1
+        part = item.text_where or _text_where(item)
+        return TEXT_DELTA_HEAD + str(seq).encode() + part + dumps(text) + TEXT_DELTA_TAIL
 
     def _open_item(self, kind: str) -> bytes:
         item = self._open = _OpenItem(kind, self._new_index())
@@ -545,7 +558,7 @@ class ResponsesStreamEncoder:
             return self._close("completed", payload)
         out = self._close("completed")
         if payload:  # reasoning with nothing to show, only its proof (redacted thinking, encrypted-only)
-            index, item_id = self._new_index(), items.new_id("rs_")
+            index, item_id = self._new_index(), items.new_item_id("rs_")
             out += self._added(index, {"id": item_id, "type": "reasoning", "summary": []})
             out += self._item_done(index, items.reasoning_item(item_id, "", payload))
         return out

@@ -40,6 +40,7 @@ from lip.canonical.request import (
     ToolSpec,
 )
 from lip.errors import InvalidRequest
+from lip.ids import unique_hex
 from lip.protocols import fields
 
 log = logging.getLogger("lip.protocols.openai_responses")
@@ -487,8 +488,14 @@ def call_item(item_id: str, call_id: str, name: str, arguments: str, kind: str, 
 
 
 def new_id(prefix: str) -> str:
-    """An id lip mints (``rs_lip…``), recognisable when a client sends the item back (``unverifiable_reasoning``)."""
+    """An id lip mints (``rs_lip…``), recognisable when a client sends the item back (``unverifiable_reasoning``).
+    Unguessable: a ``resp_`` id is the key of a stored conversation."""
     return prefix + LIP_ID_MARK + uuid.uuid4().hex
+
+
+def new_item_id(prefix: str) -> str:
+    """An output item's id (``msg_``, ``rs_``, ``fc_``…): unique, marked as lip's, never a lookup key."""
+    return prefix + LIP_ID_MARK + unique_hex()
 
 
 def minted_by_lip(item_id: str) -> bool:
@@ -583,7 +590,7 @@ def output_items(content: list[Text | Reasoning | ToolCall], status: str) -> lis
 
     def flush() -> None:
         if text:
-            output.append(message_item(new_id("msg_"), "".join(text), status))
+            output.append(message_item(new_item_id("msg_"), "".join(text), status))
             text.clear()
 
     for part in content:
@@ -593,11 +600,11 @@ def output_items(content: list[Text | Reasoning | ToolCall], status: str) -> lis
         flush()
         if isinstance(part, ToolCall):
             prefix = "ctc_" if part.kind == "custom" else "fc_"
-            output.append(call_item(new_id(prefix), part.id, part.name, part.arguments, part.kind, "completed"))
+            output.append(call_item(new_item_id(prefix), part.id, part.name, part.arguments, part.kind, "completed"))
             continue
         payload = opaque_payload(part.signature, part.encrypted, part.redacted)
         if part.text or payload:
-            item_id = part.id if part.id and part.id.startswith("rs_") else new_id("rs_")
+            item_id = part.id if part.id and part.id.startswith("rs_") else new_item_id("rs_")
             output.append(reasoning_item(item_id, part.text, payload))
     flush()
     return output
