@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import aiohttp
@@ -10,6 +11,7 @@ import pytest
 
 from tests.fakes import FakeProvider, Stall, Turn
 from tests.harness import backend_row, run_lip
+from tests.integration.operate import call
 
 USER = [{"role": "user", "content": "hi"}]
 SLOW = Turn(text="word " * 40, chunks=40, delay_between_chunks=0.25)  # ~10 s if nobody hangs up
@@ -49,7 +51,10 @@ async def test_a_client_leaving_mid_stream_cancels_the_upstream(
         assert completion.choices[0].message.content
 
 
-async def test_a_client_leaving_while_lip_waits_for_the_upstream_cancels_it(fake_provider: FakeProvider) -> None:
+async def test_a_client_leaving_while_lip_waits_for_the_upstream_cancels_it(
+    fake_provider: FakeProvider, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
     fake_provider.queue(Stall(10))
     async with run_lip(config(fake_provider)) as lip:
         async with aiohttp.ClientSession() as session:
@@ -62,6 +67,12 @@ async def test_a_client_leaving_while_lip_waits_for_the_upstream_cancels_it(fake
             with pytest.raises(asyncio.CancelledError):
                 await request
         await asyncio.wait_for(fake_provider.client_gone.wait(), GONE_WITHIN)
+        metrics = (await call(lip.url + "/metrics", method="GET")).body.decode()
+    # logged and counted as the client's leaving (nginx's 499), not as a server error
+    access = [r.fields for r in caplog.records if r.name == "lip.access"]  # type: ignore[attr-defined]
+    chat = next(f for f in access if f.get("frontend") == "openai_chat")
+    assert chat["status"] == 499 and chat["client_gone"] is True
+    assert 'status="500"' not in metrics and 'status="499"' in metrics
 
 
 async def test_a_client_leaving_frees_its_admission_slot(fake_provider: FakeProvider) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -33,6 +34,7 @@ from lip.routing.overrides import apply_overrides
 from lip.runtime import Runtime, runtime_of
 
 log = logging.getLogger(__name__)
+CLIENT_CLOSED = 499  # nginx's status for a request whose client left before any answer: logged, never sent
 DELTAS = frozenset({TextDelta, ReasoningDelta, ToolCallDelta})  # the per-chunk events: content only
 SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "Connection": "keep-alive"}
 
@@ -107,6 +109,10 @@ class Endpoint:
         except LipError as exc:
             exchange.error, exchange.status = exc, exc.status
             return returned(error_response(self.codec, exc), exchange.bodies)
+        except asyncio.CancelledError:  # the client went away before lip answered
+            exchange.client_gone = True
+            exchange.status = exchange.status or CLIENT_CLOSED
+            raise
         finally:
             runtime.observe(http, exchange)
 
