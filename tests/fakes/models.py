@@ -23,14 +23,15 @@ def _display_name(model_id: str) -> str:
     return " ".join(part.capitalize() for part in model_id.replace("_", "-").split("-"))
 
 
-def anthropic_models(ids: list[str], query: Mapping[str, str]) -> dict[str, Any]:
-    """One page, newest first as Anthropic lists them; honours `limit`, `after_id` and `before_id`."""
+def anthropic_models(ids: list[str], query: Mapping[str, str], max_limit: int = 1000) -> dict[str, Any]:
+    """One page, newest first as Anthropic lists them; honours `limit` (capped at `max_limit`, 1000 on the real
+    API), `after_id` and `before_id`."""
     ordered = list(reversed(ids))
     if query.get("after_id") in ordered:
         ordered = ordered[ordered.index(query["after_id"]) + 1 :]
     if query.get("before_id") in ordered:
         ordered = ordered[: ordered.index(query["before_id"])]
-    limit = int(query.get("limit", "20"))
+    limit = min(int(query.get("limit", "20")), max_limit)
     page = ordered[:limit]
     data = [
         {

@@ -87,6 +87,7 @@ class FakeProvider:
         self.keys: dict[str, Fail | None] = dict(keys or {})
         self.models: list[str] = list(models) if models is not None else list(DEFAULT_MODELS)
         self.models_behaviour: ModelsBehaviour = None
+        self.models_page_limit = 1000  # the largest Anthropic `limit`; lower it to make a test page through
         self.strict_models = strict_models
         self.received: list[Received] = []
         self.disconnects = 0
@@ -269,7 +270,10 @@ class FakeProvider:
             behaviour = None
         if behaviour is not None:
             return static_response(family, behaviour)
-        listing = anthropic_models(self.models, request.query) if family == "anthropic" else openai_models(self.models)
+        if family == "anthropic":
+            listing = anthropic_models(self.models, request.query, self.models_page_limit)
+        else:
+            listing = openai_models(self.models)
         return web.Response(body=json_bytes(listing), content_type="application/json")
 
 

@@ -89,7 +89,7 @@ async def test_anthropic_kind_keeps_the_query_on_messages_count_tokens_and_model
         await lip.openai().chat.completions.create(model="p:m", messages=USER)  # translated
     query = "tenant=t1&region=eu"
     assert seen(fake_provider) == [
-        ("/anthropic/v1/models", query),
+        ("/anthropic/v1/models", query + "&limit=1000"),  # the paged listing's own parameter after the base's
         ("/anthropic/v1/messages", query),
         ("/anthropic/v1/messages/count_tokens", query),
         ("/anthropic/v1/messages", query),

@@ -8,6 +8,7 @@ import aiohttp
 from tests.fakes import Fail, FakeProvider, HtmlErrorPage, Stall
 from tests.fakes.fixtures import FakeProviderFactory
 from tests.harness import backend_row, run_lip
+from tests.integration.operate import call
 
 ANTHROPIC = "custom-anthropic-compatible"
 RESPONSES = "custom-openai-responses-compatible"
@@ -125,3 +126,16 @@ async def test_models_at_the_root_path_too(fake_provider: FakeProvider) -> None:
     async with run_lip(config) as lip, aiohttp.ClientSession() as session, session.get(lip.url + "/models") as response:
         body = await response.json()
     assert [m["id"] for m in body["data"]] == ["p:m1"]
+
+
+async def test_an_anthropic_listing_is_read_page_by_page(fake_provider: FakeProvider) -> None:
+    fake_provider.models = [f"claude-{i}" for i in range(5)]
+    fake_provider.models_page_limit = 2  # five models come back in three pages
+    row = backend_row("ant", fake_provider.url + "?tenant=t1", kind=ANTHROPIC)  # a base_url query stays
+    async with run_lip({"plugins": {"backends": [row]}}) as lip:
+        reply = await call(lip.url + "/v1/models", method="GET")
+    listed = [m["id"] for m in reply.json()["data"]]
+    assert sorted(listed) == sorted(f"ant:claude-{i}" for i in range(5))
+    pages = [dict(r.query) for r in fake_provider.requests_to("/models")]
+    assert [p.get("after_id") for p in pages] == [None, "claude-3", "claude-1"]
+    assert all(p["tenant"] == "t1" and p["limit"] == "1000" for p in pages)

@@ -43,13 +43,16 @@ class Dialect:
     call_path: str
     models_path: str
     auth: str  # "bearer" | "x-api-key"
+    models_paged: bool = False  # the list is paged: `limit`, then `after_id=<last_id>` while `has_more`
 
 
 DIALECTS: dict[str, Dialect] = {
     "openai_chat": Dialect("chat/completions", "models", "bearer"),
     "openai_responses": Dialect("responses", "models", "bearer"),
-    "anthropic_messages": Dialect("v1/messages", "v1/models", "x-api-key"),
+    "anthropic_messages": Dialect("v1/messages", "v1/models", "x-api-key", models_paged=True),
 }
+MODEL_PAGE_SIZE = 1000  # Anthropic's largest page
+MAX_MODEL_PAGES = 20  # an upstream that always says has_more cannot keep discovery going forever
 
 
 class Admission:
@@ -359,17 +362,26 @@ class HttpBackend:
         key = next(self.keys.candidates(), None) if self.keys.authenticated else None
         headers = self._headers(key, False, {})
         headers.pop("Content-Type", None)
-        body = await get_json(
-            self.session,
-            self.models_url,
-            headers,
-            self.spec.settings.discovery_timeout_s,
-            f"backend '{self.id}' model discovery",
-        )
-        data = body.get("data") if isinstance(body, dict) else body
-        if not isinstance(data, list):
-            raise UpstreamProtocolError(f"backend '{self.id}': the model list has no 'data' array")
-        return [m for m in data if isinstance(m, dict) and isinstance(m.get("id"), str)]
+        models: list[dict[str, Any]] = []
+        params = {"limit": str(MODEL_PAGE_SIZE)} if self.dialect.models_paged else None
+        for _ in range(MAX_MODEL_PAGES):
+            body = await get_json(
+                self.session,
+                self.models_url,
+                headers,
+                self.spec.settings.discovery_timeout_s,
+                f"backend '{self.id}' model discovery",
+                params,
+            )
+            data = body.get("data") if isinstance(body, dict) else body
+            if not isinstance(data, list):
+                raise UpstreamProtocolError(f"backend '{self.id}': the model list has no 'data' array")
+            models += [m for m in data if isinstance(m, dict) and isinstance(m.get("id"), str)]
+            last = body.get("last_id") if isinstance(body, dict) else None
+            if params is None or not data or body.get("has_more") is not True or not isinstance(last, str):
+                break
+            params = {**params, "after_id": last}
+        return models
 
     def diagnostics(self) -> dict[str, Any]:
         return {"keys": self.keys.describe(), "admission": self.admission.describe()}

@@ -263,11 +263,17 @@ async def post(
 
 
 async def get_json(
-    session: aiohttp.ClientSession, url: str, headers: Mapping[str, str], timeout_s: float, what: str
+    session: aiohttp.ClientSession,
+    url: str,
+    headers: Mapping[str, str],
+    timeout_s: float,
+    what: str,
+    params: Mapping[str, str] | None = None,
 ) -> Any:
+    """GET JSON; ``params`` are added to the URL's own query (a base_url may carry one)."""
     with UpstreamErrors(what):
         async with asyncio.timeout(timeout_s):
-            async with session.get(url, headers=headers) as response:
+            async with session.get(url, headers=headers, params=params) as response:
                 if response.status >= 300:
                     await raise_for_status(response, what)
                 raw = await response.content.read(MAX_RESPONSE_BODY)
