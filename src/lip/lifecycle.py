@@ -250,6 +250,8 @@ def swap(app: web.Application, settings: Settings) -> None:
     old = holder.current
     new = Runtime(settings, app[SESSION], life.env, app[STORE], reloaded=True)
     new.observers.extend(old.observers)
+    if new.shared is not None:
+        new.shared.previous = old.shared
     new.start_discovery()
     holder.current = new
     life.retire(old)

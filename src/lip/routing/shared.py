@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 DISABLED_TTL_S = 7 * 86400.0
 CIRCUIT_LINGER_S = 60.0
 MAX_QUEUED_WRITES = 1024
+PREVIOUS_FLUSH_S = 2.0  # how long a reloaded routing waits for the one it replaces to write its last changes
 Write = Callable[[], Awaitable[object]]
 
 
@@ -94,6 +95,7 @@ class SharedRouting:
         self._writes: asyncio.Queue[Write] = asyncio.Queue(MAX_QUEUED_WRITES)
         self._tasks: list[asyncio.Task[None]] = []
         self.synced = asyncio.Event()  # set once the first sync has applied (after a reload's clearing)
+        self.previous: SharedRouting | None = None  # the routing this one replaces on a reload
         self._closing = False
 
     def start(self) -> None:
@@ -130,8 +132,15 @@ class SharedRouting:
 
     # ---- the store -> local state
 
+    async def flushed(self, limit_s: float) -> None:
+        """Wait (at most ``limit_s``) until the changes queued so far have been written."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._writes.join(), limit_s)
+
     async def _sync_loop(self) -> None:
         if self.reloaded:
+            if self.previous is not None:  # its last changes first: a rejection queued just before the reload
+                await self.previous.flushed(PREVIOUS_FLUSH_S)  # must not land after the clearing below
             for _, _, keys in self.rings:
                 for _, name in keys:
                     self.queue(functools.partial(self.store.delete, name + ":off"))
