@@ -69,6 +69,7 @@ class Collector:
     def __init__(self) -> None:
         self._response = Response()
         self.error: LipError | None = None
+        self.ended = False  # MessageEnd went by
         self._tools: dict[int, int] = {}  # tool index -> position in content
         self._open_reasoning = -1  # position of the reasoning block that deltas extend, or -1
         self._open_text = -1  # position of the text block that deltas extend, or -1
@@ -126,6 +127,7 @@ class Collector:
                 r.usage = merge_usage(r.usage, event)
             case MessageEnd(stop_reason=reason, stop_sequence=seq):
                 r.stop_reason, r.stop_sequence = reason, seq
+                self.ended = True
             case StreamError(error=err):
                 self.error = err
 

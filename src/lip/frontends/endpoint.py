@@ -15,7 +15,7 @@ from aiohttp import web
 from lip.backends.base import EventStream, Opened, RelayBody, RelayStream, Target
 from lip.bodylog import BodyLog, returned, stream_response
 from lip.canonical.collect import Collector
-from lip.canonical.events import Event, MessageEnd, ReasoningDelta, StreamError, TextDelta, ToolCallDelta, Usage
+from lip.canonical.events import Event, ReasoningDelta, StreamError, TextDelta, ToolCallDelta, Usage
 from lip.canonical.request import Request
 from lip.errors import (
     AdmissionRejected,
@@ -188,8 +188,10 @@ class Endpoint:
     ) -> web.StreamResponse:
         """``prepared``: a stream response to continue (committed by keep-alive comments, or recording bodies)."""
         headers = {"x-lip-backend": target.leaf}
-        if prepared is None and request.stream and exchange.bodies is not None:  # a stream that records its bytes
-            prepared = stream_response({**SSE_HEADERS, **headers}, exchange.bodies)
+
+        def stream() -> web.StreamResponse:
+            return prepared or stream_response({**SSE_HEADERS, **headers}, exchange.bodies)
+
         match opened:
             case RelayBody(body=body, content_type=content_type, parsed=parsed):
                 exchange.status, exchange.usage = 200, body_usage(self.codec.name, parsed)
@@ -197,9 +199,9 @@ class Endpoint:
                     body = orjson.dumps(parsed)
                 return web.Response(body=body, status=200, headers={**headers, "Content-Type": content_type})
             case RelayStream():
-                return await self._relay(http, request, opened, headers, exchange, prepared)
+                return await self._relay(http, request, opened, exchange, stream())
             case EventStream() if request.stream:
-                return await self._stream_events(http, request, opened, headers, exchange, prepared)
+                return await self._stream_events(http, request, opened, exchange, stream())
             case EventStream():
                 async with drain_scope(http):
                     return await self._collect(request, opened, headers, exchange)
@@ -210,11 +212,9 @@ class Endpoint:
         http: web.Request,
         request: Request,
         opened: RelayStream,
-        headers: dict[str, str],
         exchange: Exchange,
-        prepared: web.StreamResponse | None = None,
+        response: web.StreamResponse,
     ) -> web.StreamResponse:
-        response = prepared or web.StreamResponse(status=200, headers={**SSE_HEADERS, **headers})
         exchange.status, exchange.streamed = 200, True
         watch = RelayWatch(self.codec.name, opened.redact, fix_stop=single_choice(request))
         try:
@@ -242,13 +242,11 @@ class Endpoint:
         http: web.Request,
         request: Request,
         opened: EventStream,
-        headers: dict[str, str],
         exchange: Exchange,
-        prepared: web.StreamResponse | None = None,
+        response: web.StreamResponse,
     ) -> web.StreamResponse:
         encoder = self.codec.stream_encoder(request)
         collector = Collector()
-        response = prepared or web.StreamResponse(status=200, headers={**SSE_HEADERS, **headers})
         exchange.status, exchange.streamed = 200, True
         stored = False
         try:
@@ -264,12 +262,7 @@ class Endpoint:
                             out += encoder.encode(event)
                             if collector.error is not None:
                                 break  # an error event ends the stream: nothing may follow it
-                        if (
-                            keep
-                            and not stored
-                            and collector.error is None
-                            and any(type(e) is MessageEnd for e in batch)
-                        ):
+                        if keep and collector.ended and not stored and collector.error is None:
                             stored = True  # before the client sees the end: its next turn may reach another process
                             await self.completed(request, collector)
                         if out:

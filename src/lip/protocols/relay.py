@@ -40,6 +40,7 @@ ERROR_MARKERS: dict[str, tuple[bytes, ...]] = {
 OVERLAP = 24  # longer than any marker, so one split across two chunks is still seen
 HEAD_CHUNKS = 2
 log = logging.getLogger(__name__)
+STOP_FIXED = "the upstream called tools but said it stopped; relayed as a tool-use stop"
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +114,7 @@ class RelayWatch:
             if self._tools and fix.stop_hint in chunk:
                 fixed = fix.stop.sub(fix.replacement, chunk)
                 if fixed != chunk:
-                    log.debug("the upstream called tools but said it stopped; relayed as a tool-use stop")
+                    log.debug(STOP_FIXED)
                 return fixed
         return chunk
 
@@ -150,7 +151,7 @@ def fix_body_stop(protocol: str, body: Any) -> bool:
         if isinstance(blocks, list) and any(isinstance(b, dict) and b.get("type") == "tool_use" for b in blocks):
             body["stop_reason"], changed = "tool_use", True
     if changed:
-        log.debug("the upstream called tools but said it stopped; relayed as a tool-use stop")
+        log.debug(STOP_FIXED)
     return changed
 
 
@@ -186,7 +187,7 @@ def _usage_objects(segment: bytes) -> list[dict[str, Any]]:
     at = segment.find(_USAGE_KEY)
     while at >= 0:
         window = segment[at + len(_USAGE_KEY) : at + len(_USAGE_KEY) + USAGE_WINDOW].decode("utf-8", "replace")
-        start = _value_start(window, 0)
+        start = _value_start(window)
         if start is not None:
             try:
                 obj, _ = _decoder.raw_decode(window, start)
@@ -198,9 +199,10 @@ def _usage_objects(segment: bytes) -> list[dict[str, Any]]:
     return found
 
 
-def _value_start(text: str, at: int) -> int | None:
-    """Where the object after ``"usage"`` + optional spaces + ``:`` + optional spaces begins, if it is one."""
-    n = len(text)
+def _value_start(text: str) -> int | None:
+    """Where the object after ``"usage"`` (the start of ``text``) + optional spaces + ``:`` + optional spaces
+    begins, if it is one."""
+    at, n = 0, len(text)
     while at < n and text[at] in " \t":
         at += 1
     if at >= n or text[at] != ":":
