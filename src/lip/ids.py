@@ -19,7 +19,7 @@ def unique_hex() -> str:
 
 
 def _new_process() -> None:
-    """A forked worker gets its own prefix, so two workers never mint the same id."""
+    """A forked process gets its own prefix (spawned workers import afresh and draw their own anyway)."""
     global _prefix
     _prefix = os.urandom(8).hex()
 
