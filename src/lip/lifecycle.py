@@ -29,6 +29,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from lip import heap
 from lip.config.load import ConfigError, Settings, load_default, load_file
 from lip.errors import ServiceUnavailable, Unauthorized
 from lip.middlewares import client_key_problems, error_reply, is_loopback
@@ -104,9 +105,14 @@ class Lifecycle:
 
     def _close(self, runtime: Runtime) -> None:
         self._retired.discard(runtime)
-        task = asyncio.get_running_loop().create_task(runtime.aclose())
+        task = asyncio.get_running_loop().create_task(self._close_and_settle(runtime))
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
+
+    async def _close_and_settle(self, runtime: Runtime) -> None:
+        await runtime.aclose()
+        if not self._retired:  # the retired configuration is garbage now: freeze what stays (lip.heap)
+            heap.settle()
 
     async def wait_idle(self, timeout: float) -> bool:
         try:
@@ -254,6 +260,7 @@ def swap(app: web.Application, settings: Settings) -> None:
         new.shared.previous = old.shared
     new.start_discovery()
     holder.current = new
+    heap.thaw()  # the old configuration was frozen at start-up: let it be collected once it is retired
     life.retire(old)
     log.info("configuration reloaded from %s: %d backend(s)", settings.source, len(settings.backends))
     before, after = old.settings.config.server, settings.config.server
@@ -323,6 +330,7 @@ async def serve(
         await web.TCPSite(runner, host, port, reuse_port=reuse_port, backlog=LISTEN_BACKLOG).start()
         for signum, callback in ((signal.SIGTERM, stop.set), (signal.SIGINT, stop.set), (signal.SIGHUP, on_hup)):
             loop.add_signal_handler(signum, callback)
+        heap.tune()
         log.info("lip serving on http://%s:%d (pid %d)", host, port, os.getpid())
         await stop.wait()
         log.info("shutting down: no new connections; requests in flight may finish")
