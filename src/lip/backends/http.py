@@ -31,6 +31,7 @@ from lip.protocols.codec import Codec
 from lip.protocols.sse import SSEDecoder
 
 log = logging.getLogger(__name__)
+USER_AGENT = "lip/0.1"  # sent on every upstream call (the session adds no aiohttp User-Agent: see lip.server)
 ANTHROPIC_VERSION = "2023-06-01"
 DEFAULT_COOLDOWN_S = 60.0
 FORWARDED_ANTHROPIC_HEADERS = ("anthropic-version", "anthropic-beta")
@@ -142,10 +143,14 @@ class HttpBackend:
     # ---- headers
 
     def _headers(self, key: KeyState | None, stream: bool, client_headers: Mapping[str, str]) -> dict[str, str]:
-        headers = {"Content-Type": "application/json", "User-Agent": "lip/0.1"}
+        headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
         if stream:
             headers["Accept"] = "text/event-stream"
-        headers.update(self.spec.settings.headers)
+        static = self.spec.settings.headers
+        if static:
+            replaced = {name.lower() for name in static}  # an operator's header replaces lip's, whatever its case
+            headers = {k: v for k, v in headers.items() if k.lower() not in replaced}
+            headers.update(static)
         if self.dialect.auth == "x-api-key":
             headers["anthropic-version"] = client_headers.get("anthropic-version", ANTHROPIC_VERSION)
             if "anthropic-beta" in client_headers:
