@@ -61,6 +61,7 @@ OUTCOMES: dict[str, tuple[Action | None, int | str, int | str]] = {
     "a 200 with an error body": (OkWithErrorBody(500), 502, 502),
     "error event mid-stream": (ErrorMidStream(2), 502, ERROR_EVENT),
     "stalled mid-stream": (StallMidStream(1, 3), None, ERROR_EVENT),  # type: ignore[dict-item]
+    "headers, then silence past the first-byte deadline": (StallMidStream(0, 3), None, 504),  # type: ignore[dict-item]
     "huge response": (HugeResponse(3_000_000), 200, DONE),
 }
 

@@ -2,9 +2,9 @@
 
 Timeouts (``config.timeouts`` of a backend row; 0 disables a phase): ``connect_s`` is aiohttp's socket-connect
 timeout; ``first_byte_s`` is one deadline, fixed when the request is sent, for the response headers and the first
-body chunk together; ``idle_s`` bounds each gap between chunks after that and ``total_s`` the whole exchange. Idle
-and total are enforced by one watchdog timer per stream that closes the response, so the per-chunk cost is one
-timestamp.
+body chunk together; ``idle_s`` bounds each gap between chunks after that and ``total_s`` the whole exchange. Once
+the headers are in, the first-byte, idle and total deadlines are enforced by one watchdog timer per response that
+closes it, so the per-chunk cost is one timestamp (and the first chunk needs no ``asyncio.timeout`` of its own).
 """
 
 from __future__ import annotations
@@ -134,14 +134,16 @@ class Deadlines:
 
 
 class Watchdog:
-    """Closes a response when it is idle too long or runs past its total deadline."""
+    """Closes a response that has not sent its first chunk by ``first_byte``, then one idle too long or past its
+    total deadline; ``fired`` names the phase that ran out ("first_byte", "idle" or "total")."""
 
-    __slots__ = ("_handle", "_idle", "_loop", "_response", "deadline", "fired", "last")
+    __slots__ = ("_first_byte", "_handle", "_idle", "_loop", "_response", "deadline", "fired", "last")
 
-    def __init__(self, response: aiohttp.ClientResponse, idle: float, deadline: float) -> None:
+    def __init__(self, response: aiohttp.ClientResponse, idle: float, deadline: float, first_byte: float) -> None:
         self._loop = asyncio.get_running_loop()
         self._response = response
         self._idle = idle
+        self._first_byte: float | None = first_byte  # None once the first chunk came
         now = self._loop.time()
         self.last = now
         self.deadline = deadline
@@ -149,14 +151,22 @@ class Watchdog:
         self._handle: asyncio.TimerHandle | None = None
         self._schedule(now)
 
+    def _due(self) -> float:
+        if self._first_byte is not None:
+            return self._first_byte
+        return min(self.last + self._idle if self._idle > 0 else INFINITY, self.deadline)
+
     def _schedule(self, now: float) -> None:
-        due = min(self.last + self._idle if self._idle > 0 else INFINITY, self.deadline)
+        due = self._due()
         if due != INFINITY:
             self._handle = self._loop.call_at(max(due, now), self._check)
 
     def _check(self) -> None:
         now = self._loop.time()
-        if now >= self.deadline:
+        if self._first_byte is not None:
+            if now >= self._first_byte:  # already the sooner of first byte and total (``Deadlines``)
+                self.fired = "first_byte"
+        elif now >= self.deadline:
             self.fired = "total"
         elif self._idle > 0 and now >= self.last + self._idle:
             self.fired = "idle"
@@ -164,6 +174,15 @@ class Watchdog:
             self._response.close()
         else:
             self._schedule(now)
+
+    def first_chunk_came(self) -> None:
+        """From now on the idle and total deadlines apply."""
+        self._first_byte = None
+        self.last = now = self._loop.time()
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        self._schedule(now)
 
     def touch(self) -> None:
         self.last = self._loop.time()
@@ -205,28 +224,33 @@ class UpstreamCall:
     async def first_chunk(self) -> tuple[bytes, AsyncIterator[bytes]]:
         """The first body chunk (by the first-byte deadline, which also covered the headers) and the rest."""
         chunks = self.response.content.iter_any()
-        with UpstreamErrors(self.what, self.deadlines.first_byte_message):
-            async with asyncio.timeout_at(self.deadlines.first_byte_at()):
+        deadlines = self.deadlines
+        watchdog = self.watchdog = Watchdog(
+            self.response, deadlines.timeouts.idle_s, deadlines.total, deadlines.first_byte
+        )
+        try:
+            with UpstreamErrors(self.what), WatchdogCut(self, watchdog):
                 try:
                     first = await anext(chunks)
                 except StopAsyncIteration:
                     first = b""
-        self.watchdog = Watchdog(self.response, self.deadlines.timeouts.idle_s, self.deadlines.total)
-        return first, self._rest(chunks, self.watchdog)
+        except BaseException:
+            watchdog.cancel()
+            raise
+        watchdog.first_chunk_came()
+        return first, self._rest(chunks, watchdog)
+
+    def timed_out(self, fired: str) -> UpstreamTimeout:
+        deadlines = self.deadlines
+        message = deadlines.first_byte_message() if fired == "first_byte" else deadlines.stream_message(fired)
+        return UpstreamTimeout(f"{self.what}: {message}")
 
     async def _rest(self, chunks: AsyncIterator[bytes], watchdog: Watchdog) -> AsyncIterator[bytes]:
         try:
-            with UpstreamErrors(self.what):
-                try:
-                    async for chunk in chunks:
-                        watchdog.touch()
-                        yield chunk
-                except (aiohttp.ClientError, ConnectionError) as exc:
-                    if watchdog.fired:
-                        raise UpstreamTimeout(f"{self.what}: {self.deadlines.stream_message(watchdog.fired)}") from exc
-                    raise
-            if watchdog.fired:
-                raise UpstreamTimeout(f"{self.what}: {self.deadlines.stream_message(watchdog.fired)}")
+            with UpstreamErrors(self.what), WatchdogCut(self, watchdog):
+                async for chunk in chunks:
+                    watchdog.touch()
+                    yield chunk
         finally:
             watchdog.cancel()
 
@@ -237,6 +261,25 @@ class UpstreamCall:
 
     def release(self) -> None:
         self.response.release()
+
+
+class WatchdogCut:
+    """Around reads the watchdog may cut short: once it fired, the read's end or its connection error becomes the
+    UpstreamTimeout of the phase that ran out."""
+
+    __slots__ = ("call", "watchdog")
+
+    def __init__(self, call: UpstreamCall, watchdog: Watchdog) -> None:
+        self.call = call
+        self.watchdog = watchdog
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        fired = self.watchdog.fired
+        if fired and (exc is None or isinstance(exc, aiohttp.ClientError | ConnectionError)):
+            raise self.call.timed_out(fired) from exc
 
 
 async def post(
