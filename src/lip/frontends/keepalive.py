@@ -40,9 +40,11 @@ class KeepAlive:
         self.bodies = bodies
         self.response: web.StreamResponse | None = None  # set once the 200 is committed
 
-    async def wait(self, attempt: Awaitable[Attempt]) -> Attempt:
-        if self.interval <= 0:
-            return await attempt
+    def wait(self, attempt: Awaitable[Attempt]) -> Awaitable[Attempt]:
+        """``attempt`` itself when keep-alive is off: no extra coroutine on the request's every resumption."""
+        return attempt if self.interval <= 0 else self._wait(attempt)
+
+    async def _wait(self, attempt: Awaitable[Attempt]) -> Attempt:
         task = asyncio.ensure_future(attempt)
         try:
             while True:
