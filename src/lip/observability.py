@@ -331,7 +331,16 @@ class FieldsMessage:
         self.fields = fields
 
     def __str__(self) -> str:
-        return " ".join(f"{k}={_text(v)}" for k, v in self.fields.items())
+        parts = []
+        for key, value in self.fields.items():
+            kind = type(value)
+            if kind is int or kind is float:
+                parts.append(f"{key}={value}")  # digits, '.', '-', 'e', inf, nan: always plain
+            elif kind is str and PLAIN.fullmatch(value):
+                parts.append(f"{key}={value}")
+            else:
+                parts.append(f"{key}={_text(value)}")
+        return " ".join(parts)
 
 
 def _log_access(http: web.Request, fields: dict[str, Any], level: int, logger: logging.Logger = access_log) -> None:
@@ -386,6 +395,22 @@ class JsonFormatter(logging.Formatter):
 
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s"
+
+
+class TextFormatter(logging.Formatter):
+    """``TEXT_FORMAT`` with the date and time formatted once a second, not once a record (the writer thread formats
+    an access record per request, on the proxy's core)."""
+
+    def __init__(self) -> None:
+        super().__init__(TEXT_FORMAT)
+        self._second = -1
+        self._stamp = ""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        second = int(record.created)
+        if second != self._second:
+            self._stamp, self._second = time.strftime(self.default_time_format, self.converter(second)), second
+        return f"{self._stamp},{int(record.msecs):03d}"
 
 
 WRITE_INTERVAL_S = 0.02  # the writer thread writes what gathered this often: one write per batch, no handoffs
@@ -451,7 +476,7 @@ class BackgroundHandler(logging.Handler):
 def configure_logging(level: str, log_format: str) -> None:
     """The root logger writes to stderr at ``level``, as text or JSON lines (``logging.format``)."""
     stream = logging.StreamHandler()
-    stream.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT))
+    stream.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     root = logging.getLogger()
     for old in root.handlers:
         old.close()
