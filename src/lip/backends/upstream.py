@@ -151,13 +151,14 @@ class Watchdog:
         self._handle: asyncio.TimerHandle | None = None
         self._schedule(now)
 
-    def _due(self) -> float:
-        if self._first_byte is not None:
-            return self._first_byte
-        return min(self.last + self._idle if self._idle > 0 else INFINITY, self.deadline)
+    def _due(self, now: float) -> float:
+        idle = self._idle
+        if self._first_byte is not None:  # waking by now + idle too, the first chunk never needs a new timer
+            return min(self._first_byte, now + idle) if idle > 0 else self._first_byte
+        return min(self.last + idle if idle > 0 else INFINITY, self.deadline)
 
     def _schedule(self, now: float) -> None:
-        due = self._due()
+        due = self._due(now)
         if due != INFINITY:
             self._handle = self._loop.call_at(max(due, now), self._check)
 
@@ -176,13 +177,9 @@ class Watchdog:
             self._schedule(now)
 
     def first_chunk_came(self) -> None:
-        """From now on the idle and total deadlines apply."""
+        """From now on the idle and total deadlines apply; the timer already set is due no later than they are."""
         self._first_byte = None
-        self.last = now = self._loop.time()
-        if self._handle is not None:
-            self._handle.cancel()
-            self._handle = None
-        self._schedule(now)
+        self.last = self._loop.time()
 
     def touch(self) -> None:
         self.last = self._loop.time()
