@@ -21,7 +21,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
+from collections.abc import AsyncIterator, Coroutine, Mapping
 from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import Any
@@ -36,7 +36,6 @@ from lip.middlewares import client_key_problems, error_reply, is_loopback
 from lip.runtime import PINNED, RUNTIME, Runtime, runtime_of
 
 log = logging.getLogger(__name__)
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 DRAINED = "lip is shutting down and its drain timeout has passed; please retry"  # what ended requests say
 GRACE_S = 5.0  # after the drain timeout: how long ended requests get to write their error
 RESTART_WINDOW_S = 60.0  # more worker exits than max(3, N) in this window stop the server instead
@@ -141,21 +140,24 @@ LIFECYCLE: web.AppKey[Lifecycle] = web.AppKey("lip.lifecycle", Lifecycle)
 ENTRY: web.RequestKey[InFlight] = web.RequestKey("lip.in_flight", InFlight)
 
 
-@web.middleware
-async def track(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Pin the current runtime for the whole request and count it in flight; 503 once shutting down."""
+def admit(request: web.Request) -> web.Response | None:
+    """Pin the current runtime for the whole request and count it in flight (until ``leave``); a 503 refusal once
+    shutting down."""
     life = request.app[LIFECYCLE]
     if life.draining:
         error = ServiceUnavailable("lip is shutting down; retry on another instance")
         return error_reply(request, error, {"Connection": "close", "Retry-After": "1"})
     runtime = request.app[RUNTIME].current
-    entry = life.enter(runtime)
+    request[ENTRY] = life.enter(runtime)
     request[PINNED] = runtime
-    request[ENTRY] = entry
-    try:
-        return await handler(request)
-    finally:
-        life.leave(entry)
+    return None
+
+
+def leave(request: web.Request) -> None:
+    """The request that ``admit`` counted has ended (nothing when it was refused)."""
+    entry = request.get(ENTRY)
+    if entry is not None:
+        request.app[LIFECYCLE].leave(entry)
 
 
 class DrainScope:

@@ -1,14 +1,15 @@
 """Client access: API keys (``LIP_API_KEY``, ``_2``, ...), per-client and total concurrency limits, errors by path.
 
-Each middleware does one thing and returns the handler's response untouched, so streaming bodies pass straight
-through. A rejection is rendered in the protocol of the path the client called (``error_reply``).
+Each check returns a refusal or None; ``lip.server.gate`` runs them in order on the way in and never touches the
+handler's response, so streaming bodies pass straight through. A refusal is rendered in the protocol of the path the
+client called (``error_reply``).
 """
 
 from __future__ import annotations
 
 import functools
 import ipaddress
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import orjson
@@ -20,13 +21,13 @@ from lip.errors import AdmissionRejected, LipError, ServiceUnavailable, Unauthor
 from lip.protocols.codec import Codec
 from lip.runtime import runtime_of
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 MIN_KEY_LENGTH = 16
 OPEN_PATHS = frozenset({"/healthz"})  # answered without a client key
 UNLIMITED_PATHS = frozenset({"/healthz", "/metrics", "/admin/reload"})  # never refused for being busy
 ANTHROPIC_PATHS = ("/v1/messages", "/messages")
 KEY_HEADERS = ("x-api-key", "api-key", "x-goog-api-key")
 CLIENT: web.RequestKey[str] = web.RequestKey("lip.client", str)
+SLOT: web.RequestKey[str] = web.RequestKey("lip.slot", str)  # the client whose concurrency slot a request holds
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 
 
@@ -111,12 +112,11 @@ def matching_key(keys: list[Secret], candidate: str) -> int | None:
     return found
 
 
-@web.middleware
-async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """With client keys configured, every path but /healthz needs one of them; 401 otherwise."""
+def key_refusal(request: web.Request) -> web.Response | None:
+    """With client keys configured, every path but /healthz needs one of them: a 401 refusal otherwise."""
     keys = runtime_of(request).client_keys
     if not keys or request.path in OPEN_PATHS:
-        return await handler(request)
+        return None
     candidate = presented_key(request.headers)
     if candidate is None:
         error = Unauthorized(
@@ -127,7 +127,7 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
     if number is None:
         return error_reply(request, Unauthorized("invalid API key"), {"WWW-Authenticate": "Bearer"})
     request[CLIENT] = f"key{number}"
-    return await handler(request)
+    return None
 
 
 # ---------------------------------------------------------------- concurrency limits
@@ -156,11 +156,11 @@ def client_of(http: web.Request) -> str:
     return http.get(CLIENT) or http.remote or "unknown"
 
 
-@web.middleware
-async def limit_concurrency(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """``server.max_in_flight`` in total (503) and ``server.max_per_client`` per client (429); 0 = unlimited."""
+def slot_refusal(request: web.Request) -> web.Response | None:
+    """``server.max_in_flight`` in total (503) and ``server.max_per_client`` per client (429); 0 = unlimited.
+    Admitted, the request holds its client's slot until ``release_slot``."""
     if request.path in UNLIMITED_PATHS:
-        return await handler(request)
+        return None
     server = runtime_of(request).settings.config.server
     limits = request.app[LIMITS]
     client = request[CLIENT] = client_of(request)  # kept: the access log asks again
@@ -176,7 +176,11 @@ async def limit_concurrency(request: web.Request, handler: Handler) -> web.Strea
         return error_reply(request, error)
     limits.total += 1
     limits.per_client[client] = limits.per_client.get(client, 0) + 1
-    try:
-        return await handler(request)
-    finally:
-        limits.leave(client)
+    request[SLOT] = client
+    return None
+
+
+def release_slot(request: web.Request) -> None:
+    client = request.get(SLOT)
+    if client is not None:
+        request.app[LIMITS].leave(client)

@@ -9,7 +9,6 @@ records a prompt, a key or an auth header; bodies go only to ``lip.bodies``, whe
 
 from __future__ import annotations
 
-import asyncio
 import atexit
 import contextlib
 import logging
@@ -17,7 +16,7 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -41,7 +40,6 @@ from lip.runtime import RUNTIME, Runtime, runtime_of
 if TYPE_CHECKING:
     from lip.shared_metrics import SharedMetrics
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 access_log = logging.getLogger("lip.access")
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("lip.request_id", str)
 OBSERVED: web.RequestKey[bool] = web.RequestKey("lip.observed", bool)
@@ -75,24 +73,9 @@ def _new_request_id(http: web.Request) -> str:
     return given or unique_hex()
 
 
-@web.middleware
-async def request_ids(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Give the request its id; log and count it when no frontend observed it."""
-    started = time.perf_counter()
-    request[REQUEST_ID] = _new_request_id(request)  # the outermost middleware: nothing has set one yet
-    status = 500
-    try:
-        response = await handler(request)
-        status = response.status
-        return response
-    except web.HTTPException as exc:
-        status = exc.status
-        raise
-    except asyncio.CancelledError:
-        status = 499  # the client went away
-        raise
-    finally:
-        request.app[OBSERVABILITY].finished(request, status, started)
+def assign_request_id(request: web.Request) -> None:
+    """The request's id: the client's X-Request-ID when it is usable, else a new one (``lip.server.gate``)."""
+    request[REQUEST_ID] = _new_request_id(request)
 
 
 # ---------------------------------------------------------------- metrics
@@ -236,7 +219,7 @@ class Observability:
             _log_access(http, {**head, **exchange.bodies.fields(runtime.secrets())}, logging.INFO, body_log)
 
     def finished(self, http: web.Request, status: int, started: float) -> None:
-        """The request-id middleware: count every response; log the ones no frontend observed."""
+        """Every request's end (``lip.server.gate``): count its response; log it when no frontend observed it."""
         resource = http.match_info.route.resource
         self._child(self.responses, resource.canonical if resource is not None else "unmatched", str(status)).inc()
         level = logging.DEBUG if http.path in QUIET_PATHS else logging.INFO
@@ -260,7 +243,7 @@ def current_runtime(app: web.Application) -> Callable[[], Runtime | None]:
 
 
 def install(app: web.Application, lifecycle: Lifecycle, shared: SharedMetrics | None = None) -> None:
-    """Metrics, request ids and GET /metrics on ``app``; add ``request_ids`` as its outermost middleware."""
+    """Metrics, request ids and GET /metrics on ``app`` (``lip.server.gate`` assigns the ids and reports each end)."""
     app[OBSERVABILITY] = Observability(lifecycle, current_runtime(app), shared)
     server_log = logging.getLogger("aiohttp.server")
     if MALFORMED not in server_log.filters:

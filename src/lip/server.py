@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 import aiohttp
@@ -17,9 +19,9 @@ from lip.frontends.health import healthz
 from lip.frontends.models import list_models
 from lip.frontends.openai_chat import chat_completions
 from lip.frontends.openai_responses import responses
-from lip.lifecycle import LIFECYCLE, Lifecycle, admin_reload, close_retired, drain, track
-from lip.middlewares import LIMITS, Limits, authenticate, error_reply, limit_concurrency
-from lip.observability import OBSERVABILITY, current_runtime, install, request_ids
+from lip.lifecycle import LIFECYCLE, Lifecycle, admin_reload, admit, close_retired, drain, leave
+from lip.middlewares import LIMITS, Limits, error_reply, key_refusal, release_slot, slot_refusal
+from lip.observability import OBSERVABILITY, assign_request_id, current_runtime, install
 from lip.runtime import RUNTIME, Runtime, RuntimeHolder
 from lip.shared_metrics import CountedLifecycle, SharedMetrics
 from lip.store import Store, open_store
@@ -43,16 +45,51 @@ def new_session() -> aiohttp.ClientSession:
 
 
 @web.middleware
-async def json_http_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """aiohttp's own 404/405/413 as JSON an SDK can read, in the path's protocol; never touches a streaming body."""
+async def gate(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every request's way in and out, in order: its id; the shutdown check and the runtime pin; the client key; the
+    concurrency limits. Then aiohttp's own 404/405/413 become JSON an SDK can read, in the path's protocol. On the
+    way out: the slot and the pin are released and the response is counted (and logged when no frontend did).
+
+    One middleware, not one per job: each would add a coroutine that every resumption of every request passes
+    through. The checks stay in their modules; a streaming body is never touched here.
+    """
+    started = time.perf_counter()
+    assign_request_id(request)
+    status = 500
     try:
-        return await handler(request)
+        refusal = admit(request)
+        if refusal is None:
+            refusal = key_refusal(request)
+        if refusal is None:
+            refusal = slot_refusal(request)
+        response: web.StreamResponse
+        if refusal is not None:
+            response = refusal
+        else:
+            try:
+                response = await handler(request)
+            except web.HTTPException as exc:
+                if exc.status < 400:
+                    raise
+                response = http_error_reply(request, exc)
+        status = response.status
+        return response
     except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        what = f"{exc.reason}: {request.method} {request.path[:200]}"
-        error = ClientError(what, status=exc.status, code=str(exc.status))
-        return error_reply(request, error, {k: v for k, v in exc.headers.items() if k.lower() == "allow"})
+        status = exc.status
+        raise
+    except asyncio.CancelledError:
+        status = 499  # the client went away
+        raise
+    finally:
+        release_slot(request)
+        leave(request)
+        request.app[OBSERVABILITY].finished(request, status, started)
+
+
+def http_error_reply(request: web.Request, exc: web.HTTPException) -> web.Response:
+    what = f"{exc.reason}: {request.method} {request.path[:200]}"
+    error = ClientError(what, status=exc.status, code=str(exc.status))
+    return error_reply(request, error, {k: v for k, v in exc.headers.items() if k.lower() == "allow"})
 
 
 def add_routes(app: web.Application) -> None:
@@ -74,7 +111,7 @@ def create_app(
     """``config_path``: the file a reload re-reads (None: the embedded default); ``metrics_dir``: a worker of
     ``lip serve --workers N`` shares its metrics with its siblings there (``lip.shared_metrics``)."""
     app = web.Application(
-        middlewares=[request_ids, json_http_errors, track, authenticate, limit_concurrency],
+        middlewares=[gate],
         client_max_size=settings.config.server.max_body_bytes + 1,
     )
     shared = SharedMetrics(metrics_dir, current_runtime(app)) if metrics_dir is not None else None
