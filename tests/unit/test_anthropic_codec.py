@@ -57,7 +57,7 @@ from lip.protocols.anthropic_messages import (
     AnthropicStreamEncoder,
 )
 from lip.protocols.codec import Codec
-from lip.protocols.sse import SSEDecoder
+from lip.protocols.sse import SSEDecoder, SSEEvent
 
 TRANSCRIPTS = Path(__file__).parent / "transcripts"
 EVENTS: TypeAdapter[Any] = TypeAdapter(RawMessageStreamEvent)
@@ -1156,3 +1156,26 @@ def test_same_protocol_translation_turns_thinking_off_when_the_loop_lost_its_thi
     body["messages"][1]["content"] = [signed, call]  # type: ignore[index]
     encoded = codec.encode_request(codec.decode_request(body, HEADERS), "m")
     assert encoded["thinking"] == {"type": "enabled", "budget_tokens": 2048}
+
+
+FAST_PATH_EVENTS: list[dict[str, Any]] = [
+    {"type": "message_start", "message": {"id": "msg_1", "model": "m", "usage": {"input_tokens": 3}}},
+    {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+    {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hi"}},
+    {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": ""}},
+    {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": 7}},
+    {"type": "content_block_delta", "index": 5, "delta": {"type": "text_delta", "text": "no such block"}},
+    {"type": "content_block_delta", "delta": {"type": "text_delta", "text": "no index"}},
+    {"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": "hm"}},
+    {"type": "content_block_stop", "index": 0},
+    {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "after stop"}},
+    {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 2}},
+    {"type": "message_stop"},
+]
+
+
+def test_the_text_delta_fast_path_decodes_as_the_general_path_does() -> None:
+    fast, general = AnthropicStreamDecoder(), AnthropicStreamDecoder()
+    for event in FAST_PATH_EVENTS:
+        sse = SSEEvent(orjson.dumps(event), event["type"])
+        assert fast.feed(sse) == general.handle(event, sse.event), event

@@ -336,6 +336,10 @@ class AnthropicStreamDecoder:
             return self._fail(UpstreamProtocolError("the upstream sent a stream event that is not JSON"))
         if not isinstance(event, dict):
             return self._fail(UpstreamProtocolError("the upstream sent a stream event that is not an object"))
+        if self.started:  # the commonest event: handle would produce exactly this
+            text = _text_delta(event)
+            if text is not None and _index(event, -1) in self._blocks:
+                return [TextDelta(text)]
         return self.handle(event, sse.event)
 
     def handle(self, event: dict[str, Any], name: str | None = None) -> list[Event]:
@@ -479,6 +483,17 @@ class AnthropicStreamDecoder:
         if self.started and self._stopped:  # some compatible upstreams end without message_stop
             return self._end()
         return self._fail(UpstreamProtocolError("the upstream stream ended before message_stop"))
+
+
+def _text_delta(event: dict[str, Any]) -> str | None:
+    """The text of a ``content_block_delta`` event whose delta is a non-empty ``text_delta``, else None."""
+    if event.get("type") != "content_block_delta":
+        return None
+    delta = event.get("delta")
+    if type(delta) is not dict or delta.get("type") != "text_delta":
+        return None
+    text = delta.get("text")
+    return text if type(text) is str and text else None
 
 
 def _index(event: dict[str, Any], default: int) -> int:

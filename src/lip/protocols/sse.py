@@ -50,15 +50,22 @@ class SSEDecoder:
                 self._buffer = buffer
                 return []
             buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        *lines, self._buffer = buffer.split(b"\n")
+        *blocks, self._buffer = buffer.split(b"\n\n")  # whole events; the last, unfinished one waits
         events: list[SSEEvent] = []
-        for line in lines:  # the commonest lines inline, as _line would take them
-            if line.startswith(b"data: "):
-                self._data.append(line[6:])
-            elif line.startswith(b"event: "):
-                self._event = line[7:].decode("utf-8", "replace")
-            else:
+        for block in blocks:
+            # The commonest events whole, as _line would take them: "data: X" and "event: E\ndata: X"
+            if block.startswith(b"data: "):
+                if b"\n" not in block:
+                    events.append(SSEEvent(block[6:], None, self._id))
+                    continue
+            elif block.startswith(b"event: "):
+                end = block.find(b"\n")
+                if end > 0 and block.startswith(b"data: ", end + 1) and block.find(b"\n", end + 1) < 0:
+                    events.append(SSEEvent(block[end + 7 :], block[7:end].decode("utf-8", "replace"), self._id))
+                    continue
+            for line in block.split(b"\n"):
                 self._line(line, events)
+            self._line(b"", events)
         return events
 
     def flush(self) -> list[SSEEvent]:
