@@ -1,7 +1,8 @@
 """Turn a scripted `Action` into the HTTP answer of one endpoint: JSON, SSE, errors, stalls and stream faults.
 
 Stream faults on a non-streaming request: `DisconnectAfter` sends half the JSON body (after a full
-Content-Length) then closes the connection; `StallMidStream` sends half, pauses, then the rest; `MalformedSSE`
+Content-Length) then closes the connection; `StallMidStream` sends half, pauses, then the rest (with
+`after_chunks=0`: the headers, a pause, then the body); `MalformedSSE`
 sends a truncated JSON body; `ErrorMidStream` answers its `status` with the native error body.
 """
 
@@ -145,11 +146,14 @@ async def _answer(
     response = web.StreamResponse(headers={"content-type": "application/json", **_request_id_header(family)})
     response.content_length = len(payload)
     await response.prepare(request)
+    if isinstance(fault, StallMidStream) and fault.after_chunks == 0:
+        await asyncio.sleep(fault.seconds)  # prepare sent the status line and headers; the body waits
     await response.write(payload[:half])
     if isinstance(fault, DisconnectAfter):
         _drop(request)
         return response
-    await asyncio.sleep(fault.seconds)
+    if isinstance(fault, StallMidStream) and fault.after_chunks:
+        await asyncio.sleep(fault.seconds)
     await response.write(payload[half:])
     await response.write_eof()
     return response

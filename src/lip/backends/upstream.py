@@ -202,21 +202,29 @@ class UpstreamCall:
     def content_type(self) -> str:
         return self.response.headers.get("Content-Type", "application/json")
 
-    def _total_message(self) -> str:
-        return self.deadlines.stream_message("total")
-
     async def read_body(self) -> bytes:
-        """The whole body, bounded by the total timeout and a size cap."""
-        with UpstreamErrors(self.what, self._total_message):
-            async with asyncio.timeout_at(self.deadlines.total_at()):
-                chunks: list[bytes] = []
-                size = 0
+        """The whole body, bounded by a size cap and by the watchdog: the first chunk by the first-byte deadline,
+        each later gap by the idle one, all of it by the total one (as for a stream)."""
+        deadlines = self.deadlines
+        watchdog = self.watchdog = Watchdog(
+            self.response, deadlines.timeouts.idle_s, deadlines.total, deadlines.first_byte
+        )
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            with UpstreamErrors(self.what), WatchdogCut(self, watchdog):
                 async for chunk in self.response.content.iter_any():
+                    if chunks:
+                        watchdog.touch()
+                    else:
+                        watchdog.first_chunk_came()
                     size += len(chunk)
                     if size > MAX_RESPONSE_BODY:
                         raise UpstreamProtocolError(f"{self.what}: the upstream response is larger than 64 MiB")
                     chunks.append(chunk)
-                return b"".join(chunks)
+        finally:
+            watchdog.cancel()
+        return b"".join(chunks)
 
     async def first_chunk(self) -> tuple[bytes, AsyncIterator[bytes]]:
         """The first body chunk (by the first-byte deadline, which also covered the headers) and the rest."""
