@@ -1,8 +1,8 @@
 """Metrics (Prometheus text at GET /metrics, one registry per app), the access log, request ids, log formats.
 
 A runtime observer sees each generation request's Exchange once it has ended and feeds both the metrics and the
-access log; the request-id middleware gives every request an id (``X-Request-ID``, accepted or generated, returned
-on every response) and logs and counts the requests no frontend saw (401, 429, 404, /healthz, ...). Neither ever
+access log; ``lip.server.gate`` gives every request an id (``X-Request-ID``, accepted or generated, returned on every
+response) and logs and counts the requests no frontend saw (401, 429, 404, /healthz, ...). Neither ever
 records a prompt, a key or an auth header; bodies go only to ``lip.bodies``, when ``logging.log_bodies`` is on
 (see ``lip.bodylog``).
 """
@@ -30,7 +30,6 @@ from prometheus_client.registry import Collector
 from lip.bodylog import body_log
 from lip.credentials import KeyRing
 from lip.errors import UpstreamError
-from lip.frontends.endpoint import Exchange
 from lip.ids import unique_hex
 from lip.lifecycle import Lifecycle
 from lip.middlewares import client_of
@@ -38,6 +37,7 @@ from lip.routing.failover import reason
 from lip.runtime import RUNTIME, Runtime, runtime_of
 
 if TYPE_CHECKING:
+    from lip.frontends.endpoint import Exchange
     from lip.shared_metrics import SharedMetrics
 
 access_log = logging.getLogger("lip.access")
@@ -63,9 +63,10 @@ def request_id(http: web.Request) -> str:
     return found
 
 
-async def add_request_id(http: web.Request, response: web.StreamResponse) -> None:
-    """on_response_prepare: every response carries the request's id, streams included."""
-    response.headers["X-Request-ID"] = request_id(http)
+def id_header(http: web.Request) -> dict[str, str]:
+    """The header that returns the request's id: ``lip.server.gate`` adds it to every response it hands back
+    unsent; a handler that starts a stream itself puts it in the stream's headers."""
+    return {"X-Request-ID": request_id(http)}
 
 
 def _new_request_id(http: web.Request) -> str:
@@ -248,7 +249,6 @@ def install(app: web.Application, lifecycle: Lifecycle, shared: SharedMetrics | 
     server_log = logging.getLogger("aiohttp.server")
     if MALFORMED not in server_log.filters:
         server_log.addFilter(MALFORMED)
-    app.on_response_prepare.append(add_request_id)
     app.router.add_get("/metrics", metrics_endpoint)
 
 

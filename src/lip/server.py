@@ -21,7 +21,7 @@ from lip.frontends.openai_chat import chat_completions
 from lip.frontends.openai_responses import responses
 from lip.lifecycle import LIFECYCLE, Lifecycle, admin_reload, admit, close_retired, drain, leave
 from lip.middlewares import LIMITS, Limits, error_reply, key_refusal, release_slot, slot_refusal
-from lip.observability import OBSERVABILITY, assign_request_id, current_runtime, install
+from lip.observability import OBSERVABILITY, assign_request_id, current_runtime, id_header, install
 from lip.runtime import RUNTIME, Runtime, RuntimeHolder
 from lip.shared_metrics import CountedLifecycle, SharedMetrics
 from lip.store import Store, open_store
@@ -72,6 +72,8 @@ async def gate(request: web.Request, handler: Handler) -> web.StreamResponse:
                 if exc.status < 400:
                     raise
                 response = http_error_reply(request, exc)
+        if not response.prepared:  # a stream a handler started carries the id already (``id_header``)
+            response.headers.update(id_header(request))
         status = response.status
         return response
     except web.HTTPException as exc:

@@ -40,6 +40,7 @@ async def test_comments_flow_while_the_first_byte_is_slow(fake_provider: FakePro
     async with run_lip({"plugins": {"backends": [row("a", fake_provider.url)]}}) as lip:
         status, headers, body = await raw_stream(lip, "a:m")
     assert status == 200 and headers["Content-Type"].startswith("text/event-stream")
+    assert len(headers["X-Request-ID"]) == 32  # committed by the first comment, before any leaf answered
     head, _, rest = body.partition(b"data: ")
     assert head.count(KEEPALIVE) >= 2 and head == KEEPALIVE * head.count(KEEPALIVE)
     assert b"worth" in rest and rest.rstrip().endswith(b"data: [DONE]")

@@ -27,6 +27,7 @@ from lip.errors import (
 )
 from lip.frontends.keepalive import KeepAlive, interval_for
 from lip.lifecycle import drain_scope
+from lip.observability import id_header
 from lip.protocols.codec import Codec
 from lip.protocols.relay import RelayWatch, body_usage, fix_body_stop
 from lip.routing.failover import open_first, reason
@@ -190,7 +191,7 @@ class Endpoint:
         headers = {"x-lip-backend": target.leaf}
 
         def stream() -> web.StreamResponse:
-            return prepared or stream_response({**SSE_HEADERS, **headers}, exchange.bodies)
+            return prepared or stream_response({**SSE_HEADERS, **headers, **id_header(http)}, exchange.bodies)
 
         match opened:
             case RelayBody(body=body, content_type=content_type, parsed=parsed):

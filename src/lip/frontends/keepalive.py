@@ -16,6 +16,7 @@ from aiohttp import web
 from lip.backends.base import Opened, RelayBody, Target
 from lip.bodylog import BodyLog, stream_response
 from lip.errors import LipError
+from lip.observability import id_header
 from lip.protocols.codec import Codec
 from lip.protocols.sse import KEEPALIVE_FRAME
 
@@ -58,7 +59,7 @@ class KeepAlive:
 
     async def _beat(self) -> None:
         if self.response is None:
-            self.response = stream_response(self.headers, self.bodies)
+            self.response = stream_response({**self.headers, **id_header(self.http)}, self.bodies)
             await self.response.prepare(self.http)
         await self.response.write(KEEPALIVE_FRAME)
 
