@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 import aiohttp
@@ -12,7 +13,7 @@ import orjson
 from aiohttp import web
 
 from lip.config.load import Settings
-from lip.errors import ClientError
+from lip.errors import ClientError, LipError
 from lip.frontends.anthropic_messages import count_tokens, messages
 from lip.frontends.diagnostics import diagnostics
 from lip.frontends.health import healthz
@@ -21,7 +22,7 @@ from lip.frontends.openai_chat import chat_completions
 from lip.frontends.openai_responses import responses
 from lip.lifecycle import LIFECYCLE, Lifecycle, admin_reload, admit, close_retired, drain, leave
 from lip.middlewares import LIMITS, Limits, error_reply, key_refusal, release_slot, slot_refusal
-from lip.observability import OBSERVABILITY, assign_request_id, current_runtime, id_header, install
+from lip.observability import OBSERVABILITY, assign_request_id, current_runtime, id_header, install, request_id
 from lip.runtime import RUNTIME, Runtime, RuntimeHolder
 from lip.shared_metrics import CountedLifecycle, SharedMetrics
 from lip.store import Store, open_store
@@ -47,8 +48,9 @@ def new_session() -> aiohttp.ClientSession:
 @web.middleware
 async def gate(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every request's way in and out, in order: its id; the shutdown check and the runtime pin; the client key; the
-    concurrency limits. Then aiohttp's own 404/405/413 become JSON an SDK can read, in the path's protocol. On the
-    way out: the slot and the pin are released and the response is counted (and logged when no frontend did).
+    concurrency limits. Then aiohttp's own 404/405/413, and a 500 for an error lip did not expect (logged with its
+    traceback), become JSON an SDK can read, in the path's protocol. On the way out: the slot and the pin are
+    released and the response is counted (and logged when no frontend did).
 
     One middleware, not one per job: each would add a coroutine that every resumption of every request passes
     through. The checks stay in their modules; a streaming body is never touched here.
@@ -72,6 +74,10 @@ async def gate(request: web.Request, handler: Handler) -> web.StreamResponse:
                 if exc.status < 400:
                     raise
                 response = http_error_reply(request, exc)
+            except Exception as exc:
+                if request.writer.output_size > 0:  # a stream had begun: aiohttp ends the connection
+                    raise
+                response = unexpected_failure(request, exc)
         if not response.prepared:  # a stream a handler started carries the id already (``id_header``)
             response.headers.update(id_header(request))
         status = response.status
@@ -86,6 +92,22 @@ async def gate(request: web.Request, handler: Handler) -> web.StreamResponse:
         release_slot(request)
         leave(request)
         request.app[OBSERVABILITY].finished(request, status, started)
+
+
+def unexpected_failure(request: web.Request, exc: Exception) -> web.Response:
+    """A 500 for an error lip did not foresee (a bug). The log gets its type and where it happened, not its message:
+    that may quote a key or a prompt. The client gets the request id to quote."""
+    rid = request_id(request)
+    where = "".join(traceback.format_tb(exc.__traceback__))
+    log.error(
+        "lip failed on %s %s (request id %s): %s at\n%s",
+        request.method,
+        request.path[:200],
+        rid,
+        type(exc).__name__,
+        where.rstrip(),
+    )
+    return error_reply(request, LipError(f"lip failed on this request; its log has the details (request id {rid})"))
 
 
 def http_error_reply(request: web.Request, exc: web.HTTPException) -> web.Response:

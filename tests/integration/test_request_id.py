@@ -5,8 +5,13 @@ from __future__ import annotations
 import re
 
 import aiohttp
+import pytest
+import yaml
+from aiohttp import web
 
-from tests.harness import run_lip
+from lip.config.load import load_text
+from lip.server import create_app
+from tests.harness import CANARY, free_port, run_lip
 from tests.integration.operate import CHAT, CLIENT_KEY, call
 
 STUB = {"server": {"max_body_bytes": 4096}, "plugins": {"backends": [{"id": "local-stub", "kind": "local-stub"}]}}
@@ -49,3 +54,34 @@ async def test_a_client_id_is_kept_sanitised_and_bounded() -> None:
     assert long.headers["X-Request-ID"] == "z" * 128
     assert re.fullmatch(r"[0-9a-f]{32}", junk.headers["X-Request-ID"])
     assert stream_id == "s-1"
+
+
+async def test_an_unexpected_failure_is_a_500_in_the_paths_protocol_with_the_id_and_no_detail(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A handler that fails in a way lip did not foresee (a bug): the client still gets JSON it can parse, with the
+    request id to quote, and nothing of the failure's text (it may hold user data); the log has the traceback."""
+
+    async def broken(request: web.Request) -> web.Response:
+        raise RuntimeError(f"bug while holding {CANARY}")
+
+    app = create_app(load_text(yaml.safe_dump(STUB), "t.yaml", {}), {})
+    app.router.add_post("/v1/broken", broken)
+    app.router.add_post("/v1/messages/broken", broken)
+    runner = web.AppRunner(app, handler_cancellation=True, access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        openai_reply = await call(f"http://127.0.0.1:{port}/v1/broken", CHAT)
+        anthropic_reply = await call(f"http://127.0.0.1:{port}/v1/messages/broken", CHAT)
+    finally:
+        await runner.cleanup()
+    for reply in (openai_reply, anthropic_reply):
+        assert reply.status == 500 and reply.headers["Content-Type"].startswith("application/json")
+        assert re.fullmatch(r"[0-9a-f]{32}", reply.headers["X-Request-ID"])
+        assert reply.headers["X-Request-ID"] in reply.body.decode() and CANARY not in reply.body.decode()
+    assert openai_reply.json()["error"]["code"] == "internal_error"
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name == "lip.server")
+    assert openai_reply.headers["X-Request-ID"] in logged and "RuntimeError at" in logged and "in broken" in logged
+    assert anthropic_reply.json()["type"] == "error" and anthropic_reply.json()["error"]["type"] == "api_error"
