@@ -49,8 +49,10 @@ def _check_system_turn(messages: list[Any], i: int) -> None:
             'messages: Unexpected role "system". The Messages API accepts a top-level `system` parameter, '
             'not "system" as the first input message.'
         )
-    if not isinstance(before, dict) or before.get("role") != "user" or (
-        after is not None and (not isinstance(after, dict) or after.get("role") != "assistant")
+    if (
+        not isinstance(before, dict)
+        or before.get("role") != "user"
+        or (after is not None and (not isinstance(after, dict) or after.get("role") != "assistant"))
     ):
         raise _bad(
             f'messages.{i}: Unexpected role "system" here: a system message must follow a user turn and be the '

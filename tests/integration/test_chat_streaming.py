@@ -74,9 +74,14 @@ async def test_non_stream_returns_the_providers_completion(fake_provider: FakePr
 async def test_tool_call_deltas_are_relayed(fake_provider: FakeProvider) -> None:
     fake_provider.queue(Turn(text="", tool_calls=[FakeToolCall("get_weather", '{"city":"Paris"}', "call_1")]))
     tools = [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}]
-    async with run_lip(config(fake_provider)) as lip, lip.openai().chat.completions.stream(
-        model="p:m", messages=USER, tools=tools  # type: ignore[arg-type]
-    ) as stream:
+    async with (
+        run_lip(config(fake_provider)) as lip,
+        lip.openai().chat.completions.stream(
+            model="p:m",
+            messages=USER,
+            tools=tools,  # type: ignore[arg-type]
+        ) as stream,
+    ):
         async for _ in stream:
             pass
         final = await stream.get_final_completion()

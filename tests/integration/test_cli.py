@@ -37,12 +37,18 @@ def two_backends(url: str) -> dict[str, Any]:
             "default_route": "provider123:deepseek-chat",
             "model_aliases": [{"pattern": "^gpt-4o(-mini)?$", "replacement": "provider123:deepseek-chat"}],
         },
-        "plugins": {"backends": [
-            backend_row("provider123", url + "/v1", key_root="PROVIDER123_API_KEY",
-                        models={"source": "inline", "items": [{"native_id": "deepseek-chat"}]}),
-            backend_row("claude", url, kind="custom-anthropic-compatible", prefix="claude-proxy"),
-            {"id": "stub", "kind": "local-stub"},
-        ]},
+        "plugins": {
+            "backends": [
+                backend_row(
+                    "provider123",
+                    url + "/v1",
+                    key_root="PROVIDER123_API_KEY",
+                    models={"source": "inline", "items": [{"native_id": "deepseek-chat"}]},
+                ),
+                backend_row("claude", url, kind="custom-anthropic-compatible", prefix="claude-proxy"),
+                {"id": "stub", "kind": "local-stub"},
+            ]
+        },
     }
 
 
@@ -52,9 +58,19 @@ def test_check_config_valid_prints_a_summary(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     out = result.output
     assert f"{config}: valid" in out
-    for text in ("provider123", "claude-proxy", "local-stub", "custom-openai-legacy-compatible",
-                 "custom-anthropic-compatible", "yes (2 keys from PROVIDER123_API_KEY)", "inline", "discovery", "stub",
-                 "3 enabled backend(s)", "127.0.0.1:8000"):
+    for text in (
+        "provider123",
+        "claude-proxy",
+        "local-stub",
+        "custom-openai-legacy-compatible",
+        "custom-anthropic-compatible",
+        "yes (2 keys from PROVIDER123_API_KEY)",
+        "inline",
+        "discovery",
+        "stub",
+        "3 enabled backend(s)",
+        "127.0.0.1:8000",
+    ):
         assert text in out, text
     assert "auth configured" in out
     assert CANARY not in out and "k2" not in out.replace("PROVIDER123_API_KEY_2", "")
@@ -75,23 +91,32 @@ def test_check_config_without_a_file_checks_the_embedded_default() -> None:
 
 
 def test_check_config_invalid_lists_every_problem_and_exits_1(tmp_path: Path) -> None:
-    config = write(tmp_path, {
-        "routing": {"default_route": "ghost:m"},
-        "plugins": {"backends": [
-            backend_row("bad-prefix", "https://api.example.com", prefix="open/ai"),
-            backend_row("bad-url", f"https://user:{CANARY}@api.example.com"),
-            backend_row("literal", "https://api.example.com", prefix="lit", api_key=CANARY),
-            backend_row("typo", "https://api.example.com", prefix="typo", bse_url="x"),
-            backend_row("reserved", "https://api.example.com", prefix="openai"),
-        ]},
-    })
+    config = write(
+        tmp_path,
+        {
+            "routing": {"default_route": "ghost:m"},
+            "plugins": {
+                "backends": [
+                    backend_row("bad-prefix", "https://api.example.com", prefix="open/ai"),
+                    backend_row("bad-url", f"https://user:{CANARY}@api.example.com"),
+                    backend_row("literal", "https://api.example.com", prefix="lit", api_key=CANARY),
+                    backend_row("typo", "https://api.example.com", prefix="typo", bse_url="x"),
+                    backend_row("reserved", "https://api.example.com", prefix="openai"),
+                ]
+            },
+        },
+    )
     result = run("check-config", "--config", config)
     assert result.exit_code == 1
     out = result.output
     assert "configuration invalid (6 problem(s))" in out
-    for backend_id, field in [("bad-prefix", "config.backend_prefix"), ("bad-url", "config.base_url"),
-                              ("literal", "config.api_key"), ("typo", "config.bse_url"),
-                              ("reserved", "config.backend_prefix")]:
+    for backend_id, field in [
+        ("bad-prefix", "config.backend_prefix"),
+        ("bad-url", "config.base_url"),
+        ("literal", "config.api_key"),
+        ("typo", "config.bse_url"),
+        ("reserved", "config.backend_prefix"),
+    ]:
         assert f"{config}: backend '{backend_id}' (plugins.backends" in out and f"field {field}:" in out
     assert f"{config}: field routing.default_route" in out
     assert out.count("Fix:") == 6
@@ -146,8 +171,16 @@ def test_routes_show_prefixes_aliases_and_the_default_route(tmp_path: Path) -> N
     result = run("routes", "--config", write(tmp_path, data))
     assert result.exit_code == 0, result.output
     out = result.output
-    for text in ("provider123:<model>", "claude-proxy:<model>", "local-stub:<model>", "https://api.example.com/v1",
-                 "(no network)", "fast", "default route", "provider123:deepseek-chat"):
+    for text in (
+        "provider123:<model>",
+        "claude-proxy:<model>",
+        "local-stub:<model>",
+        "https://api.example.com/v1",
+        "(no network)",
+        "fast",
+        "default route",
+        "provider123:deepseek-chat",
+    ):
         assert text in out, text
 
 
@@ -164,8 +197,14 @@ async def test_inventory_json_lists_models_per_backend_with_source_and_state(
     result = await asyncio.to_thread(run, "inventory", "--config", config, "--json")
     assert result.exit_code == 0, result.output
     rows = {row["id"]: row for row in orjson.loads(result.stdout)["backends"]}
-    assert rows["provider123"] == {"id": "provider123", "prefix": "provider123", "source": "inline",
-                                   "state": "ready", "error": None, "models": ["provider123:deepseek-chat"]}
+    assert rows["provider123"] == {
+        "id": "provider123",
+        "prefix": "provider123",
+        "source": "inline",
+        "state": "ready",
+        "error": None,
+        "models": ["provider123:deepseek-chat"],
+    }
     assert rows["claude"]["source"] == "discovery" and rows["claude"]["state"] == "ready"
     assert rows["claude"]["models"] == ["claude-proxy:claude-test"]
     assert rows["stub"]["models"] == ["local-stub:echo", "local-stub:hello"]
@@ -185,7 +224,10 @@ def test_the_installed_entry_point(tmp_path: Path) -> None:
     example = Path(__file__).parents[2] / "config" / "examples" / "local-unauthenticated.yaml"
     done = subprocess.run(
         [sys.executable, "-m", "lip", "check-config", "--config", str(example)],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "valid" in done.stdout

@@ -24,9 +24,10 @@ def config(fake: FakeProvider, **extra: Any) -> dict[str, Any]:
 
 
 async def post(lip: LipServer, body: bytes, path: str = "/v1/chat/completions") -> tuple[int, dict[str, Any], Any]:
-    async with aiohttp.ClientSession(timeout=TIMEOUT) as session, session.post(
-        lip.url + path, data=body, headers={"Content-Type": "application/json"}
-    ) as response:
+    async with (
+        aiohttp.ClientSession(timeout=TIMEOUT) as session,
+        session.post(lip.url + path, data=body, headers={"Content-Type": "application/json"}) as response,
+    ):
         return response.status, dict(response.headers), orjson.loads(await response.read())
 
 
@@ -135,11 +136,27 @@ async def test_an_unknown_prefix_is_a_404(fake_provider: FakeProvider) -> None:
 @pytest.mark.parametrize(
     ("fail", "status", "message"),
     [
-        (Fail(400, {"error": {"message": "max_tokens is too large", "type": "invalid_request_error",
-                              "param": "max_tokens", "code": None}}), 400, "max_tokens is too large"),
+        (
+            Fail(
+                400,
+                {
+                    "error": {
+                        "message": "max_tokens is too large",
+                        "type": "invalid_request_error",
+                        "param": "max_tokens",
+                        "code": None,
+                    }
+                },
+            ),
+            400,
+            "max_tokens is too large",
+        ),
         (Fail(404), 404, "The model does not exist or you do not have access to it."),
-        (Fail(422, {"error": {"message": "Unprocessable thing", "type": "invalid_request_error"}}), 422,
-         "Unprocessable thing"),
+        (
+            Fail(422, {"error": {"message": "Unprocessable thing", "type": "invalid_request_error"}}),
+            422,
+            "Unprocessable thing",
+        ),
         (Fail(402, {"error": "Insufficient credits"}), 402, "Insufficient credits"),
     ],
 )

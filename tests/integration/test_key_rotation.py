@@ -75,8 +75,13 @@ async def test_discovery_uses_each_kinds_auth_style(
 async def test_the_anthropic_kind_sends_x_api_key_on_messages(fake_provider: FakeProvider) -> None:
     pytest.importorskip("lip.protocols.anthropic_messages")
     fake_provider.keys = {CANARY: None}
-    row = backend_row("ant", fake_provider.url, kind=ANTHROPIC, key_root="ANT_KEY",
-                      models={"source": "inline", "items": [{"native_id": "claude-test"}]})
+    row = backend_row(
+        "ant",
+        fake_provider.url,
+        kind=ANTHROPIC,
+        key_root="ANT_KEY",
+        models={"source": "inline", "items": [{"native_id": "claude-test"}]},
+    )
     async with run_lip({"plugins": {"backends": [row]}}, {"ANT_KEY": CANARY}) as lip:
         client = lip.openai(api_key=CLIENT_KEY)
         completion = await client.chat.completions.create(

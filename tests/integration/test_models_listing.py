@@ -22,8 +22,21 @@ async def test_models_of_every_backend_are_listed_with_their_prefix(fake_provide
         backend_row("provider123", chat.url + "/v1"),
         backend_row("resp", responses.url + "/v1", kind=RESPONSES),
         backend_row("ant", anthropic.url, kind=ANTHROPIC),
-        backend_row("static", chat.url + "/v1", models={"source": "inline", "items": [
-            {"native_id": "llama3:8b", "canonical_id": "static/llama3", "owned_by": "meta", "created": 1700000000}]}),
+        backend_row(
+            "static",
+            chat.url + "/v1",
+            models={
+                "source": "inline",
+                "items": [
+                    {
+                        "native_id": "llama3:8b",
+                        "canonical_id": "static/llama3",
+                        "owned_by": "meta",
+                        "created": 1700000000,
+                    }
+                ],
+            },
+        ),
     ]
     async with run_lip({"plugins": {"backends": rows}}) as lip:
         page = await lip.openai().models.list()

@@ -90,10 +90,12 @@ async def test_a_bare_name_goes_to_the_single_backend_that_lists_it(fake_provide
     b = await fake_provider_factory(models=["beta-model", "shared"])
     config = {
         "routing": {"default_route": "a:default-model"},
-        "plugins": {"backends": [
-            backend_row("a", a.url + "/v1"),
-            backend_row("b", b.url + "/v1", models=inline({"native_id": "beta-native", "canonical_id": "beta"})),
-        ]},
+        "plugins": {
+            "backends": [
+                backend_row("a", a.url + "/v1"),
+                backend_row("b", b.url + "/v1", models=inline({"native_id": "beta-native", "canonical_id": "beta"})),
+            ]
+        },
     }
     async with run_lip(config) as lip:
         await ask(lip, "beta")  # b's static inventory has it as a canonical id

@@ -44,8 +44,13 @@ def assert_no_canary(*texts: object) -> None:
 async def test_logs_and_errors_during_rotation(
     fake_provider: FakeProvider, debug_logs: pytest.LogCaptureFixture
 ) -> None:
-    quoted = {"error": {"message": f"Incorrect API key provided: {CANARY}", "type": "invalid_request_error",
-                        "code": "invalid_api_key"}}
+    quoted = {
+        "error": {
+            "message": f"Incorrect API key provided: {CANARY}",
+            "type": "invalid_request_error",
+            "code": "invalid_api_key",
+        }
+    }
     fake_provider.keys = {
         CANARY: Fail(401, quoted),
         CANARY + "-two": Fail(429, {"error": {"message": f"slow down, {CANARY}-two"}}, {"Retry-After": "5"}),

@@ -60,10 +60,18 @@ def test_decode_request_builds_the_conversation() -> None:
         **BASE,
         "messages": [
             {"role": "system", "content": "be brief"},
-            {"role": "user", "content": [{"type": "text", "text": "look"}, {"type": "image_url", "image_url": {
-                "url": "data:image/png;base64,AAAA", "detail": "low"}}]},
-            {"role": "assistant", "content": None, "tool_calls": [
-                {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": '{"a":1}'}}]},
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "look"},
+                    {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA", "detail": "low"}},
+                ],
+            },
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "f", "arguments": '{"a":1}'}}],
+            },
             {"role": "tool", "tool_call_id": "call_1", "content": "42"},
         ],
         "tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}],
@@ -103,8 +111,10 @@ BAD_BODIES: list[tuple[Any, str | None]] = [
         {**BASE, "messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": 1}}]}]},
         "messages[0].content[0].image_url.url",
     ),
-    ({**BASE, "messages": [{"role": "assistant", "tool_calls": [{"function": {"name": "f"}}]}]},
-     "messages[0].tool_calls[0].id"),
+    (
+        {**BASE, "messages": [{"role": "assistant", "tool_calls": [{"function": {"name": "f"}}]}]},
+        "messages[0].tool_calls[0].id",
+    ),
     ({**BASE, "messages": [{"role": "tool", "content": "x"}]}, "messages[0].tool_call_id"),
     ({**BASE, "stream": "yes"}, "stream"),
     ({**BASE, "stream": 1}, "stream"),
@@ -229,8 +239,9 @@ def test_decode_normalises_stop_while_calling_tools() -> None:
     assert events[-1] == MessageEnd(StopReason.TOOL_USE)
 
 
-@pytest.mark.parametrize(("finish", "reason"), [("length", StopReason.MAX_TOKENS),
-                                                ("content_filter", StopReason.CONTENT_FILTER)])
+@pytest.mark.parametrize(
+    ("finish", "reason"), [("length", StopReason.MAX_TOKENS), ("content_filter", StopReason.CONTENT_FILTER)]
+)
 def test_decode_finish_reasons(finish: str, reason: StopReason) -> None:
     events = decode_frames({**BASE, "stream": True}, Turn(finish=finish))  # type: ignore[arg-type]
     assert events[-1] == MessageEnd(reason)
@@ -266,8 +277,11 @@ def test_a_mid_stream_error_keeps_the_status_its_body_names(error: dict[str, Any
 def test_a_stream_that_stops_before_finishing_is_an_error() -> None:
     decoder = CODEC.stream_decoder(CODEC.decode_request(BASE, {}))
     sse = SSEDecoder()
-    events = [e for s in sse.feed(b'data: {"id":"x","choices":[{"index":0,"delta":{"content":"a"}}]}\n\n')
-              for e in decoder.feed(s)]
+    events = [
+        e
+        for s in sse.feed(b'data: {"id":"x","choices":[{"index":0,"delta":{"content":"a"}}]}\n\n')
+        for e in decoder.feed(s)
+    ]
     events += decoder.finish()
     assert isinstance(events[-1], StreamError)
 
@@ -346,8 +360,12 @@ def test_encode_a_stream_without_usage_unless_asked() -> None:
 
 def test_encode_tool_call_chunks() -> None:
     events: list[Event] = [
-        MessageStart("c", "m"), ToolCallStart(0, "call_1", "f"), ToolCallDelta(0, '{"a"'), ToolCallDelta(0, ":1}"),
-        ToolCallEnd(0), MessageEnd(StopReason.TOOL_USE),
+        MessageStart("c", "m"),
+        ToolCallStart(0, "call_1", "f"),
+        ToolCallDelta(0, '{"a"'),
+        ToolCallDelta(0, ":1}"),
+        ToolCallEnd(0),
+        MessageEnd(StopReason.TOOL_USE),
     ]
     chunks = encode_stream(events, include_usage=False)
     first = chunks[1]["choices"][0]["delta"]["tool_calls"][0]
@@ -360,8 +378,9 @@ def test_encode_tool_call_chunks() -> None:
 def test_a_stream_error_ends_with_an_error_chunk_and_no_done() -> None:
     events: list[Event] = [MessageStart("c", "m"), TextDelta("a"), StreamError(UpstreamTimeout("idle too long"))]
     chunks = encode_stream(events, include_usage=True)
-    assert chunks[-1] == {"error": {"message": "idle too long", "type": "server_error", "param": None,
-                                    "code": "upstream_timeout"}}
+    assert chunks[-1] == {
+        "error": {"message": "idle too long", "type": "server_error", "param": None, "code": "upstream_timeout"}
+    }
 
 
 def test_encode_a_collected_response() -> None:
@@ -400,8 +419,11 @@ def test_error_body_is_the_openai_shape(error: LipError, status: int, kind: str)
 @pytest.mark.parametrize(
     ("body", "message", "kind"),
     [
-        ({"error": {"message": "Rate limit reached", "type": "requests", "code": "rate_limit_exceeded"}},
-         "Rate limit reached", "requests"),
+        (
+            {"error": {"message": "Rate limit reached", "type": "requests", "code": "rate_limit_exceeded"}},
+            "Rate limit reached",
+            "requests",
+        ),
         ({"error": {"message": "Bad", "code": "invalid_value"}}, "Bad", "invalid_value"),
         ({"error": "plain string"}, "plain string", None),
         ({"message": "top-level message"}, "top-level message", None),

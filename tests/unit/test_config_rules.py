@@ -195,9 +195,11 @@ def test_every_problem_is_listed_at_once_each_naming_file_backend_and_field() ->
         ("broken", "confg"),
     ]
     for backend_id, field in expected:
-        assert any(
-            p.startswith(f"{SOURCE}: backend '{backend_id}'") and f"field {field}:" in p for p in problems
-        ), (backend_id, field, problems)
+        assert any(p.startswith(f"{SOURCE}: backend '{backend_id}'") and f"field {field}:" in p for p in problems), (
+            backend_id,
+            field,
+            problems,
+        )
     assert any("field serverr" in p for p in problems)
     assert all(p.startswith(SOURCE) and "Fix:" in p for p in problems if "serverr" not in p)
     assert CANARY not in "\n".join(problems)

@@ -97,8 +97,7 @@ def test_a_plain_stop_after_tool_calls_becomes_a_tool_stop() -> None:
 
 def test_a_plain_stop_without_tool_calls_is_left_alone() -> None:
     text = (
-        b'data: {"choices":[{"index":0,"delta":{"content":"\\"finish_reason\\": \\"stop\\" \\"tool_calls\\":[{"}}]}'
-        b"\n\n"
+        b'data: {"choices":[{"index":0,"delta":{"content":"\\"finish_reason\\": \\"stop\\" \\"tool_calls\\":[{"}}]}\n\n'
     )
     watch = RelayWatch("openai_chat")
     assert watch.feed(text) is text  # the same words inside the model's text are escaped: not a tool call

@@ -8,7 +8,7 @@ from lip.protocols.sse import DONE_FRAME, KEEPALIVE_FRAME, SSEDecoder, SSEEvent,
 
 TRANSCRIPT = (
     b'data: {"a":1}\n\n'
-    b"event: message_start\ndata: {\"b\":2}\n\n"
+    b'event: message_start\ndata: {"b":2}\n\n'
     b": keep-alive comment\n\n"
     b"id: 7\nevent: ping\ndata: line one\ndata: line two\n\n"
     b"data: [DONE]\n\n"
