@@ -24,7 +24,7 @@ import orjson
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from lip.bodylog import body_log
@@ -39,6 +39,7 @@ from lip.runtime import RUNTIME, Runtime, runtime_of
 if TYPE_CHECKING:
     from lip.frontends.endpoint import Exchange
     from lip.shared_metrics import SharedMetrics
+    from lip.store.base import StoreHealth
 
 access_log = logging.getLogger("lip.access")
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("lip.request_id", str)
@@ -86,6 +87,9 @@ KEYS_HELP = "API keys of each backend by state (usable, cooling after a 429, dis
 IN_FLIGHT_HELP = "Requests in flight"
 STREAMS_HELP = "Streams being relayed to clients"
 WORKERS_HELP = "Worker processes serving this port (lip serve --workers N)"
+STORE_UP_HELP = "1 while the shared store (store.kind: redis) answers, 0 while lip serves from its own state"
+STORE_FAILED_HELP = "Calls to the shared store that failed and were answered from this process's own state"
+STORE_OUTAGES_HELP = "Times the shared store became unreachable"
 
 
 def key_counts(runtime: Runtime | None) -> Iterator[tuple[str, str, int]]:
@@ -120,6 +124,26 @@ class KeyStates(Collector):
     @staticmethod
     def _family() -> GaugeMetricFamily:
         return GaugeMetricFamily("lip_backend_keys", KEYS_HELP, labels=["backend", "state"])
+
+
+def store_health(runtime: Runtime | None) -> StoreHealth | None:
+    return runtime.store.health() if runtime is not None else None
+
+
+class StoreState(Collector):
+    """lip_store_up, lip_store_failed_calls_total, lip_store_outages_total, read at scrape time; none of them with
+    the in-process store, which cannot fail."""
+
+    def __init__(self, current: Callable[[], Runtime | None]) -> None:
+        self.current = current
+
+    def collect(self) -> Iterator[Metric]:
+        health = store_health(self.current())
+        if health is None:
+            return
+        yield GaugeMetricFamily("lip_store_up", STORE_UP_HELP, value=int(health.reachable))
+        yield CounterMetricFamily("lip_store_failed_calls", STORE_FAILED_HELP, value=health.failed_calls)
+        yield CounterMetricFamily("lip_store_outages", STORE_OUTAGES_HELP, value=health.outages)
 
 
 class Observability:
@@ -180,6 +204,7 @@ class Observability:
             Gauge("lip_in_flight_streams", STREAMS_HELP, registry=registry).set_function(lambda: lifecycle.streams)
             Gauge("lip_workers", WORKERS_HELP, registry=registry).set(1)
             registry.register(KeyStates(current))
+            registry.register(StoreState(current))
 
     def _child(self, metric: Any, *labels: str) -> Any:
         """``metric.labels(*labels)``, cached: a dict lookup instead of prometheus-client's lock and checks."""

@@ -11,7 +11,9 @@ A scrape, whichever worker answers it, merges all the files:
 - ``lip_backend_keys`` has one series per live worker, labelled with its ``pid`` (``liveall``): each worker holds
   its own key cooldowns, so a key a 429 cools in one worker is still usable in another, and a sum or a maximum
   over workers would add up to more keys than a backend has. Each worker writes its counts every
-  ``KEYS_REFRESH_S``; the worker that answers a scrape writes its own first.
+  ``KEYS_REFRESH_S``; the worker that answers a scrape writes its own first. ``lip_store_up`` is per worker the
+  same way (each worker has its own connection to Redis); ``lip_store_failed_calls`` and ``lip_store_outages`` are
+  summed (each worker adds what it counted since its last write).
 
 One worker never comes here: it keeps a registry of its own and writes no file (``lip.observability``).
 """
@@ -26,11 +28,21 @@ import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 
 from aiohttp import web
-from prometheus_client import CollectorRegistry, Gauge, generate_latest, values
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest, values
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
 from lip.lifecycle import InFlight, Lifecycle
-from lip.observability import IN_FLIGHT_HELP, KEYS_HELP, STREAMS_HELP, WORKERS_HELP, key_counts
+from lip.observability import (
+    IN_FLIGHT_HELP,
+    KEYS_HELP,
+    STORE_FAILED_HELP,
+    STORE_OUTAGES_HELP,
+    STORE_UP_HELP,
+    STREAMS_HELP,
+    WORKERS_HELP,
+    key_counts,
+    store_health,
+)
 from lip.runtime import Runtime
 
 ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -85,6 +97,26 @@ class SharedMetrics:
         )
         self._written: set[tuple[str, str]] = set()
         Gauge("lip_workers", WORKERS_HELP, registry=None, multiprocess_mode="livesum").set(1)
+        self.store_up = Gauge("lip_store_up", STORE_UP_HELP, registry=None, multiprocess_mode="liveall")
+        self.store_failed = Counter("lip_store_failed_calls", STORE_FAILED_HELP, registry=None)
+        self.store_outages = Counter("lip_store_outages", STORE_OUTAGES_HELP, registry=None)
+        self._store_counted = (0, 0)  # failed calls and outages already added to the counters
+
+    def refresh(self) -> None:
+        self.refresh_keys()
+        self.refresh_store()
+
+    def refresh_store(self) -> None:
+        """Write this worker's view of the shared store: up (one series per worker), failed calls and outages (summed
+        over the workers)."""
+        health = store_health(self.current())
+        if health is None:
+            return
+        self.store_up.set(int(health.reachable))
+        failed, outages = self._store_counted
+        self.store_failed.inc(health.failed_calls - failed)
+        self.store_outages.inc(health.outages - outages)
+        self._store_counted = (health.failed_calls, health.outages)
 
     def refresh_keys(self) -> None:
         """Write this worker's key counts; a backend a reload removed drops to 0."""
@@ -97,15 +129,15 @@ class SharedMetrics:
         self._written |= seen
 
     def render(self) -> bytes:
-        self.refresh_keys()
+        self.refresh()
         return generate_latest(self.registry)
 
     async def refresh_forever(self, app: web.Application) -> AsyncIterator[None]:
-        """A cleanup context: refresh the key counts every ``KEYS_REFRESH_S`` while the app runs."""
+        """A cleanup context: refresh the key counts and the store state every ``KEYS_REFRESH_S`` while the app runs."""
 
         async def loop() -> None:
             while True:
-                self.refresh_keys()
+                self.refresh()
                 await asyncio.sleep(KEYS_REFRESH_S)
 
         task = asyncio.get_running_loop().create_task(loop())

@@ -22,6 +22,7 @@ from tests.fakes import Fail, FakeProvider, Turn
 from tests.fakes.fixtures import FakeProviderFactory
 from tests.harness import CANARY, LipServer, backend_row, run_lip
 from tests.integration.operate import call, run_lip_file, write_config
+from tests.integration.test_metrics import sample, scrape
 from tests.redisd import RedisServer
 
 MODELS = {"source": "inline", "items": [{"native_id": "m"}]}
@@ -156,12 +157,14 @@ async def test_redis_going_away_fails_no_request(
     async with run_lip(config(row("a", fake_provider)), {"TEST_REDIS_URL": redis_server.url}) as lip:
         client = lip.openai()
         before = await client.responses.create(model="a:m", input="one")
+        up = await scrape(lip.url)
         await redis_server.stop()
         with caplog.at_level(logging.WARNING, logger="lip.store.redis_store"):
             during = await client.responses.create(model="a:m", input="two", previous_response_id=before.id)
             again = await client.responses.create(model="a:m", input="three", previous_response_id=during.id)
             chat = await client.chat.completions.create(model="a:m", messages=MESSAGES)
             store = (await diagnostics(lip))["store"]
+            down = await scrape(lip.url)
             await redis_server.start()
 
             async def reachable() -> bool:  # the store tries Redis again a second after a failure
@@ -169,10 +172,16 @@ async def test_redis_going_away_fails_no_request(
 
             await eventually(reachable)
             after = await client.responses.create(model="a:m", input="four", previous_response_id=again.id)
+            back = await scrape(lip.url)
         assert (during.output_text, again.output_text, after.output_text) == ("answer 1", "answer 2", "answer 4")
         assert chat.choices[0].message.content == "answer 3"
         assert store["reachable"] is False and store["failed_calls"] >= 1 and store["outages"] == 1
         assert CANARY not in str(store) and store["url"].startswith("redis://***:***@127.0.0.1:")
+    assert (sample(up, "lip_store_up"), sample(up, "lip_store_failed_calls_total")) == (1, 0)
+    assert sample(down, "lip_store_up") == 0 and sample(down, "lip_store_outages_total") == 1
+    assert sample(down, "lip_store_failed_calls_total") >= store["failed_calls"] >= 1
+    assert sample(back, "lip_store_up") == 1 and sample(back, "lip_store_outages_total") == 1
+    assert CANARY not in up + down + back
     unreachable = [r for r in caplog.records if "is unreachable" in r.getMessage()]
     assert len(unreachable) == 1, "one warning per outage"
     assert any("reachable again" in r.getMessage() for r in caplog.records)
@@ -186,6 +195,7 @@ async def test_the_memory_default_is_per_process(fake_provider: FakeProvider) ->
             await other.openai().responses.create(model="a:m", input="again", previous_response_id=first.id)
         assert caught.value.code == "previous_response_not_found"
         assert (await diagnostics(one))["store"] == {"kind": "memory", "items": 1, "max_items": 2048}
+        assert "lip_store" not in await scrape(one.url)  # the in-process store cannot fail: no store metrics
 
 
 async def test_a_reload_keeps_the_store_and_gives_rejected_keys_another_chance(

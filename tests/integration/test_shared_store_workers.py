@@ -10,15 +10,21 @@ import signal
 from pathlib import Path
 
 from click.testing import CliRunner
+from prometheus_client.parser import text_string_to_metric_families
 
 from lip.cli import main
 from tests.harness import CANARY
 from tests.integration.operate import call, lip_process, write_config
+from tests.integration.test_metrics import sample, scrape
 from tests.redisd import RedisServer
 
 STUB = {"plugins": {"backends": [{"id": "local-stub", "kind": "local-stub"}]}}
 REDIS = {**STUB, "store": {"kind": "redis", "prefix": "workers:", "timeout_s": 2}}
 CHAINS = 12
+
+
+def store_up(text: str) -> list[float]:
+    return [s.value for f in text_string_to_metric_families(text) for s in f.samples if s.name == "lip_store_up"]
 
 
 def pids(log: str, text: str) -> set[str]:
@@ -39,9 +45,14 @@ async def test_previous_response_id_works_whichever_worker_answers(redis_server:
         await lip.wait_for_log("lip serving on", count=2)
         statuses = [await chain(lip.url) for _ in range(CHAINS)]
         await lip.wait_for_log("path=/v1/responses", count=2 * CHAINS)
+        async with asyncio.timeout(10):  # each worker writes its view of the store every second
+            while len(up := store_up(await scrape(lip.url))) < 2:
+                await asyncio.sleep(0.2)
+        failed = sample(await scrape(lip.url), "lip_store_failed_calls_total")
         lip.signal(signal.SIGTERM)
         assert await lip.wait() == 0
     assert statuses == [200] * CHAINS
+    assert up == [1.0, 1.0] and failed == 0  # one series per worker, labelled by pid; failures summed
     assert len(pids(lip.log, "path=/v1/responses")) == 2, "both workers answered"
     assert "in-memory store" not in lip.log
     assert CANARY not in lip.log

@@ -17,10 +17,20 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from lip.config.models import StoreConfig
 from lip.credentials import Secret
+
+
+@dataclass(frozen=True, slots=True)
+class StoreHealth:
+    """A shared store's state for the metrics: answering now, calls failed and outages so far."""
+
+    reachable: bool
+    failed_calls: int
+    outages: int
 
 
 class Store(Protocol):
@@ -42,6 +52,10 @@ class Store(Protocol):
     async def delete(self, key: str) -> bool: ...
 
     def describe(self) -> dict[str, object]: ...
+
+    def health(self) -> StoreHealth | None:
+        """None for a store that cannot fail (the in-process one)."""
+        ...
 
     def secrets(self) -> list[Secret]: ...
 
@@ -108,6 +122,9 @@ class MemoryStore:
 
     def describe(self) -> dict[str, object]:
         return {"kind": self.kind, "items": len(self._items), "max_items": self.max_items}
+
+    def health(self) -> StoreHealth | None:
+        return None
 
     def secrets(self) -> list[Secret]:
         return []

@@ -25,7 +25,7 @@ from redis.exceptions import RedisError
 from lip.config.load import mask_url
 from lip.config.models import StoreConfig
 from lip.credentials import Secret, redact
-from lip.store.base import MemoryStore
+from lip.store.base import MemoryStore, StoreHealth
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -154,6 +154,9 @@ class RedisStore:
             "outages": self.outages,
             "local_items": len(self.local),
         }
+
+    def health(self) -> StoreHealth | None:
+        return StoreHealth(not self.down, self.failed_calls, self.outages)
 
     def secrets(self) -> list[Secret]:
         return list(self._secrets)
