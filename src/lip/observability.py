@@ -325,7 +325,12 @@ def exchange_fields(http: web.Request, exchange: Exchange) -> dict[str, Any]:
 def _text(value: object) -> str:
     if type(value) is int or type(value) is float:
         return str(value)  # digits, '.', '-', 'e', inf, nan: always plain
-    text = str(value).lower() if isinstance(value, bool) else str(value)
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, bool):
+        text = "true" if value else "false"
+    else:
+        text = str(value)
     return text if PLAIN.fullmatch(text) else orjson.dumps(text).decode()
 
 
@@ -339,16 +344,7 @@ class FieldsMessage:
         self.fields = fields
 
     def __str__(self) -> str:
-        parts = []
-        for key, value in self.fields.items():
-            kind = type(value)
-            if kind is int or kind is float:
-                parts.append(f"{key}={value}")  # digits, '.', '-', 'e', inf, nan: always plain
-            elif kind is str and PLAIN.fullmatch(value):
-                parts.append(f"{key}={value}")
-            else:
-                parts.append(f"{key}={_text(value)}")
-        return " ".join(parts)
+        return " ".join([f"{key}={_text(value)}" for key, value in self.fields.items()])
 
 
 def _log_access(http: web.Request, fields: dict[str, Any], level: int, logger: logging.Logger = access_log) -> None:

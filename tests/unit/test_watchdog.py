@@ -42,14 +42,14 @@ async def test_no_first_chunk_by_the_first_byte_deadline() -> None:
 async def test_an_idle_gap_after_the_first_chunk_is_caught_on_time_even_with_a_far_first_byte_deadline() -> None:
     dog, response, started = watch(idle=0.2, total=30, first_byte=20)
     await asyncio.sleep(0.1)
-    dog.first_chunk_came()
+    dog.touch()
     closed = await ended(response, 2)
     assert dog.fired == "idle" and 0.29 <= closed - started < 1
 
 
 async def test_chunks_that_keep_coming_run_into_the_total_deadline() -> None:
     dog, response, started = watch(idle=0.15, total=0.5, first_byte=0.5)
-    dog.first_chunk_came()
+    dog.touch()
     while response.closed_at is None:
         dog.touch()
         await asyncio.sleep(0.03)
@@ -60,7 +60,7 @@ async def test_a_first_chunk_wait_without_deadlines_still_leaves_idle_enforced()
     dog, response, started = watch(idle=0.1, total=0, first_byte=0)
     await asyncio.sleep(0.25)  # the first chunk is slow; nothing may fire before it
     assert response.closed_at is None
-    dog.first_chunk_came()
+    dog.touch()
     closed = await ended(response, 2)
     assert dog.fired == "idle" and closed - started >= 0.34
 

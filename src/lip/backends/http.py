@@ -127,6 +127,7 @@ class HttpBackend:
         self.url = join_url(spec.base_url, self.dialect.call_path)
         self.models_url = join_url(spec.base_url, self.dialect.models_path)
         self.count_tokens_url = join_url(spec.base_url, self.dialect.call_path + "/count_tokens")
+        self._static_names = frozenset(name.lower() for name in spec.settings.headers)  # replace lip's own, any case
 
     @property
     def id(self) -> str:
@@ -148,8 +149,7 @@ class HttpBackend:
             headers["Accept"] = "text/event-stream"
         static = self.spec.settings.headers
         if static:
-            replaced = {name.lower() for name in static}  # an operator's header replaces lip's, whatever its case
-            headers = {k: v for k, v in headers.items() if k.lower() not in replaced}
+            headers = {k: v for k, v in headers.items() if k.lower() not in self._static_names}
             headers.update(static)
         if self.dialect.auth == "x-api-key":
             headers["anthropic-version"] = client_headers.get("anthropic-version", ANTHROPIC_VERSION)

@@ -112,15 +112,8 @@ class Deadlines:
         total = now + timeouts.total_s if timeouts.total_s else INFINITY
         return cls(min(first, total), total, timeouts)
 
-    @staticmethod
-    def _at(when: float) -> float | None:
-        return None if when == INFINITY else when
-
     def first_byte_at(self) -> float | None:
-        return self._at(self.first_byte)
-
-    def total_at(self) -> float | None:
-        return self._at(self.total)
+        return None if self.first_byte == INFINITY else self.first_byte
 
     def first_byte_message(self) -> str:
         if self.first_byte == self.total:
@@ -176,12 +169,10 @@ class Watchdog:
         else:
             self._schedule(now)
 
-    def first_chunk_came(self) -> None:
-        """From now on the idle and total deadlines apply; the timer already set is due no later than they are."""
-        self._first_byte = None
-        self.last = self._loop.time()
-
     def touch(self) -> None:
+        """A chunk came: the idle gap starts again, and after the first one the idle and total deadlines apply (the
+        timer already set is due no later than they are)."""
+        self._first_byte = None
         self.last = self._loop.time()
 
     def cancel(self) -> None:
@@ -205,19 +196,13 @@ class UpstreamCall:
     async def read_body(self) -> bytes:
         """The whole body, bounded by a size cap and by the watchdog: the first chunk by the first-byte deadline,
         each later gap by the idle one, all of it by the total one (as for a stream)."""
-        deadlines = self.deadlines
-        watchdog = self.watchdog = Watchdog(
-            self.response, deadlines.timeouts.idle_s, deadlines.total, deadlines.first_byte
-        )
+        watchdog = self._watch()
         chunks: list[bytes] = []
         size = 0
         try:
             with UpstreamErrors(self.what), WatchdogCut(self, watchdog):
                 async for chunk in self.response.content.iter_any():
-                    if chunks:
-                        watchdog.touch()
-                    else:
-                        watchdog.first_chunk_came()
+                    watchdog.touch()
                     size += len(chunk)
                     if size > MAX_RESPONSE_BODY:
                         raise UpstreamProtocolError(f"{self.what}: the upstream response is larger than 64 MiB")
@@ -229,10 +214,7 @@ class UpstreamCall:
     async def first_chunk(self) -> tuple[bytes, AsyncIterator[bytes]]:
         """The first body chunk (by the first-byte deadline, which also covered the headers) and the rest."""
         chunks = self.response.content.iter_any()
-        deadlines = self.deadlines
-        watchdog = self.watchdog = Watchdog(
-            self.response, deadlines.timeouts.idle_s, deadlines.total, deadlines.first_byte
-        )
+        watchdog = self._watch()
         try:
             with UpstreamErrors(self.what), WatchdogCut(self, watchdog):
                 try:
@@ -242,8 +224,14 @@ class UpstreamCall:
         except BaseException:
             watchdog.cancel()
             raise
-        watchdog.first_chunk_came()
+        watchdog.touch()
         return first, self._rest(chunks, watchdog)
+
+    def _watch(self) -> Watchdog:
+        """The response's watchdog, from now: first byte, then idle gaps, and the total deadline."""
+        deadlines = self.deadlines
+        self.watchdog = Watchdog(self.response, deadlines.timeouts.idle_s, deadlines.total, deadlines.first_byte)
+        return self.watchdog
 
     def timed_out(self, fired: str) -> UpstreamTimeout:
         deadlines = self.deadlines
