@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from lip.store.base import StoreHealth
 
 access_log = logging.getLogger("lip.access")
+log = logging.getLogger(__name__)
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("lip.request_id", str)
 OBSERVED: web.RequestKey[bool] = web.RequestKey("lip.observed", bool)
 NOT_ID_CHARS = re.compile(r"[^A-Za-z0-9._:/+=@-]")
@@ -194,6 +195,12 @@ class Observability:
             ["frontend", "backend", "direction"],
             registry=registry,
         )
+        self.repairs = Counter(
+            "lip_stream_repairs",
+            "Repairs lip made to an upstream's answer to keep the client's stream valid, by kind and backend",
+            ["kind", "backend"],
+            registry=registry,
+        )
         self.responses = Counter(
             "lip_http_responses", "Every HTTP response by route and status", ["route", "status"], registry=registry
         )
@@ -234,6 +241,8 @@ class Observability:
         failovers = len(exchange.attempts) - (exchange.target is None)
         if failovers > 0:
             child(self.failovers, frontend).inc(failovers)
+        if exchange.repairs:
+            self._repaired(http, exchange, backend)
         if exchange.usage is not None:
             child(self.tokens, frontend, backend, "in").inc(exchange.usage.input_tokens)
             child(self.tokens, frontend, backend, "out").inc(exchange.usage.output_tokens)
@@ -243,6 +252,16 @@ class Observability:
         if exchange.bodies is not None:
             head = {"request_id": request_id(http), "frontend": frontend, "status": exchange.status or 500}
             _log_access(http, {**head, **exchange.bodies.fields(runtime.secrets())}, logging.INFO, body_log)
+
+    def _repaired(self, http: web.Request, exchange: Exchange, backend: str) -> None:
+        """Count each repair; one warning a request, naming the kinds (never the content)."""
+        kinds: dict[str, int] = {}
+        for kind in exchange.repairs:
+            kinds[kind] = kinds.get(kind, 0) + 1
+        for kind, count in kinds.items():
+            self._child(self.repairs, kind, backend).inc(count)
+        summary = ", ".join(f"{kind} x{count}" for kind, count in sorted(kinds.items()))
+        log.warning("request %s: lip repaired %s's answer: %s", request_id(http), backend or "the upstream", summary)
 
     def finished(self, http: web.Request, status: int, started: float) -> None:
         """Every request's end (``lip.server.gate``): count its response; log it when no frontend observed it."""

@@ -14,6 +14,7 @@ from lip.canonical.events import (
     MessageEnd,
     MessageStart,
     ReasoningDelta,
+    Repair,
     StopReason,
     StreamError,
     TextDelta,
@@ -521,13 +522,24 @@ def test_interleaved_calls_reach_one_at_a_time_clients_whole_and_in_order() -> N
     assert frames[-1]["type"] == "response.completed"
 
 
-def test_a_fragment_after_a_call_ended_is_dropped() -> None:
+def test_a_fragment_after_a_call_ended_is_dropped_as_a_repair() -> None:
+    events = decode_calls([_call(0, '{"a":1}', "call_a")], [_call(1, "{}", "call_b")], [_call(0, ',"x":2}')])
+    check_sequence(events)
+    assert [(c.id, c.arguments) for c in collect(events).content if isinstance(c, ToolCall)] == [
+        ("call_a", '{"a":1}'),
+        ("call_b", "{}"),
+    ]
+    assert [e for e in events if isinstance(e, Repair)] == [Repair("tool_fragment_after_end")]
+
+
+def test_a_whitespace_fragment_after_a_call_ended_is_no_repair() -> None:
     events = decode_calls([_call(0, '{"a":1}', "call_a")], [_call(1, "{}", "call_b")], [_call(0, "  ")])
     check_sequence(events)
     assert [(c.id, c.arguments) for c in collect(events).content if isinstance(c, ToolCall)] == [
         ("call_a", '{"a":1}'),
         ("call_b", "{}"),
     ]
+    assert not any(isinstance(e, Repair) for e in events)
 
 
 def test_a_freeform_call_is_unwrapped_when_the_next_call_starts() -> None:

@@ -21,6 +21,7 @@ from lip.canonical.events import (
     MessageStart,
     ReasoningDelta,
     ReasoningEnd,
+    Repair,
     StopReason,
     StreamError,
     TextDelta,
@@ -70,6 +71,7 @@ class Collector:
         self._response = Response()
         self.error: LipError | None = None
         self.ended = False  # MessageEnd went by
+        self.repairs: list[str] = []  # the kinds of the Repair events that went by
         self._tools: dict[int, int] = {}  # tool index -> position in content
         self._open_reasoning = -1  # position of the reasoning block that deltas extend, or -1
         self._open_text = -1  # position of the text block that deltas extend, or -1
@@ -130,6 +132,8 @@ class Collector:
                 self.ended = True
             case StreamError(error=err):
                 self.error = err
+            case Repair(kind=kind):
+                self.repairs.append(kind)
 
 
 def collect(events: Iterable[Event]) -> Response:
@@ -148,6 +152,8 @@ def check_sequence(events: Iterable[Event]) -> None:
     open_tools: set[int] = set()
     seen_tools: set[int] = set()
     for position, event in enumerate(events):
+        if isinstance(event, Repair):
+            continue  # a note beside the stream, allowed anywhere
         where = f"event {position} ({type(event).__name__})"
         if ended and not isinstance(event, Usage):
             raise SequenceError(f"{where} after the end of the stream")

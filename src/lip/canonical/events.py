@@ -4,6 +4,8 @@ Events are values: nothing changes one after it is made. The per-chunk kinds (Te
 ToolCallDelta) are not declared frozen only because a frozen dataclass costs about three times as much to construct.
 
 A stream is ``MessageStart`` then any content events, optional ``Usage`` and ``MessageEnd`` (or ``StreamError``).
+``Repair`` may stand anywhere: it is not content but a note that a decoder changed or dropped something the upstream
+sent to keep the stream valid; the endpoint counts it and no encoder sees it.
 Content is a sequence of blocks: text, reasoning and tool calls; ``index`` is the tool call's position among the
 tool calls of this message (0, 1, ...), stable from ``ToolCallStart`` to ``ToolCallEnd``.
 """
@@ -88,6 +90,16 @@ class MessageEnd:
 
 
 @dataclass(frozen=True, slots=True)
+class Repair:
+    """A decoder repaired the upstream's answer (``kind``: a stable snake_case name such as ``orphan_delta``).
+
+    Counted in ``lip_stream_repairs_total{kind, backend}`` and logged at warning once per request; never encoded.
+    """
+
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
 class StreamError:
     """The upstream failed after the stream began; the client gets a protocol-shaped error event."""
 
@@ -105,4 +117,5 @@ Event = (
     | Usage
     | MessageEnd
     | StreamError
+    | Repair
 )

@@ -15,7 +15,7 @@ from aiohttp import web
 from lip.backends.base import EventStream, Opened, RelayBody, RelayStream, Target
 from lip.bodylog import BodyLog, returned, stream_response
 from lip.canonical.collect import Collector
-from lip.canonical.events import Event, ReasoningDelta, StreamError, TextDelta, ToolCallDelta, Usage
+from lip.canonical.events import Event, ReasoningDelta, Repair, StreamError, TextDelta, ToolCallDelta, Usage
 from lip.canonical.request import Request
 from lip.errors import (
     AdmissionRejected,
@@ -56,6 +56,7 @@ class Exchange:
     streamed: bool = False
     client_gone: bool = False
     bodies: BodyLog | None = None  # set when logging.log_bodies is on
+    repairs: list[str] = field(default_factory=list)  # what lip repaired in the upstream's answer (Repair kinds)
 
 
 async def read_json(http: web.Request, limit: int, bodies: BodyLog | None = None) -> Any:
@@ -260,6 +261,8 @@ class Endpoint:
                         for event in batch:
                             if keep or type(event) not in DELTAS:
                                 collector.feed(event)
+                                if type(event) is Repair:
+                                    continue  # counted by the collector, never encoded
                             out += encoder.encode(event)
                             if collector.error is not None:
                                 break  # an error event ends the stream: nothing may follow it
@@ -282,6 +285,7 @@ class Endpoint:
         finally:
             await opened.close()
         exchange.usage, exchange.error = collector.response.usage, collector.error
+        exchange.repairs += collector.repairs
         if collector.error is None and not exchange.client_gone and not stored:
             await self.completed(request, collector)
         return response
@@ -296,6 +300,7 @@ class Endpoint:
                     collector.feed(event)
         finally:
             await opened.close()
+            exchange.repairs += collector.repairs
         if collector.error is not None:
             raise collector.error
         exchange.usage, exchange.status = collector.response.usage, 200

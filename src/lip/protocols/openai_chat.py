@@ -32,6 +32,7 @@ from lip.canonical.events import (
     MessageStart,
     ReasoningDelta,
     ReasoningEnd,
+    Repair,
     StopReason,
     StreamError,
     TextDelta,
@@ -677,7 +678,7 @@ class ChatStreamDecoder:
     def _tool_args(self, tool: _UpCall, arguments: str, events: list[Event]) -> None:
         if tool.ended:  # its arguments were whole JSON already: nothing valid can follow
             if not arguments.isspace():
-                log.debug("dropping an argument fragment for tool call %d, which had ended", tool.index)
+                events.append(Repair("tool_fragment_after_end"))
             return
         tool.parts.append(arguments)
         if not tool.custom:
