@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 Protocol = Literal["openai_chat", "openai_responses", "anthropic_messages", "local"]
+# Chat kinds: the assistant-message field a translated request carries the assistant's reasoning back in
+ReasoningField = Literal["reasoning_content", "reasoning", "none"]
 
 OPENAI_CHAT: Protocol = "openai_chat"
 OPENAI_RESPONSES: Protocol = "openai_responses"
@@ -28,6 +30,9 @@ class KindSpec:
     hosted: bool = False  # a hosted provider that the embedded default enables when its key is set
     description: str = ""
     max_tokens_field: str = "max_tokens"  # Chat: OpenAI's reasoning models take only max_completion_tokens
+    # Chat: where reasoning goes back (DeepSeek, Kimi, GLM refuse a tool loop without it; OpenAI refuses the field)
+    reasoning_field: ReasoningField = "reasoning_content"
+    think_tags: bool = False  # text a model leaks inside <think>...</think> at the start of its answer is reasoning
 
 
 KINDS: tuple[KindSpec, ...] = (
@@ -57,6 +62,7 @@ KINDS: tuple[KindSpec, ...] = (
         hosted=True,
         description="OpenAI, Chat Completions",
         max_tokens_field="max_completion_tokens",
+        reasoning_field="none",
     ),
     KindSpec(
         "openai-legacy",
@@ -65,6 +71,7 @@ KINDS: tuple[KindSpec, ...] = (
         "OPENAI_API_KEY",
         description="OpenAI, Chat Completions (alias of openai)",
         max_tokens_field="max_completion_tokens",
+        reasoning_field="none",
     ),
     KindSpec(
         "openai-responses",
@@ -90,6 +97,7 @@ KINDS: tuple[KindSpec, ...] = (
         key_from_one=True,
         hosted=True,
         description="OpenRouter, Chat Completions",
+        reasoning_field="reasoning",
     ),
     KindSpec(
         "nvidia",
@@ -106,11 +114,21 @@ KINDS: tuple[KindSpec, ...] = (
         "https://ollama.com/v1",
         "OLLAMA_API_KEY",
         description="Ollama Cloud, Chat Completions",
+        reasoning_field="reasoning",
     ),
-    KindSpec("ollama", OPENAI_CHAT, "http://127.0.0.1:11434/v1", description="local Ollama"),
-    KindSpec("lmstudio", OPENAI_CHAT, "http://127.0.0.1:1234/v1", description="local LM Studio"),
-    KindSpec("llamacpp", OPENAI_CHAT, "http://127.0.0.1:8080/v1", description="local llama.cpp server"),
-    KindSpec("vllm", OPENAI_CHAT, "http://127.0.0.1:8000/v1", description="local vLLM server"),
+    KindSpec(
+        "ollama",
+        OPENAI_CHAT,
+        "http://127.0.0.1:11434/v1",
+        description="local Ollama",
+        reasoning_field="reasoning",
+        think_tags=True,
+    ),
+    KindSpec("lmstudio", OPENAI_CHAT, "http://127.0.0.1:1234/v1", description="local LM Studio", think_tags=True),
+    KindSpec(
+        "llamacpp", OPENAI_CHAT, "http://127.0.0.1:8080/v1", description="local llama.cpp server", think_tags=True
+    ),
+    KindSpec("vllm", OPENAI_CHAT, "http://127.0.0.1:8000/v1", description="local vLLM server", think_tags=True),
     KindSpec("local-stub", LOCAL, description="no-network deterministic replies, for smoke tests and the default"),
 )
 

@@ -63,6 +63,16 @@ class BackendSpec:
         """Chat: where a translated request's max tokens go; the row's choice, else the kind's."""
         return self.settings.max_tokens_field or self.kind.max_tokens_field
 
+    @property
+    def reasoning_field(self) -> str:
+        """Chat: the assistant-message field a translated request's reasoning goes back in ("none": dropped)."""
+        return self.settings.reasoning_field or self.kind.reasoning_field
+
+    @property
+    def think_tags(self) -> bool:
+        """Whether ``<think>...</think>`` at the start of the answer's text is taken as reasoning."""
+        return self.kind.think_tags if self.settings.think_tags is None else self.settings.think_tags
+
 
 @dataclass(frozen=True, slots=True)
 class AliasSpec:
@@ -251,16 +261,22 @@ def _base_url(report: _Report, row: BackendRow, index: int, kind: KindSpec, sett
     return _strip_trailing_slashes(url)
 
 
-def _check_max_tokens_field(
+CHAT_ONLY_FIELDS = ("max_tokens_field", "reasoning_field")
+
+
+def _check_chat_only_fields(
     report: _Report, row: BackendRow, index: int, kind: KindSpec, settings: BackendSettings
 ) -> None:
-    if settings.max_tokens_field is None or kind.protocol == "openai_chat":
+    if kind.protocol == "openai_chat":
         return
-    report.error(
-        report.where(row, index, "config.max_tokens_field"),
-        f"applies only to Chat Completions kinds, and kind {kind.kind!r} speaks {kind.protocol}",
-        "remove it, or use it on a custom-openai-legacy-compatible (or Chat preset) row",
-    )
+    for name in CHAT_ONLY_FIELDS:
+        if getattr(settings, name) is None:
+            continue
+        report.error(
+            report.where(row, index, f"config.{name}"),
+            f"applies only to Chat Completions kinds, and kind {kind.kind!r} speaks {kind.protocol}",
+            "remove it, or use it on a custom-openai-legacy-compatible (or Chat preset) row",
+        )
 
 
 def _models_from_file(report: _Report, where: str, path: Path) -> tuple[ModelItem, ...] | None:
@@ -323,7 +339,7 @@ def _resolve_row(
     prefix = _prefix(report, row, index, kind, settings)
     base_url = _base_url(report, row, index, kind, settings)
     static, source = _static_models(report, row, index, settings, base_dir)
-    _check_max_tokens_field(report, row, index, kind, settings)
+    _check_chat_only_fields(report, row, index, kind, settings)
     if kind.protocol == "local":
         source = "stub" if static is None else source
     key_root = settings.api_key_env_var_root.strip() if settings.api_key_env_var_root else kind.key_root

@@ -52,6 +52,10 @@ class BackendSettings(Strict):
     circuit_cooldown_s: float = Field(default=30.0, ge=0)
     # Chat kinds only: the field a translated request's max tokens goes in (None: the kind's own choice)
     max_tokens_field: Literal["max_tokens", "max_completion_tokens"] | None = None
+    # Chat kinds only: the assistant-message field reasoning goes back in; "none" drops it (None: the kind's choice)
+    reasoning_field: Literal["reasoning_content", "reasoning", "none"] | None = None
+    # any kind: an answer that starts with <think>...</think> in its text gives that part as reasoning
+    think_tags: bool | None = None
     # local-stub only
     reply: str | None = None
     chunk_delay_s: float = Field(default=0.0, ge=0)
