@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from lip.capabilities import Capabilities, CapabilityRule
+
 Protocol = Literal["openai_chat", "openai_responses", "anthropic_messages", "local"]
 # Chat kinds: the assistant-message field a translated request carries the assistant's reasoning back in
 ReasoningField = Literal["reasoning_content", "reasoning", "none"]
@@ -33,6 +35,37 @@ class KindSpec:
     # Chat: where reasoning goes back (DeepSeek, Kimi, GLM refuse a tool loop without it; OpenAI refuses the field)
     reasoning_field: ReasoningField = "reasoning_content"
     think_tags: bool = False  # text a model leaks inside <think>...</think> at the start of its answer is reasoning
+    capabilities: tuple[CapabilityRule, ...] = ()  # what the provider's known models accept (the operator's go first)
+
+
+def _rule(pattern: str, reasoning: bool, max_output: int, context: int, vision: bool = True) -> CapabilityRule:
+    return CapabilityRule(pattern, Capabilities(reasoning, max_output, context, vision))
+
+
+# Published limits of each provider's current models (December 2026); the more specific pattern comes first.
+OPENAI_MODELS: tuple[CapabilityRule, ...] = (
+    _rule("gpt-5*-chat*", False, 16_384, 128_000),
+    _rule("gpt-5*", True, 128_000, 400_000),
+    _rule("gpt-4.1*", False, 32_768, 1_047_576),
+    _rule("gpt-4o*", False, 16_384, 128_000),
+    _rule("chatgpt-4o*", False, 16_384, 128_000),
+    _rule("gpt-4-turbo*", False, 4_096, 128_000),
+    _rule("gpt-3.5-turbo*", False, 4_096, 16_385, vision=False),
+    _rule("o1-mini*", True, 65_536, 128_000, vision=False),
+    _rule("o3-mini*", True, 100_000, 200_000, vision=False),
+    _rule("o[134]*", True, 100_000, 200_000),
+    _rule("codex-mini*", True, 100_000, 200_000),
+)
+ANTHROPIC_MODELS: tuple[CapabilityRule, ...] = (
+    _rule("claude-opus-4-[5-9]*", True, 64_000, 200_000),
+    _rule("claude-opus-4*", True, 32_000, 200_000),
+    _rule("claude-sonnet-4*", True, 64_000, 200_000),
+    _rule("claude-haiku-4*", True, 64_000, 200_000),
+    _rule("claude-3-7-sonnet*", True, 64_000, 200_000),
+    _rule("claude-3-5-sonnet*", False, 8_192, 200_000),
+    _rule("claude-3-5-haiku*", False, 8_192, 200_000),
+    _rule("claude-3-haiku*", False, 4_096, 200_000),
+)
 
 
 KINDS: tuple[KindSpec, ...] = (
@@ -63,6 +96,7 @@ KINDS: tuple[KindSpec, ...] = (
         description="OpenAI, Chat Completions",
         max_tokens_field="max_completion_tokens",
         reasoning_field="none",
+        capabilities=OPENAI_MODELS,
     ),
     KindSpec(
         "openai-legacy",
@@ -72,6 +106,7 @@ KINDS: tuple[KindSpec, ...] = (
         description="OpenAI, Chat Completions (alias of openai)",
         max_tokens_field="max_completion_tokens",
         reasoning_field="none",
+        capabilities=OPENAI_MODELS,
     ),
     KindSpec(
         "openai-responses",
@@ -80,6 +115,7 @@ KINDS: tuple[KindSpec, ...] = (
         "OPENAI_API_KEY",
         hosted=True,
         description="OpenAI, Responses",
+        capabilities=OPENAI_MODELS,
     ),
     KindSpec(
         "anthropic",
@@ -88,6 +124,7 @@ KINDS: tuple[KindSpec, ...] = (
         "ANTHROPIC_API_KEY",
         hosted=True,
         description="Anthropic, Messages",
+        capabilities=ANTHROPIC_MODELS,
     ),
     KindSpec(
         "openrouter",

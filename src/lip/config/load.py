@@ -21,7 +21,8 @@ import yaml
 from pydantic import ValidationError
 
 from lip.backends.presets import BY_KIND, KINDS, RESERVED_PREFIXES, KindSpec
-from lip.config.models import BackendRow, BackendSettings, Config, ModelItem, Plugins
+from lip.capabilities import UNKNOWN, Capabilities, CapabilityRule, resolve
+from lip.config.models import BackendRow, BackendSettings, Config, ModelCapabilities, ModelItem, Plugins
 from lip.credentials import key_variable_names
 from lip.errors import InvalidRequest
 from lip.routing.overrides import parse_overrides
@@ -53,6 +54,13 @@ class BackendSpec:
     settings: BackendSettings
     static_models: tuple[ModelItem, ...] | None  # None: discover from the provider
     models_source: str  # inline | file | discovery | stub
+    capability_rules: tuple[CapabilityRule, ...] = ()  # the row's table, then the kind's
+
+    def capabilities_for(self, model: str, known: Capabilities = UNKNOWN) -> Capabilities:
+        """What ``model`` accepts: its static item, the capability tables, then ``known`` (from discovery)."""
+        item = next((m for m in self.static_models or () if model in (m.native_id, m.canonical_id)), None)
+        own = capabilities_of(item) if item is not None else UNKNOWN
+        return resolve(item.native_id if item is not None else model, own, self.capability_rules).or_else(known)
 
     @property
     def protocol(self) -> str:
@@ -72,6 +80,10 @@ class BackendSpec:
     def think_tags(self) -> bool:
         """Whether ``<think>...</think>`` at the start of the answer's text is taken as reasoning."""
         return self.kind.think_tags if self.settings.think_tags is None else self.settings.think_tags
+
+
+def capabilities_of(item: ModelCapabilities) -> Capabilities:
+    return Capabilities(item.reasoning, item.max_output_tokens, item.context_window, item.vision)
 
 
 @dataclass(frozen=True, slots=True)
@@ -356,7 +368,8 @@ def _resolve_row(
             f"{report.source}: backend '{row.id}': no environment variable {key_root} (or {key_root}_2, ...) is set; "
             "it will send requests without an API key"
         )
-    return BackendSpec(row.id, kind, prefix, base_url, key_root or None, settings, static, source)
+    rules = tuple(CapabilityRule(r.pattern, capabilities_of(r)) for r in settings.capabilities) + kind.capabilities
+    return BackendSpec(row.id, kind, prefix, base_url, key_root or None, settings, static, source, rules)
 
 
 def _check_selector(report: _Report, name: str, text: str, prefixes: set[str], alias: bool) -> None:
