@@ -8,6 +8,7 @@ message_stop.  A mid-stream failure is `event: error`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,6 +28,7 @@ _STOP = {
     "stop_sequence": "stop_sequence",
     "content_filter": "refusal",
 }
+TOOL_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 _TOOL_TAGS = "'custom', 'bash_20250124', 'text_editor_20250728', 'web_search_20250305'"
 
 
@@ -116,6 +118,8 @@ def _check_tools(tools: Any) -> None:
         if kind == "custom":
             if not tool.get("name"):
                 raise _bad(f"tools.{i}.custom.name: Field required")
+            if not TOOL_NAME.fullmatch(str(tool["name"])):
+                raise _bad(f"tools.{i}.custom.name: String should match pattern '^[a-zA-Z0-9_-]{{1,64}}$'")
             if "input_schema" not in tool:
                 raise _bad(f"tools.{i}.custom.input_schema: Field required")
         elif kind == "function":

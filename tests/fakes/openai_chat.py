@@ -7,6 +7,7 @@ chunk, a usage chunk with `choices: []` when `stream_options.include_usage`, the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,6 +18,7 @@ from tests.fakes.wire import DONE, Frame, make_id, now, split_text
 
 __all__ = ["OpenAIChat"]
 
+TOOL_NAME = re.compile(r"[a-zA-Z0-9_-]+")
 _ROLES = ("system", "developer", "user", "assistant", "tool", "function")
 _FINISH = {
     "end_turn": "stop",
@@ -41,8 +43,25 @@ def _check_tools(tools: Any) -> None:
             continue
         if not isinstance(tool.get("function"), dict):
             raise _missing(f"tools[{i}].function")
-        if not tool["function"].get("name"):
+        name = tool["function"].get("name")
+        if not name:
             raise _missing(f"tools[{i}].function.name")
+        if len(str(name)) > 64:
+            raise openai_error(
+                400,
+                f"Invalid 'tools[{i}].function.name': string too long. Expected a string with maximum length 64, "
+                f"but got a string with length {len(str(name))} instead.",
+                param=f"tools[{i}].function.name",
+                code="string_above_max_length",
+            )
+        if not TOOL_NAME.fullmatch(str(name)):
+            raise openai_error(
+                400,
+                f"Invalid 'tools[{i}].function.name': string does not match pattern. Expected a string that matches "
+                "the pattern '^[a-zA-Z0-9_-]+$'.",
+                param=f"tools[{i}].function.name",
+                code="invalid_value",
+            )
 
 
 def _check_message(i: int, msg: Any) -> None:

@@ -43,10 +43,31 @@ def _input_items(body: dict[str, Any]) -> list[dict[str, Any]]:
     return [item for item in raw or [] if isinstance(item, dict)]
 
 
-def _check_tools(tools: Any) -> None:
+def _check_tools(tools: Any, where: str = "tools") -> None:
+    """Function tools need a name; a ``namespace`` groups function and custom tools under a name."""
     for i, tool in enumerate(tools if isinstance(tools, list) else []):
-        if isinstance(tool, dict) and tool.get("type") == "function" and not tool.get("name"):
-            raise _missing(f"tools[{i}].name")
+        at = f"{where}[{i}]"
+        kind = tool.get("type") if isinstance(tool, dict) else None
+        if kind in ("function", "custom", "namespace") and not tool.get("name"):
+            raise _missing(f"{at}.name")
+        if kind == "namespace":
+            if not isinstance(tool.get("tools"), list):
+                raise _missing(f"{at}.tools")
+            _check_tools(tool["tools"], f"{at}.tools")
+
+
+def _check_additional_tools(body: dict[str, Any]) -> None:
+    """``additional_tools`` input items: ``{type, role: "developer", tools}`` (the SDK's beta AdditionalTools)."""
+    for i, item in enumerate(body["input"] if isinstance(body["input"], list) else []):
+        if not isinstance(item, dict) or item.get("type") != "additional_tools":
+            continue
+        if item.get("role") != "developer":
+            raise openai_error(
+                400, f"Invalid value for 'input[{i}].role': expected 'developer'.", param=f"input[{i}].role"
+            )
+        if not isinstance(item.get("tools"), list):
+            raise _missing(f"input[{i}].tools")
+        _check_tools(item["tools"], f"input[{i}].tools")
 
 
 class OpenAIResponses:
@@ -69,6 +90,7 @@ class OpenAIResponses:
                 400, "Invalid type for 'input': expected a string or an array.", param="input", code="invalid_type"
             )
         _check_tools(body.get("tools"))
+        _check_additional_tools(body)
         previous = body.get("previous_response_id")
         if previous is not None and previous not in self.stored:
             raise openai_error(
@@ -225,16 +247,15 @@ def _output_items(body: dict[str, Any], turn: Turn, status: str) -> list[dict[st
             {"id": make_id("msg_", 48), "type": "message", "status": status, "role": "assistant", "content": [part]}
         )
     for tc in turn.tool_calls:
-        items.append(
-            {
-                "id": make_id("fc_", 48),
-                "type": "function_call",
-                "status": "completed",
-                "arguments": tc.arguments,
-                "call_id": tc.id or make_id("call_"),
-                "name": tc.name,
-            }
-        )
+        call = {
+            "id": make_id("fc_", 48),
+            "type": "function_call",
+            "status": "completed",
+            "arguments": tc.arguments,
+            "call_id": tc.id or make_id("call_"),
+            "name": tc.name,
+        }
+        items.append({**call, "namespace": tc.namespace} if tc.namespace else call)
     return items
 
 

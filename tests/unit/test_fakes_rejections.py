@@ -52,6 +52,16 @@ TOOL_RESULT = {"type": "tool_result", "tool_use_id": "toolu_1", "content": "ok"}
             "tools[0].function",
             "Missing required parameter: 'tools[0].function'",
         ),
+        (
+            {"model": "m", "messages": [USER], "tools": [{"type": "function", "function": {"name": "mcp.github"}}]},
+            "tools[0].function.name",
+            "string does not match pattern",
+        ),
+        (
+            {"model": "m", "messages": [USER], "tools": [{"type": "function", "function": {"name": "f" * 65}}]},
+            "tools[0].function.name",
+            "maximum length 64",
+        ),
         ({"model": "m", "messages": [USER], "stream_options": {"include_usage": True}}, "stream_options", "stream"),
         ({"model": "m", "messages": [{"role": "robot", "content": "x"}]}, "messages[0].role", "Invalid value"),
     ],
@@ -103,6 +113,22 @@ async def test_chat_invalid_json(fake_provider: FakeProvider) -> None:
             "input",
             None,
             "No tool output found for function call call_9.",
+        ),
+        (
+            {"model": "m", "input": [{"type": "additional_tools", "role": "user", "tools": []}]},
+            "input[0].role",
+            None,
+            "expected 'developer'",
+        ),
+        (
+            {
+                "model": "m",
+                "input": "x",
+                "tools": [{"type": "namespace", "name": "ns", "tools": [{"type": "function"}]}],
+            },
+            "tools[0].tools[0].name",
+            "missing_required_parameter",
+            "Missing required parameter",
         ),
         (
             {"model": "m", "input": "x", "previous_response_id": "resp_missing"},
@@ -209,6 +235,10 @@ def _anthropic(**overrides: Any) -> dict[str, Any]:
             "tools.0: Input tag 'function'",
         ),
         (_anthropic(tools=[{"name": "f"}]), "tools.0.custom.input_schema: Field required"),
+        (
+            _anthropic(tools=[{"name": "mcp.github", "input_schema": {"type": "object"}}]),
+            "tools.0.custom.name: String should match pattern",
+        ),
         (
             _anthropic(thinking={"type": "enabled", "budget_tokens": 2048}),
             "must be greater than `thinking.budget_tokens`",

@@ -26,6 +26,7 @@ from lip.canonical.request import (
     Text,
     ToolCall,
     ToolChoice,
+    ToolOrigin,
     ToolResult,
     ToolSpec,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "ToolCallEnd",
     "ToolCallStart",
     "ToolChoice",
+    "ToolOrigin",
     "ToolResult",
     "ToolSpec",
     "Usage",

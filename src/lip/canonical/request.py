@@ -59,6 +59,14 @@ class Message:
     content: list[Part]
 
 
+@dataclass(frozen=True, slots=True)
+class ToolOrigin:
+    """A tool a Responses client grouped in a ``namespace``: the canonical ``ToolSpec.name`` is lip's flat name."""
+
+    namespace: str
+    name: str
+
+
 @dataclass(slots=True)
 class ToolSpec:
     name: str
@@ -67,6 +75,7 @@ class ToolSpec:
     kind: ToolKind = "function"
     strict: bool | None = None
     extra: dict[str, Any] | None = None  # e.g. custom tool format, cache_control
+    origin: ToolOrigin | None = None  # set when the client declared the tool inside a namespace
 
 
 @dataclass(slots=True)
@@ -110,3 +119,7 @@ class Request:
     def custom_tool_names(self) -> frozenset[str]:
         """Names of freeform tools, whose calls a Chat or Anthropic upstream returns wrapped as ``{"input": ...}``."""
         return frozenset(t.name for t in self.tools if t.kind == "custom")
+
+    def tool_origins(self) -> dict[str, ToolOrigin]:
+        """Flat name -> namespace and name, for the tools a Responses client declared inside a namespace."""
+        return {t.name: t.origin for t in self.tools if t.origin is not None}

@@ -39,7 +39,7 @@ from lip.canonical.request import (
     ToolSpec,
 )
 from lip.errors import InvalidRequest
-from lip.protocols import fields
+from lip.protocols import fields, freeform
 
 log = logging.getLogger("lip.protocols.anthropic_messages")
 
@@ -547,7 +547,9 @@ def encode_tools(request: Request) -> list[dict[str, Any]]:
     tools: list[dict[str, Any]] = []
     for spec in request.tools:
         tool: dict[str, Any] = {"name": spec.name}
-        if spec.description:
+        if spec.kind == "custom":
+            tool["description"] = freeform.wrapped_description(spec)
+        elif spec.description:
             tool["description"] = spec.description
         tool["input_schema"] = CUSTOM_TOOL_SCHEMA if spec.kind == "custom" else (spec.parameters or EMPTY_SCHEMA)
         if spec.extra and "cache_control" in spec.extra:

@@ -6,7 +6,8 @@ Mapping decisions (see docs/protocol-mapping.md):
   turns. Towards a Chat backend the system prompt is one ``system`` message and ``max_tokens`` the max-tokens field
   (the most widely supported); an effort goes as ``reasoning_effort``, and a thinking budget without one as the
   effort ``effort_for_budget`` names. Reasoning in the history is dropped (Chat takes none back).
-- A freeform (custom) tool goes as a function taking one string ``input``; its calls are unwrapped on the way back.
+- A freeform (custom) tool goes as a function taking one string ``input``, described as one (``freeform``); its
+  calls are unwrapped on the way back.
 - A tool message takes text only: a result's images follow the tool messages in a user message, labelled with the
   call id; an error result's text starts with ``Error``.
 - From a Chat backend: ``reasoning_content`` (or ``reasoning``) deltas are reasoning; tool calls with a ``stop`` or
@@ -55,7 +56,7 @@ from lip.canonical.request import (
     ToolSpec,
 )
 from lip.errors import InvalidRequest, LipError, UpstreamProtocolError, UpstreamStatusError
-from lip.protocols import fields
+from lip.protocols import fields, freeform
 from lip.protocols.sse import DONE_DATA, DONE_FRAME, SSEEvent, encode, loads_data
 
 NAME = "openai_chat"
@@ -456,7 +457,9 @@ def _encode_tools(request: Request) -> list[dict[str, Any]]:
     tools: list[dict[str, Any]] = []
     for tool in request.tools:
         function: dict[str, Any] = {"name": tool.name}
-        if tool.description:
+        if tool.kind == "custom":
+            function["description"] = freeform.wrapped_description(tool)
+        elif tool.description:
             function["description"] = tool.description
         if tool.kind == "custom":
             function["parameters"] = CUSTOM_TOOL_SCHEMA
