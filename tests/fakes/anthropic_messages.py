@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from tests.fakes import files
 from tests.fakes.endpoint import mid_stream_error
 from tests.fakes.errors import ApiError, Family, anthropic_error
 from tests.fakes.script import ErrorMidStream, FakeToolCall, Turn, neutral_finish
@@ -85,6 +86,9 @@ def _check_blocks(messages: list[dict[str, Any]]) -> None:
         for j, block in enumerate(_blocks(msg)):
             if block.get("type") == "thinking" and not block.get("signature"):
                 raise _bad(f"messages.{i}.content.{j}.thinking.signature: Field required")
+            problem = files.anthropic_document(block) if block.get("type") == "document" else None
+            if problem:
+                raise _bad(f"messages.{i}.content.{j}.document.{problem}")
 
 
 def _check_tool_pairing(messages: list[dict[str, Any]]) -> None:

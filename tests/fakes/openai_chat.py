@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from tests.fakes import files
 from tests.fakes.endpoint import mid_stream_error
 from tests.fakes.errors import ApiError, Family, openai_error, openai_error_body
 from tests.fakes.script import ErrorMidStream, FakeToolCall, Turn, neutral_finish
@@ -18,6 +19,7 @@ from tests.fakes.wire import DONE, Frame, make_id, now, split_text
 
 __all__ = ["OpenAIChat"]
 
+_USER_PARTS = ("text", "image_url", "input_audio", "file")
 TOOL_NAME = re.compile(r"[a-zA-Z0-9_-]+")
 _ROLES = ("system", "developer", "user", "assistant", "tool", "function")
 _FINISH = {
@@ -82,6 +84,24 @@ def _check_message(i: int, msg: Any) -> None:
         raise _missing(f"messages[{i}].content")
     if role == "tool" and not msg.get("tool_call_id"):
         raise _missing(f"messages[{i}].tool_call_id")
+    if role == "user" and isinstance(msg.get("content"), list):
+        _check_user_parts(i, msg["content"])
+
+
+def _check_user_parts(i: int, parts: list[Any]) -> None:
+    for j, part in enumerate(parts):
+        at = f"messages[{i}].content[{j}]"
+        kind = part.get("type") if isinstance(part, dict) else None
+        if kind not in _USER_PARTS:
+            raise openai_error(
+                400,
+                f"Invalid value: '{kind}'. Supported values are: 'text', 'image_url', 'input_audio', and 'file'.",
+                param=f"{at}.type",
+                code="invalid_value",
+            )
+        problem = files.chat_part(part) if kind in ("file", "input_audio") else None
+        if problem:
+            raise openai_error(400, f"Invalid '{at}': {problem}", param=at, code="invalid_value")
 
 
 def _check_tool_pairing(messages: list[dict[str, Any]]) -> None:

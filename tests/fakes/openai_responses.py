@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tests.fakes import files
 from tests.fakes.endpoint import mid_stream_error
 from tests.fakes.errors import ApiError, Family, openai_error
 from tests.fakes.script import ErrorMidStream, Turn, neutral_finish
@@ -56,6 +57,17 @@ def _check_tools(tools: Any, where: str = "tools") -> None:
             _check_tools(tool["tools"], f"{at}.tools")
 
 
+def _check_files(body: dict[str, Any]) -> None:
+    for i, item in enumerate(body["input"] if isinstance(body["input"], list) else []):
+        content = item.get("content") if isinstance(item, dict) else None
+        for j, part in enumerate(content if isinstance(content, list) else []):
+            is_file = isinstance(part, dict) and part.get("type") == "input_file"
+            problem = files.responses_file(part) if is_file else None
+            if problem:
+                at = f"input[{i}].content[{j}]"
+                raise openai_error(400, f"Invalid '{at}': {problem}", param=at, code="invalid_value")
+
+
 def _check_additional_tools(body: dict[str, Any]) -> None:
     """``additional_tools`` input items: ``{type, role: "developer", tools}`` (the SDK's beta AdditionalTools)."""
     for i, item in enumerate(body["input"] if isinstance(body["input"], list) else []):
@@ -91,6 +103,7 @@ class OpenAIResponses:
             )
         _check_tools(body.get("tools"))
         _check_additional_tools(body)
+        _check_files(body)
         previous = body.get("previous_response_id")
         if previous is not None and previous not in self.stored:
             raise openai_error(

@@ -64,6 +64,24 @@ TOOL_RESULT = {"type": "tool_result", "tool_use_id": "toolu_1", "content": "ok"}
         ),
         ({"model": "m", "messages": [USER], "stream_options": {"include_usage": True}}, "stream_options", "stream"),
         ({"model": "m", "messages": [{"role": "robot", "content": "x"}]}, "messages[0].role", "Invalid value"),
+        (
+            {"model": "m", "messages": [{"role": "user", "content": [{"type": "file", "file": {"filename": "a"}}]}]},
+            "messages[0].content[0]",
+            "one of file_data or file_id",
+        ),
+        (
+            {
+                "model": "m",
+                "messages": [{"role": "user", "content": [{"type": "file", "file": {"file_data": "JVBE"}}]}],
+            },
+            "messages[0].content[0]",
+            "data URL",
+        ),
+        (
+            {"model": "m", "messages": [{"role": "user", "content": [{"type": "document", "source": {}}]}]},
+            "messages[0].content[0].type",
+            "Invalid value: 'document'",
+        ),
     ],
 )
 async def test_chat_rejects(
@@ -129,6 +147,12 @@ async def test_chat_invalid_json(fake_provider: FakeProvider) -> None:
             "tools[0].tools[0].name",
             "missing_required_parameter",
             "Missing required parameter",
+        ),
+        (
+            {"model": "m", "input": [{"role": "user", "content": [{"type": "input_file", "filename": "a.pdf"}]}]},
+            "input[0].content[0]",
+            "invalid_value",
+            "one of file_data, file_id or file_url",
         ),
         (
             {"model": "m", "input": "x", "previous_response_id": "resp_missing"},
@@ -235,6 +259,19 @@ def _anthropic(**overrides: Any) -> dict[str, Any]:
             "tools.0: Input tag 'function'",
         ),
         (_anthropic(tools=[{"name": "f"}]), "tools.0.custom.input_schema: Field required"),
+        (
+            _anthropic(
+                messages=[
+                    {
+                        "role": "user",
+                        "content": [
+                            {"type": "document", "source": {"type": "base64", "media_type": "text/plain", "data": "x"}}
+                        ],
+                    }
+                ]
+            ),
+            "messages.0.content.0.document.source",
+        ),
         (
             _anthropic(tools=[{"name": "mcp.github", "input_schema": {"type": "object"}}]),
             "tools.0.custom.name: String should match pattern",

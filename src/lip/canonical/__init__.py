@@ -17,6 +17,8 @@ from lip.canonical.events import (
     Usage,
 )
 from lip.canonical.request import (
+    Audio,
+    Document,
     Image,
     Message,
     Params,
@@ -32,7 +34,9 @@ from lip.canonical.request import (
 )
 
 __all__ = [
+    "Audio",
     "Collector",
+    "Document",
     "Event",
     "Image",
     "Message",

@@ -43,6 +43,8 @@ from lip.canonical.events import (
     Usage,
 )
 from lip.canonical.request import (
+    Audio,
+    Document,
     Image,
     Message,
     Params,
@@ -56,7 +58,7 @@ from lip.canonical.request import (
     ToolSpec,
 )
 from lip.errors import InvalidRequest, LipError, UpstreamProtocolError, UpstreamStatusError
-from lip.protocols import fields, freeform
+from lip.protocols import documents, fields, freeform
 from lip.protocols.sse import DONE_DATA, DONE_FRAME, SSEEvent, encode, loads_data
 
 NAME = "openai_chat"
@@ -170,6 +172,10 @@ def _content_parts(content: Any, where: str) -> list[Part]:
             else:
                 url = fields.required(image, "url", str, f"{at}.image_url.url")
                 parts.append(_image_from_url(url, fields.optional(image, "detail", str, f"{at}.image_url.detail")))
+        elif kind == "file":
+            parts.append(documents.from_chat_file(item, at))
+        elif kind == "input_audio":
+            parts.append(documents.from_chat_audio(item, at))
         else:
             raise InvalidRequest(f"'{at}.type' {kind!r} is not supported by lip's Chat translation", param=f"{at}.type")
     return parts
@@ -406,14 +412,18 @@ def _image_url(image: Image) -> dict[str, Any]:
 
 
 def _user_content(parts: list[Part]) -> str | list[dict[str, Any]]:
-    if all(isinstance(p, Text) for p in parts) and len(parts) <= 1:
-        return parts[0].text if parts else ""  # type: ignore[union-attr]
+    if not parts:
+        return ""
+    if len(parts) == 1 and isinstance(parts[0], Text):
+        return parts[0].text
     content: list[dict[str, Any]] = []
     for part in parts:
         if isinstance(part, Text):
             content.append({"type": "text", "text": part.text})
         elif isinstance(part, Image):
             content.append(_image_url(part))
+        elif isinstance(part, Document | Audio):
+            content.append(documents.chat_part(part))
     return content
 
 
@@ -448,7 +458,7 @@ def _encode_message(message: Message, out: list[dict[str, Any]]) -> None:
         images = [p for p in result.content if isinstance(p, Image)]
         if images:
             shown += [Text(f"[image from tool call {result.call_id}]"), *images]
-    rest = shown + [p for p in message.content if isinstance(p, Text | Image)]
+    rest = shown + [p for p in message.content if isinstance(p, Text | Image | Document | Audio)]
     if rest or not results:
         out.append({"role": "user", "content": _user_content(list(rest))})
 

@@ -22,12 +22,15 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
 
 from lip.canonical.events import ReasoningEnd, StopReason, Usage
 from lip.canonical.request import (
+    Audio,
+    Document,
     Image,
     Message,
     Part,
@@ -42,7 +45,7 @@ from lip.canonical.request import (
 )
 from lip.errors import InvalidRequest
 from lip.ids import unique_hex
-from lip.protocols import fields, responses_tools
+from lip.protocols import documents, fields, responses_tools
 from lip.protocols.responses_tools import TOOL_KINDS
 
 log = logging.getLogger("lip.protocols.openai_responses")
@@ -109,11 +112,11 @@ def _image(item: dict[str, Any], at: str) -> Image:
     return Image(url=url, detail=detail)
 
 
-def content_parts(content: Any, where: str) -> list[Text | Image]:
+def content_parts(content: Any, where: str) -> list[Text | Image | Document]:
     """A message's or a tool output's content: a string or a list of input/output parts."""
     if isinstance(content, str):
         return [Text(content)] if content else []
-    parts: list[Text | Image] = []
+    parts: list[Text | Image | Document] = []
     for i, raw in enumerate(fields.expect(content, list, where)):
         at = f"{where}[{i}]"
         item = fields.expect(raw, dict, at)
@@ -124,6 +127,8 @@ def content_parts(content: Any, where: str) -> list[Text | Image]:
             parts.append(Text(fields.required(item, "refusal", str, f"{at}.refusal")))
         elif kind == "input_image":
             parts.append(_image(item, at))
+        elif kind == "input_file":
+            parts.append(documents.from_responses_file(item, at))
         else:
             raise InvalidRequest(f"'{at}.type' {kind!r} is not supported by lip's Responses translation", param=at)
     return parts
@@ -132,10 +137,15 @@ def content_parts(content: Any, where: str) -> list[Text | Image]:
 def _tool_output(item: dict[str, Any], at: str) -> tuple[list[Text | Image], bool]:
     output = item.get("output")
     if isinstance(output, dict) and isinstance(output.get("content"), str):  # older Codex: {content, success}
-        return content_parts(output["content"], f"{at}.output.content"), output.get("success") is False
+        return [Text(output["content"])] if output["content"] else [], output.get("success") is False
     if output is None:
         raise InvalidRequest(f"'{at}.output' is required", param=f"{at}.output")
-    return content_parts(output, f"{at}.output"), False
+    parts: list[Text | Image] = []
+    for part in content_parts(output, f"{at}.output"):
+        if isinstance(part, Document):
+            raise InvalidRequest(f"'{part.where}': lip translates no files in a tool output", param=part.where)
+        parts.append(part)
+    return parts, False
 
 
 def _reasoning(item: dict[str, Any], at: str) -> Reasoning:
@@ -289,8 +299,16 @@ def _input_image(image: Image) -> dict[str, Any]:
     return {"type": "input_image", "image_url": url, "detail": image.detail or "auto"}
 
 
-def _input_content(parts: list[Text | Image]) -> list[dict[str, Any]]:
-    return [{"type": "input_text", "text": p.text} if isinstance(p, Text) else _input_image(p) for p in parts]
+def _input_part(part: Text | Image | Document | Audio) -> dict[str, Any]:
+    if isinstance(part, Text):
+        return {"type": "input_text", "text": part.text}
+    if isinstance(part, Image):
+        return _input_image(part)
+    return documents.responses_part(part)
+
+
+def _input_content(parts: Sequence[Text | Image | Document | Audio]) -> list[dict[str, Any]]:
+    return [_input_part(p) for p in parts]
 
 
 def _result_output(result: ToolResult) -> str | list[dict[str, Any]]:
@@ -352,7 +370,7 @@ def _assistant_items(
 
 
 def _user_items(message: Message, custom_calls: set[str], out: list[dict[str, Any]]) -> None:
-    pending: list[Text | Image] = []
+    pending: list[Text | Image | Document | Audio] = []
 
     def flush() -> None:
         if pending:
@@ -360,7 +378,7 @@ def _user_items(message: Message, custom_calls: set[str], out: list[dict[str, An
             pending.clear()
 
     for part in message.content:
-        if isinstance(part, Text | Image):
+        if isinstance(part, Text | Image | Document | Audio):
             pending.append(part)
         elif isinstance(part, ToolResult):
             flush()
