@@ -13,17 +13,16 @@ import json
 from typing import Any
 
 import pytest
-from openai.resources.responses import AsyncResponses
 
 from lip.protocols.anthropic_blocks import CUSTOM_TOOL_SCHEMA
 from lip.protocols.freeform import WRAPPED_NOTE
 from tests.fakes import FakeToolCall, Turn
 from tests.integration import client_shapes as shapes
 from tests.integration.matrix import MODEL, Rig
+from tests.integration.test_client_codex import send
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-KNOWN = shapes.sdk_params(AsyncResponses.create)
 STREAMS = pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
 TRANSLATED = pytest.mark.parametrize("backend", ["chat", "anthropic"])
 FLAT_NAMES = [
@@ -35,15 +34,6 @@ FLAT_NAMES = [
     "functions__exec",
 ]  # web_search is a hosted tool: only a Responses upstream can run it
 SPAWN_ARGS = '{"task":"Write tests for src/app.py"}'
-
-
-async def send(rig: Rig, body: dict[str, Any]) -> tuple[Any, list[Any]]:
-    response = await rig.openai.responses.create(**shapes.split_kwargs(body, KNOWN))
-    if not body.get("stream"):
-        return response, []
-    events = [event async for event in response]
-    assert events[0].type == "response.created" and events[-1].type == "response.completed"
-    return events[-1].response, events
 
 
 def sent_tools(backend: str, sent: dict[str, Any]) -> dict[str, dict[str, Any]]:

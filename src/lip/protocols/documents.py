@@ -51,38 +51,35 @@ def _data_url(value: str, filename: str | None) -> tuple[str, str]:
 # ---------------------------------------------------------------- decode: client part -> canonical
 
 
-def from_chat_file(item: dict[str, Any], at: str) -> Document:
-    file = fields.required(item, "file", dict, f"{at}.file")
-    filename = fields.optional(file, "filename", str, f"{at}.file.filename")
-    data = fields.optional(file, "file_data", str, f"{at}.file.file_data")
+def _openai_file(holder: dict[str, Any], path: str, at: str, urls: bool) -> Document:
+    """The file of a Chat ``file`` part (``holder`` its ``file`` object) or a Responses ``input_file`` (the item)."""
+    filename = fields.optional(holder, "filename", str, f"{path}.filename")
+    data = fields.optional(holder, "file_data", str, f"{path}.file_data")
     if data is not None:
         media_type, payload = _data_url(data, filename)
         return Document(data=payload, media_type=media_type, filename=filename, where=at)
-    file_id = fields.optional(file, "file_id", str, f"{at}.file.file_id")
+    url = fields.optional(holder, "file_url", str, f"{path}.file_url") if urls else None
+    if url is not None:
+        return Document(url=url, filename=filename, where=at)
+    file_id = fields.optional(holder, "file_id", str, f"{path}.file_id")
     if file_id is None:
-        raise InvalidRequest(f"'{at}.file' needs file_data or file_id", param=f"{at}.file")
+        needed = "file_data, file_url or file_id" if urls else "file_data or file_id"
+        raise InvalidRequest(f"'{path}' needs {needed}", param=path)
     return Document(file_id=file_id, file_host="openai", filename=filename, where=at)
+
+
+def from_chat_file(item: dict[str, Any], at: str) -> Document:
+    return _openai_file(fields.required(item, "file", dict, f"{at}.file"), f"{at}.file", at, urls=False)
+
+
+def from_responses_file(item: dict[str, Any], at: str) -> Document:
+    return _openai_file(item, at, at, urls=True)
 
 
 def from_chat_audio(item: dict[str, Any], at: str) -> Audio:
     audio = fields.required(item, "input_audio", dict, f"{at}.input_audio")
     data = fields.required(audio, "data", str, f"{at}.input_audio.data")
     return Audio(data=data, format=fields.required(audio, "format", str, f"{at}.input_audio.format"), where=at)
-
-
-def from_responses_file(item: dict[str, Any], at: str) -> Document:
-    filename = fields.optional(item, "filename", str, f"{at}.filename")
-    data = fields.optional(item, "file_data", str, f"{at}.file_data")
-    if data is not None:
-        media_type, payload = _data_url(data, filename)
-        return Document(data=payload, media_type=media_type, filename=filename, where=at)
-    url = fields.optional(item, "file_url", str, f"{at}.file_url")
-    if url is not None:
-        return Document(url=url, filename=filename, where=at)
-    file_id = fields.optional(item, "file_id", str, f"{at}.file_id")
-    if file_id is None:
-        raise InvalidRequest(f"'{at}' needs file_data, file_url or file_id", param=at)
-    return Document(file_id=file_id, file_host="openai", filename=filename, where=at)
 
 
 def _content_source_text(source: dict[str, Any], at: str) -> str:

@@ -260,7 +260,7 @@ def decode_tool_choice(value: Any, parallel: Any) -> ToolChoice | None:
     value = fields.expect(value, dict, "tool_choice")
     kind = fields.required(value, "type", str, "tool_choice.type")
     if kind in TOOL_KINDS:
-        choice.mode, choice.name = "tool", fields.required(value, "name", str, "tool_choice.name")
+        choice.mode, choice.name = "tool", responses_tools.call_name(value, "tool_choice")
     elif kind == "allowed_tools":
         choice.mode = "required" if value.get("mode") == "required" else "auto"
         log.debug("tool_choice allowed_tools narrows to %s for non-Responses targets", choice.mode)
