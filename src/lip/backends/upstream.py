@@ -283,7 +283,7 @@ async def post(
     timeouts: Timeouts,
     what: str,
 ) -> UpstreamCall:
-    """POST and wait for the status line and headers; a non-2xx status raises UpstreamStatusError.
+    """POST and wait for the status line and headers; a non-2xx status raises (see ``raise_for_status``).
 
     The connect timeout bounds the TCP (and TLS) connect; the first-byte deadline starts now and covers the headers
     and the first body chunk (see ``UpstreamCall.first_chunk``); the total deadline covers the whole exchange.
@@ -292,7 +292,7 @@ async def post(
     timeout = client_timeout(timeouts.connect_s)
     with UpstreamErrors(what, deadlines.first_byte_message):
         async with asyncio.timeout_at(deadlines.first_byte_at()):
-            response = await session.post(url, data=body, headers=headers, timeout=timeout)
+            response = await session.post(url, data=body, headers=headers, timeout=timeout, allow_redirects=False)
             if response.status >= 300:
                 await raise_for_status(response, what)
     return UpstreamCall(response, deadlines, what)
@@ -306,20 +306,32 @@ async def get_json(
     what: str,
     params: Mapping[str, str] | None = None,
 ) -> Any:
-    """GET JSON; ``params`` are added to the URL's own query (a base_url may carry one)."""
+    """GET JSON; ``params`` are added to the URL's own query (a base_url may carry one). Redirects are not
+    followed (see ``raise_for_status``)."""
     with UpstreamErrors(what):
         async with asyncio.timeout(timeout_s):
-            async with session.get(url, headers=headers, params=params) as response:
+            async with session.get(url, headers=headers, params=params, allow_redirects=False) as response:
                 if response.status >= 300:
                     await raise_for_status(response, what)
                 raw = await response.content.read(MAX_RESPONSE_BODY)
-    body = parse_body(raw)
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        body = None
     if not isinstance(body, dict | list):
         raise UpstreamProtocolError(f"{what}: the upstream answered with something that is not JSON")
     return body
 
 
 async def raise_for_status(response: aiohttp.ClientResponse, what: str) -> None:
+    """A 3xx is an UpstreamProtocolError naming the status: lip never follows a redirect, which would hand the
+    key (and, for 307/308, the prompt) to wherever ``Location`` points; the target is not named either. Any other
+    status is an UpstreamStatusError with the parsed body."""
+    if response.status < 400:
+        response.release()
+        raise UpstreamProtocolError(
+            f"{what}: the upstream answered HTTP {response.status}, a redirect (lip does not follow redirects)"
+        )
     try:
         raw = await response.content.read(MAX_ERROR_BODY)
     finally:
