@@ -28,6 +28,7 @@ from lip.errors import (
     UpstreamTimeout,
     UpstreamUnreachable,
 )
+from lip.protocols.sse import SSEDecoder, loads_data
 
 MAX_ERROR_BODY = 256 * 1024
 MAX_RESPONSE_BODY = 64 * 1024 * 1024
@@ -51,10 +52,27 @@ def parse_retry_after(value: str | None) -> float | None:
 
 
 def parse_body(raw: bytes) -> Any:
+    """An upstream error body: its JSON; else the first JSON object of an SSE-framed body (some compatible servers
+    send their errors as ``data: {"error": ...}`` events); else its text, whole (the backend keeps a redacted
+    excerpt: cutting it first could leave half a key that redaction no longer recognises)."""
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
-        return raw.decode("utf-8", "replace")[:2000]
+        pass
+    framed = _framed_object(raw) if b"data:" in raw else None
+    return framed if framed is not None else raw.decode("utf-8", "replace")
+
+
+def _framed_object(raw: bytes) -> dict[str, Any] | None:
+    decoder = SSEDecoder()
+    for event in decoder.feed(raw) + decoder.flush():
+        try:
+            data = loads_data(event.data)
+        except orjson.JSONDecodeError:
+            continue
+        if isinstance(data, dict):
+            return data
+    return None
 
 
 class UpstreamErrors:
