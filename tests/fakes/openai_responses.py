@@ -44,8 +44,14 @@ def _input_items(body: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _check_tools(tools: Any) -> None:
-    for i, tool in enumerate(tools if isinstance(tools, list) else []):
-        if isinstance(tool, dict) and tool.get("type") == "function" and not tool.get("name"):
+    if tools is not None and not isinstance(tools, list):
+        raise openai_error(400, "Invalid type for 'tools': expected an array.", param="tools", code="invalid_type")
+    for i, tool in enumerate(tools or []):
+        if not isinstance(tool, dict):
+            raise openai_error(
+                400, f"Invalid type for 'tools[{i}]': expected an object.", param=f"tools[{i}]", code="invalid_type"
+            )
+        if tool.get("type") == "function" and not tool.get("name"):
             raise _missing(f"tools[{i}].name")
 
 
@@ -68,6 +74,11 @@ class OpenAIResponses:
             raise openai_error(
                 400, "Invalid type for 'input': expected a string or an array.", param="input", code="invalid_type"
             )
+        for name in ("reasoning", "text", "metadata"):
+            if body.get(name) is not None and not isinstance(body[name], dict):
+                raise openai_error(
+                    400, f"Invalid type for '{name}': expected an object.", param=name, code="invalid_type"
+                )
         _check_tools(body.get("tools"))
         previous = body.get("previous_response_id")
         if previous is not None and previous not in self.stored:
