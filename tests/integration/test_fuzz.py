@@ -269,6 +269,11 @@ RICH: dict[str, dict[str, Any]] = {
         "metadata": {"user_id": "u"},
     },
 }
+RICH["/v1/messages/count_tokens"] = {
+    k: v
+    for k, v in RICH["/v1/messages"].items()
+    if k not in ("max_tokens", "temperature", "stop_sequences", "metadata")
+}
 # A second variant of each: reasoning, structured output and an automatic tool choice instead of a named one.
 VARIANT: dict[str, dict[str, Any]] = {
     "/v1/chat/completions": {
@@ -288,6 +293,10 @@ VARIANT: dict[str, dict[str, Any]] = {
         "temperature": 1,
         "thinking": {"type": "enabled", "budget_tokens": 1024},
         "output_config": {"format": {"type": "json_schema", "schema": {"type": "object"}}},
+    },
+    "/v1/messages/count_tokens": {
+        "tool_choice": {"type": "auto"},
+        "thinking": {"type": "enabled", "budget_tokens": 1024},
     },
 }
 THOUGHT = {"type": "thinking", "thinking": "t", "signature": "sig"}  # Anthropic with thinking: before a tool_use
@@ -340,7 +349,7 @@ def rigged() -> Iterator[Rigged]:
 
 def rich_body(path: str, prefix: str, variant: bool = False) -> dict[str, Any]:
     body: dict[str, Any] = orjson.loads(orjson.dumps({**RICH[path], **(VARIANT[path] if variant else {})}))
-    if variant and path == "/v1/messages":
+    if variant and path.startswith("/v1/messages"):
         body["messages"][1]["content"].insert(0, dict(THOUGHT))
     return {"model": f"{prefix}:{MODELS[prefix]}", **body}
 
