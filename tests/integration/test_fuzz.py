@@ -11,10 +11,11 @@ import itertools
 import json
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 import pytest
@@ -33,6 +34,7 @@ VALID: dict[str, dict[str, Any]] = {
     "/v1/messages": {"model": "local-stub:echo", "max_tokens": 20, "messages": [{"role": "user", "content": "hi"}]},
     "/v1/messages/count_tokens": {"model": "local-stub:echo", "messages": [{"role": "user", "content": "hi"}]},
 }
+T = TypeVar("T")
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
@@ -43,29 +45,39 @@ class Served:
     paths: tuple[str, ...]
 
 
-@pytest.fixture(scope="module")
-def lip() -> Iterator[Served]:
-    """lip on its own event loop in a thread, so hypothesis can drive plain blocking HTTP calls."""
+def in_thread(started: Callable[[], AbstractAsyncContextManager[T]]) -> Iterator[T]:
+    """What ``started`` yields, kept running on its own event loop in a thread, so that hypothesis can drive plain
+    blocking HTTP calls."""
     ready = threading.Event()
     state: dict[str, Any] = {}
     loop = asyncio.new_event_loop()
 
     async def main() -> None:
-        async with run_lip(CONFIG, {"LIP_API_KEY": CLIENT_KEY}) as served:
-            routes = served.app.router.routes()
-            posts = sorted({r.resource.canonical for r in routes if r.method == "POST" and r.resource is not None})
-            state["served"] = Served("127.0.0.1", int(served.url.rsplit(":", 1)[1]), tuple(posts))
-            state["stop"] = asyncio.Event()
+        async with started() as value:
+            state["value"], state["stop"] = value, asyncio.Event()
             ready.set()
             await state["stop"].wait()
 
     thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
     thread.start()
     assert ready.wait(15)
-    yield state["served"]
+    yield state["value"]
     loop.call_soon_threadsafe(state["stop"].set)
     thread.join(15)
     loop.close()
+
+
+@asynccontextmanager
+async def stub_lip() -> AsyncIterator[Served]:
+    async with run_lip(CONFIG, {"LIP_API_KEY": CLIENT_KEY}) as served:
+        routes = served.app.router.routes()
+        posts = sorted({r.resource.canonical for r in routes if r.method == "POST" and r.resource is not None})
+        yield Served("127.0.0.1", int(served.url.rsplit(":", 1)[1]), tuple(posts))
+
+
+@pytest.fixture(scope="module")
+def lip() -> Iterator[Served]:
+    yield from in_thread(stub_lip)
 
 
 def endpoints(served: Served, *, known: bool = False) -> list[str]:
@@ -324,27 +336,16 @@ class Rigged:
     fake: FakeProvider
 
 
+@asynccontextmanager
+async def three_kinds() -> AsyncIterator[Rigged]:
+    async with FakeProvider() as fake, run_lip(matrix_config(fake), {"LIP_API_KEY": CLIENT_KEY}) as served:
+        yield Rigged(Served("127.0.0.1", int(served.url.rsplit(":", 1)[1]), ()), fake)
+
+
 @pytest.fixture(scope="module")
 def rigged() -> Iterator[Rigged]:
-    """lip with the three backend kinds on one fake, on an event loop in a thread (as ``lip`` above)."""
-    ready = threading.Event()
-    state: dict[str, Any] = {}
-    loop = asyncio.new_event_loop()
-
-    async def main() -> None:
-        async with FakeProvider() as fake, run_lip(matrix_config(fake), {"LIP_API_KEY": CLIENT_KEY}) as served:
-            state["rigged"] = Rigged(Served("127.0.0.1", int(served.url.rsplit(":", 1)[1]), ()), fake)
-            state["stop"] = asyncio.Event()
-            ready.set()
-            await state["stop"].wait()
-
-    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
-    thread.start()
-    assert ready.wait(15)
-    yield state["rigged"]
-    loop.call_soon_threadsafe(state["stop"].set)
-    thread.join(15)
-    loop.close()
+    """lip with the three backend kinds on one fake."""
+    yield from in_thread(three_kinds)
 
 
 def rich_body(path: str, prefix: str, variant: bool = False) -> dict[str, Any]:
