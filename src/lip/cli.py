@@ -329,9 +329,9 @@ def serve(
 ) -> None:
     """Validate the config, then serve. SIGHUP reloads the config; SIGTERM drains and stops."""
     os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)  # before prometheus_client is imported: lip sets it for workers
-    from lip.lifecycle import Supervisor, WorkerArgs, run
-    from lip.lifecycle import serve as serve_forever
     from lip.observability import configure_logging
+    from lip.process import Supervisor, WorkerArgs, run
+    from lip.process import serve as serve_forever
 
     console = cast("Console", _LazyConsole(stderr=True, highlight=False))
     settings = _settings_or_exit(config, console)

@@ -25,7 +25,7 @@ from lip.routing.shared import SharedRouting
 from lip.store import Store
 
 if TYPE_CHECKING:
-    from lip.frontends.endpoint import Exchange
+    from lip.exchange import Exchange
 
 log = logging.getLogger(__name__)
 Observer = Callable[[web.Request, "Exchange"], None]
@@ -106,6 +106,8 @@ class RuntimeHolder:
 
 
 RUNTIME: web.AppKey[RuntimeHolder] = web.AppKey("lip.runtime", RuntimeHolder)
+SESSION: web.AppKey[aiohttp.ClientSession] = web.AppKey("lip.session", aiohttp.ClientSession)  # upstream calls
+STORE: web.AppKey[Store] = web.AppKey("lip.store", Store)
 
 
 PINNED: web.RequestKey[Runtime] = web.RequestKey("lip.pinned_runtime", Runtime)

@@ -22,14 +22,13 @@ from lip.frontends.openai_chat import chat_completions
 from lip.frontends.openai_responses import responses
 from lip.lifecycle import LIFECYCLE, Lifecycle, admin_reload, admit, close_retired, drain, leave
 from lip.middlewares import LIMITS, Limits, error_reply, key_refusal, release_slot, slot_refusal
-from lip.observability import OBSERVABILITY, assign_request_id, current_runtime, id_header, install, request_id
-from lip.runtime import RUNTIME, Runtime, RuntimeHolder
+from lip.observability import OBSERVABILITY, current_runtime, install
+from lip.requestid import assign_request_id, id_header, request_id
+from lip.runtime import RUNTIME, SESSION, STORE, Runtime, RuntimeHolder
 from lip.shared_metrics import CountedLifecycle, SharedMetrics
-from lip.store import Store, open_store
+from lip.store import open_store
 
 log = logging.getLogger(__name__)
-SESSION: web.AppKey[aiohttp.ClientSession] = web.AppKey("lip.session", aiohttp.ClientSession)
-STORE: web.AppKey[Store] = web.AppKey("lip.store", Store)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 

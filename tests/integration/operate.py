@@ -19,7 +19,7 @@ import yaml
 from aiohttp import web
 
 from lip.config.load import load_file
-from lip.lifecycle import make_runner
+from lip.process import make_runner
 from lip.server import create_app
 from tests.harness import free_port
 

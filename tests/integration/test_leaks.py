@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 
 import aiohttp
 
-from lip.server import SESSION
+from lip.runtime import SESSION
 from tests.fakes import DisconnectAfter, Fail, FakeProvider, Stall, StallMidStream, Turn
 from tests.harness import LipServer, backend_row, run_lip
 

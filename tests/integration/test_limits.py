@@ -13,7 +13,7 @@ import yaml
 from aiohttp import web
 
 from lip.config.load import load_text
-from lip.lifecycle import make_runner
+from lip.process import make_runner
 from lip.server import create_app
 from tests.harness import free_port, run_lip
 from tests.integration.operate import CHAT, CLIENT_KEY, call, raw_exchange

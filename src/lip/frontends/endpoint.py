@@ -6,7 +6,6 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -15,7 +14,7 @@ from aiohttp import web
 from lip.backends.base import EventStream, Opened, RelayBody, RelayStream, Target
 from lip.bodylog import BodyLog, returned, stream_response
 from lip.canonical.collect import Collector
-from lip.canonical.events import Event, ReasoningDelta, Repair, StreamError, TextDelta, ToolCallDelta, Usage
+from lip.canonical.events import Event, ReasoningDelta, Repair, StreamError, TextDelta, ToolCallDelta
 from lip.canonical.request import Request
 from lip.capabilities import fit
 from lip.errors import (
@@ -27,11 +26,12 @@ from lip.errors import (
     UpstreamProtocolError,
     UpstreamStatusError,
 )
+from lip.exchange import Exchange
 from lip.frontends.keepalive import KeepAlive, interval_for
 from lip.lifecycle import drain_scope
-from lip.observability import id_header
 from lip.protocols.codec import Codec
 from lip.protocols.relay import RelayWatch, body_usage, fix_body_stop
+from lip.requestid import id_header
 from lip.routing.failover import open_first, reason
 from lip.routing.overrides import apply_overrides
 from lip.runtime import Runtime, runtime_of
@@ -41,25 +41,6 @@ CLIENT_CLOSED = 499  # nginx's status for a request whose client left before any
 DELTAS = frozenset({TextDelta, ReasoningDelta, ToolCallDelta})  # the per-chunk events: content only
 MAX_DEPTH = 128  # levels of nesting a request body may have (the body itself is level 1): docs/security.md
 SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "Connection": "keep-alive"}
-
-
-@dataclass(slots=True)
-class Exchange:
-    """What one request did; handed to the runtime's observers (access log, metrics) when it ends."""
-
-    frontend: str
-    started: float = field(default_factory=time.perf_counter)
-    model: str = ""
-    target: Target | None = None
-    status: int = 0
-    first_byte: float | None = None
-    usage: Usage | None = None
-    error: LipError | None = None
-    attempts: list[tuple[str, str]] = field(default_factory=list)  # (leaf, why abandoned)
-    streamed: bool = False
-    client_gone: bool = False
-    bodies: BodyLog | None = None  # set when logging.log_bodies is on
-    repairs: list[str] = field(default_factory=list)  # what lip repaired in the upstream's answer (Repair kinds)
 
 
 async def read_json(http: web.Request, limit: int, bodies: BodyLog | None = None) -> Any:

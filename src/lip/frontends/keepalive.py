@@ -16,9 +16,9 @@ from aiohttp import web
 from lip.backends.base import Opened, RelayBody, Target
 from lip.bodylog import BodyLog, stream_response
 from lip.errors import LipError
-from lip.observability import id_header
 from lip.protocols.codec import Codec
 from lip.protocols.sse import KEEPALIVE_FRAME
+from lip.requestid import id_header
 
 Attempt = tuple[Target, Opened]
 

@@ -1,4 +1,4 @@
-"""The store interface, the in-memory default (bounded, TTL'd, per process) and ``open_store``.
+"""The store interface, the in-memory default (bounded, TTL'd, per process).
 
 What lip keeps in the store, and who reads it::
 
@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from lip.config.models import StoreConfig
 from lip.credentials import Secret
 
 
@@ -131,13 +130,3 @@ class MemoryStore:
 
     async def aclose(self) -> None:
         return None
-
-
-def open_store(config: StoreConfig, env: Mapping[str, str]) -> Store:
-    """The store ``config`` names; the Redis client connects on first use (check-config never calls this)."""
-    local = MemoryStore(config.max_local_items)
-    if config.kind == "memory":
-        return local
-    from lip.store.redis_store import RedisStore  # redis-py is an optional dependency
-
-    return RedisStore(Secret(env[config.url_env].strip()), config, local)
