@@ -226,7 +226,8 @@ class AnthropicMessages:
         stop = _stop(turn)
         delta = {"stop_reason": stop, "stop_sequence": turn.stop_sequence if stop == "stop_sequence" else None}
         events.append({"type": "message_delta", "delta": delta, "usage": {"output_tokens": turn.usage.output_tokens}})
-        events.append({"type": "message_stop"})
+        if not turn.omit_terminal:
+            events.append({"type": "message_stop"})
         if fault is not None:
             err = mid_stream_error(self.family, fault)
             error = {"type": "error", "error": {"type": err.type, "message": err.message}}

@@ -255,7 +255,7 @@ class OpenAIChat:
         if fault is not None:
             err = mid_stream_error(self.family, fault)
             return [*frames[: fault.after_chunks], Frame(None, openai_error_body(err))]
-        return [*frames, DONE]
+        return frames if turn.omit_terminal else [*frames, DONE]
 
 
 def _n(body: dict[str, Any]) -> int:

@@ -98,6 +98,7 @@ class Turn:
     delay_between_chunks: float = 0.0
     omit_finish_reason: bool = False  # chat: no finish_reason; responses: no terminal event; anthropic: null stop
     chat_finish_override: str | None = None  # raw Chat finish_reason, e.g. "stop" while emitting tool calls
+    omit_terminal: bool = False  # a stream without its last event: chat no [DONE], anthropic no message_stop
 
 
 def neutral_finish(turn: Turn) -> str:

@@ -65,3 +65,36 @@ def test_a_long_answer_is_collected_whole() -> None:
     pieces = [f"{i} " for i in range(50_000)]
     response = collect([MessageStart("m1", "model"), *map(TextDelta, pieces), MessageEnd(StopReason.END_TURN)])
     assert response.content == [Text("".join(pieces))]
+
+
+def test_events_that_break_the_grammar_are_counted_as_sequence_errors_not_raised() -> None:
+    """In production the collector notes each break of the grammar (lip_stream_repairs_total{kind="sequence_error"})
+    where ``check_sequence`` would raise; a delta for a call that never started is dropped, not a crash."""
+    collector = Collector()
+    for event in [
+        MessageStart("m1", "gpt", 0),
+        ToolCallDelta(3, "{}"),  # never started
+        ToolCallStart(0, "call_1", "f"),
+        ToolCallStart(0, "call_2", "f"),  # index 0 again
+        ToolCallEnd(1),  # never started
+        MessageStart("m2", "gpt", 0),  # a second start
+        MessageEnd(StopReason.TOOL_USE),  # call 0 still open
+    ]:
+        collector.feed(event)
+    assert collector.repairs == ["sequence_error"] * 5
+    assert collector.response.stop_reason is StopReason.TOOL_USE
+
+
+def test_a_valid_stream_counts_no_sequence_error() -> None:
+    collector = Collector()
+    for event in [
+        MessageStart("m1", "gpt", 0),
+        TextDelta("hi"),
+        ToolCallStart(0, "call_1", "f"),
+        ToolCallDelta(0, "{}"),
+        ToolCallEnd(0),
+        MessageEnd(StopReason.TOOL_USE),
+        Usage(1, 2),
+    ]:
+        collector.feed(event)
+    assert collector.repairs == []

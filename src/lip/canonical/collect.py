@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from lip.canonical.events import (
+    SEQUENCE_ERROR,
     Event,
     MessageEnd,
     MessageStart,
@@ -71,7 +72,9 @@ class Collector:
         self._response = Response()
         self.error: LipError | None = None
         self.ended = False  # MessageEnd went by
-        self.repairs: list[str] = []  # the kinds of the Repair events that went by
+        self.repairs: list[str] = []  # the kinds of the Repair events that went by, and SEQUENCE_ERROR
+        self._started = False
+        self._open: set[int] = set()  # tool calls started and not ended
         self._tools: dict[int, int] = {}  # tool index -> position in content
         self._open_reasoning = -1  # position of the reasoning block that deltas extend, or -1
         self._open_text = -1  # position of the text block that deltas extend, or -1
@@ -106,6 +109,9 @@ class Collector:
                 else:
                     self._open_text = self._append(Text(""), text)
             case MessageStart(id=id_, model=model, created=created):
+                if self._started or self.ended:
+                    self.repairs.append(SEQUENCE_ERROR)
+                self._started = True
                 r.id, r.model, r.created = id_, model, created
             case ReasoningDelta(text=text):
                 if self._open_reasoning < 0:
@@ -118,16 +124,26 @@ class Collector:
                 block.signature, block.encrypted, block.redacted, block.id = sig, enc, red, rid
                 self._open_reasoning = -1
             case ToolCallStart(index=index, id=id_, name=name, kind=kind):
+                if index in self._tools or self.ended:
+                    self.repairs.append(SEQUENCE_ERROR)
+                self._open.add(index)
                 self._open_reasoning = -1
                 call = ToolCall(id=id_, name=name, arguments="", kind="custom" if kind == "custom" else "function")
                 self._tools[index] = self._append(call, "")
             case ToolCallDelta(index=index, arguments=args):
-                self._pieces[self._tools[index]].append(args)
-            case ToolCallEnd():
-                pass
+                try:
+                    self._pieces[self._tools[index]].append(args)
+                except KeyError:  # a delta for a call that never started: dropped
+                    self.repairs.append(SEQUENCE_ERROR)
+            case ToolCallEnd(index=index):
+                if index not in self._open:
+                    self.repairs.append(SEQUENCE_ERROR)
+                self._open.discard(index)
             case Usage():
                 r.usage = merge_usage(r.usage, event)
             case MessageEnd(stop_reason=reason, stop_sequence=seq):
+                if self._open or self.ended or not self._started:
+                    self.repairs.append(SEQUENCE_ERROR)
                 r.stop_reason, r.stop_sequence = reason, seq
                 self.ended = True
             case StreamError(error=err):

@@ -99,6 +99,12 @@ class Repair:
     kind: str
 
 
+# The Repair kinds every decoder shares (a decoder may name others, e.g. ``orphan_delta``):
+STOP_REWRITTEN = "stop_rewritten"  # tools were called but the upstream said it simply stopped: a tool-use stop
+FINISH_SUPPLIED = "finish_supplied"  # the stream ended after its stop but without its terminal event: supplied
+SEQUENCE_ERROR = "sequence_error"  # the events broke the stream grammar above (counted; see collect.Collector)
+
+
 @dataclass(frozen=True, slots=True)
 class StreamError:
     """The upstream failed after the stream began; the client gets a protocol-shaped error event."""

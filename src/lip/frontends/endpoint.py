@@ -14,7 +14,7 @@ from aiohttp import web
 from lip.backends.base import EventStream, Opened, RelayBody, RelayStream, Target
 from lip.bodylog import BodyLog, returned, stream_response
 from lip.canonical.collect import Collector
-from lip.canonical.events import Event, ReasoningDelta, Repair, StreamError, TextDelta, ToolCallDelta
+from lip.canonical.events import STOP_REWRITTEN, Event, ReasoningDelta, Repair, StreamError, TextDelta, ToolCallDelta
 from lip.canonical.request import Request
 from lip.capabilities import fit
 from lip.errors import (
@@ -218,6 +218,7 @@ class Endpoint:
                 exchange.status, exchange.usage = 200, body_usage(self.codec.name, parsed)
                 if single_choice(request) and fix_body_stop(self.codec.name, parsed):
                     body = orjson.dumps(parsed)
+                    exchange.repairs.append(STOP_REWRITTEN)
                 return web.Response(body=body, status=200, headers={**headers, "Content-Type": content_type})
             case RelayStream():
                 return await self._relay(http, request, opened, exchange, stream())
@@ -255,6 +256,8 @@ class Endpoint:
             exchange.client_gone = True
         finally:
             exchange.usage = watch.usage()
+            if watch.stop_fixed:
+                exchange.repairs.append(STOP_REWRITTEN)
             await opened.close()
         return response
 

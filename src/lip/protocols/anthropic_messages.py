@@ -35,11 +35,14 @@ import orjson
 
 from lip.canonical.collect import Response, merge_usage
 from lip.canonical.events import (
+    FINISH_SUPPLIED,
+    STOP_REWRITTEN,
     Event,
     MessageEnd,
     MessageStart,
     ReasoningDelta,
     ReasoningEnd,
+    Repair,
     StopReason,
     StreamError,
     TextDelta,
@@ -474,6 +477,8 @@ class AnthropicStreamDecoder:
         for index in sorted(self._blocks):
             self._block_stop(self._blocks.pop(index), events)
         self.done = True
+        if self._tools and self._stop in (None, "end_turn"):
+            events.append(Repair(STOP_REWRITTEN))
         reason = self._stop_reason()
         events.append(MessageEnd(reason, self._stop_sequence if reason == StopReason.STOP_SEQUENCE else None))
         return events
@@ -482,7 +487,7 @@ class AnthropicStreamDecoder:
         if self.done:
             return []
         if self.started and self._stopped:  # some compatible upstreams end without message_stop
-            return self._end()
+            return [Repair(FINISH_SUPPLIED), *self._end()]
         return self._fail(UpstreamProtocolError("the upstream stream ended before message_stop"))
 
 

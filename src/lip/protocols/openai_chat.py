@@ -30,6 +30,8 @@ import orjson
 
 from lip.canonical.collect import Response, merge_usage
 from lip.canonical.events import (
+    FINISH_SUPPLIED,
+    STOP_REWRITTEN,
     Event,
     MessageEnd,
     MessageStart,
@@ -728,6 +730,8 @@ class ChatStreamDecoder:
             self._close_tools(events)
         if self.usage is not None:
             events.append(self.usage)
+        if self._tools and self.finish_reason in (None, "stop"):
+            events.append(Repair(STOP_REWRITTEN))
         events.append(MessageEnd(self._stop_reason()))
         return events
 
@@ -737,7 +741,7 @@ class ChatStreamDecoder:
         self.done = True
         if self.finish_reason is None:
             return [StreamError(UpstreamProtocolError("the upstream stream ended before it finished"))]
-        return self._end()
+        return [Repair(FINISH_SUPPLIED), *self._end()]  # a finish_reason but no [DONE]
 
 
 class _UpCall:

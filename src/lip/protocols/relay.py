@@ -79,7 +79,19 @@ class RelayWatch:
     """Feed every relayed chunk and write what ``feed`` returns; ``complete`` tells whether a terminal marker went
     by, ``usage()`` what the stream reported."""
 
-    __slots__ = ("_fix", "_head", "_last", "_markers", "_prev", "_protocol", "_redact", "_tail", "_tools", "complete")
+    __slots__ = (
+        "_fix",
+        "_head",
+        "_last",
+        "_markers",
+        "_prev",
+        "_protocol",
+        "_redact",
+        "_tail",
+        "_tools",
+        "complete",
+        "stop_fixed",
+    )
 
     def __init__(self, protocol: str, redact: Callable[[bytes], bytes] | None = None, *, fix_stop: bool = True) -> None:
         self._protocol = protocol
@@ -88,6 +100,7 @@ class RelayWatch:
         self._tools = False
         self._markers = TERMINAL_MARKERS.get(protocol, ())
         self.complete = not self._markers
+        self.stop_fixed = False  # the tool-use stop was corrected (a Repair the endpoint counts)
         self._tail = b""
         self._head: list[bytes] = []
         self._prev = self._last = b""
@@ -114,7 +127,7 @@ class RelayWatch:
             if self._tools and fix.stop_hint in chunk:
                 fixed = fix.stop.sub(fix.replacement, chunk)
                 if fixed != chunk:
-                    log.debug(STOP_FIXED)
+                    self.stop_fixed = True
                 return fixed
         return chunk
 
