@@ -337,7 +337,7 @@ class HttpBackend:
                 return EventStream(events, _empty())
             first, rest = await call.first_chunk()
             decoder = codec.stream_decoder(request)
-            sse = SSEDecoder()
+            sse = SSEDecoder(self.spec.settings.max_event_bytes)
             batch = [e for s in sse.feed(first) for e in decoder.feed(s)]
             chunks = rest
             while not batch:  # some upstreams send a comment or a partial line first

@@ -50,6 +50,7 @@ class BackendSettings(Strict):
     keepalive_s: float = Field(default=0.0, ge=0)  # SSE keep-alive comment interval while waiting; 0 = off
     circuit_failures: int = Field(default=5, ge=1)
     circuit_cooldown_s: float = Field(default=30.0, ge=0)
+    max_event_bytes: int = Field(default=16 * 1024 * 1024, ge=0)  # one SSE event of a translated stream; 0 = no cap
     # Chat kinds only: the field a translated request's max tokens goes in (None: the kind's own choice)
     max_tokens_field: Literal["max_tokens", "max_completion_tokens"] | None = None
     # local-stub only
