@@ -205,6 +205,10 @@ class UpstreamCall:
                     watchdog.touch()
                     size += len(chunk)
                     if size > MAX_RESPONSE_BODY:
+                        # freed now: the error's traceback holds this frame, and with lip.heap's tuned collector
+                        # the cycle it makes may live for many requests
+                        chunks.clear()
+                        del chunk
                         raise UpstreamProtocolError(f"{self.what}: the upstream response is larger than 64 MiB")
                     chunks.append(chunk)
         finally:
