@@ -17,9 +17,9 @@ from lip.bodylog import BodyLog, returned, stream_response
 from lip.canonical.collect import Collector
 from lip.canonical.events import Event, ReasoningDelta, Repair, StreamError, TextDelta, ToolCallDelta, Usage
 from lip.canonical.request import Request
+from lip.client_body import body_of
 from lip.errors import (
     AdmissionRejected,
-    BodyTooLarge,
     InvalidJSON,
     LipError,
     UpstreamProtocolError,
@@ -61,16 +61,7 @@ class Exchange:
 
 async def read_json(http: web.Request, limit: int, bodies: BodyLog | None = None) -> Any:
     """The body parsed once with orjson, refusing more than ``limit`` bytes; handed to ``bodies`` when set."""
-    if http.content_length is not None and http.content_length > limit:
-        raise BodyTooLarge(f"the request body is larger than the limit of {limit} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in http.content.iter_any():
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge(f"the request body is larger than the limit of {limit} bytes")
-        chunks.append(chunk)
-    raw = b"".join(chunks)
+    raw = await body_of(http, limit)
     if bodies is not None:
         bodies.received(raw)
     if not raw.strip():
