@@ -29,6 +29,7 @@ from lip.frontends.keepalive import KeepAlive, interval_for
 from lip.lifecycle import drain_scope
 from lip.observability import id_header
 from lip.protocols.codec import Codec
+from lip.protocols.counts import BAD_USAGE
 from lip.protocols.relay import RelayWatch, body_usage, fix_body_stop
 from lip.routing.failover import open_first, reason
 from lip.routing.overrides import apply_overrides
@@ -187,7 +188,8 @@ class Endpoint:
 
         match opened:
             case RelayBody(body=body, content_type=content_type, parsed=parsed):
-                exchange.status, exchange.usage = 200, body_usage(self.codec.name, parsed)
+                exchange.status = 200
+                self._relayed_usage(exchange, body_usage(self.codec.name, parsed))
                 if single_choice(request) and fix_body_stop(self.codec.name, parsed):
                     body = orjson.dumps(parsed)
                 return web.Response(body=body, status=200, headers={**headers, "Content-Type": content_type})
@@ -226,9 +228,15 @@ class Endpoint:
         except ConnectionResetError:
             exchange.client_gone = True
         finally:
-            exchange.usage = watch.usage()
+            self._relayed_usage(exchange, watch.usage())
             await opened.close()
         return response
+
+    @staticmethod
+    def _relayed_usage(exchange: Exchange, report: tuple[Usage | None, bool]) -> None:
+        exchange.usage, dropped = report
+        if dropped:
+            exchange.repairs.append(BAD_USAGE)
 
     async def _stream_events(
         self,

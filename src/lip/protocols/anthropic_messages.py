@@ -40,6 +40,7 @@ from lip.canonical.events import (
     MessageStart,
     ReasoningDelta,
     ReasoningEnd,
+    Repair,
     StopReason,
     StreamError,
     TextDelta,
@@ -52,6 +53,7 @@ from lip.canonical.request import Reasoning, Request, Text, ToolCall
 from lip.errors import InvalidRequest, LipError, UpstreamProtocolError, UpstreamStatusError
 from lip.protocols import anthropic_blocks as blocks
 from lip.protocols import fields
+from lip.protocols.counts import BAD_USAGE, Counts
 from lip.protocols.sse import SSEEvent, encode, loads_data
 
 NAME = "anthropic_messages"
@@ -274,21 +276,24 @@ def encode_request(request: Request, model: str, default_max_tokens: int = DEFAU
 class UsageTally:
     """Anthropic usage counts as reported so far; later reports overwrite the fields they carry."""
 
-    __slots__ = ("fields",)
+    __slots__ = ("counts", "fields")
 
     def __init__(self) -> None:
         self.fields: dict[str, int] = {}
+        self.counts = Counts()  # ``counts.dropped``: a reported value was not a count (``lip.protocols.counts``)
 
     def update(self, raw: Any) -> Usage | None:
         if not isinstance(raw, dict):
             return None
+        counts = self.counts
         for key in ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"):
-            value = raw.get(key)
-            if isinstance(value, int):
+            value = counts.get(raw, key)
+            if value is not None:
                 self.fields[key] = value
         details = raw.get("output_tokens_details")
-        if isinstance(details, dict) and isinstance(details.get("thinking_tokens"), int):
-            self.fields["thinking_tokens"] = details["thinking_tokens"]
+        thinking = counts.get(details, "thinking_tokens") if isinstance(details, dict) else None
+        if thinking is not None:
+            self.fields["thinking_tokens"] = thinking
         f = self.fields
         cached, created = f.get("cache_read_input_tokens", 0), f.get("cache_creation_input_tokens", 0)
         return Usage(
@@ -379,9 +384,7 @@ class AnthropicStreamDecoder:
         events.append(
             MessageStart(id=str(message.get("id") or f"msg_{uuid.uuid4().hex}"), model=str(message.get("model") or ""))
         )
-        usage = self._usage.update(message.get("usage"))
-        if usage is not None:
-            events.append(usage)
+        self._usage_event(message.get("usage"), events)
 
     def _block_start(self, event: dict[str, Any], events: list[Event]) -> None:
         index = _index(event, len(self._blocks))
@@ -460,9 +463,16 @@ class AnthropicStreamDecoder:
         if isinstance(delta, dict):
             self._stop = delta.get("stop_reason") or self._stop
             self._stop_sequence = delta.get("stop_sequence") or self._stop_sequence
-        usage = self._usage.update(event.get("usage"))
+        self._usage_event(event.get("usage"), events)
+
+    def _usage_event(self, raw: Any, events: list[Event]) -> None:
+        """The usage so far, after a report; the first report with a value that is not a count also a Repair."""
+        dropped = self._usage.counts.dropped
+        usage = self._usage.update(raw)
         if usage is not None:
             events.append(usage)
+        if self._usage.counts.dropped and not dropped:
+            events.append(Repair(BAD_USAGE))
 
     def _stop_reason(self) -> StopReason:
         if self._tools and self._stop in (None, "end_turn"):
