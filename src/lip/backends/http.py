@@ -16,7 +16,7 @@ import orjson
 
 from lip.backends.base import EventStream, Opened, RelayBody, RelayStream, Target
 from lip.backends.upstream import UpstreamCall, get_json, post
-from lip.canonical.events import Event, StreamError
+from lip.canonical.events import Event, Repair, StreamError
 from lip.canonical.request import Request
 from lip.config.load import BackendSpec, join_url
 from lip.credentials import KeyRing, KeyState, read_numbered, redact
@@ -335,20 +335,27 @@ class HttpBackend:
                     ) from None
                 events = codec.decode_response(parsed, request)
                 return EventStream(events, _empty())
-            first, rest = await call.first_chunk()
+            first, rest = await call.first_chunk(hold=True)
             decoder = codec.stream_decoder(request)
             sse = SSEDecoder(self.spec.settings.max_event_bytes)
             batch = [e for s in sse.feed(first) for e in decoder.feed(s)]
             chunks = rest
-            while not batch:  # some upstreams send a comment or a partial line first
+            repairs: list[Event] = []
+            # Until an event other than a Repair, nothing was answered: the first-byte deadline goes on (some
+            # upstreams send a comment or a partial line first; a broken one, deltas of blocks it never started)
+            while not _answers(batch):
+                repairs += batch
                 try:
                     chunk = await anext(chunks)
                 except StopAsyncIteration:
                     batch = [e for s in sse.flush() for e in decoder.feed(s)] + decoder.finish()
                     break
                 batch = [e for s in sse.feed(chunk) for e in decoder.feed(s)]
-            if batch and isinstance(batch[0], StreamError):
-                raise batch[0].error
+            call.answered()
+            error = next((e for e in batch if type(e) is not Repair), None)
+            if isinstance(error, StreamError):
+                raise error.error
+            batch = repairs + batch
         except BaseException:
             await close()
             raise
@@ -399,6 +406,11 @@ class HttpBackend:
 
     async def aclose(self) -> None:
         return None
+
+
+def _answers(batch: Sequence[Event]) -> bool:
+    """Whether ``batch`` holds more than repair notes."""
+    return any(type(e) is not Repair for e in batch)
 
 
 async def _empty() -> AsyncIterator[Sequence[Event]]:

@@ -319,6 +319,9 @@ class _Open:
         self.redacted: str | None = None
 
 
+ORPHAN_DELTA = "orphan_delta"  # the Repair kind of a content_block_delta without its content_block_start
+
+
 class AnthropicStreamDecoder:
     """Anthropic SSE events -> canonical events. Tool call indices count tool_use blocks only."""
 
@@ -332,6 +335,8 @@ class AnthropicStreamDecoder:
         self._stop: str | None = None
         self._stop_sequence: str | None = None
         self._stopped = False  # message_delta seen
+        self._orphans = False  # a delta of a block that never started went by
+        self._ignored: set[int] = set()  # blocks of kinds the canonical model has no equivalent for
 
     def feed(self, sse: SSEEvent) -> list[Event]:
         if self.done or not sse.data:
@@ -354,6 +359,8 @@ class AnthropicStreamDecoder:
             return self._error(event)
         if kind == "ping" or self.done:
             return []
+        if kind == "content_block_delta" and self._orphaned(_index(event, -1)):
+            return self._orphan()
         events: list[Event] = []
         if not self.started:
             self._start(event.get("message") if kind == "message_start" else None, events)
@@ -368,6 +375,17 @@ class AnthropicStreamDecoder:
         elif kind == "message_stop":
             events.extend(self._end())
         return events
+
+    def _orphaned(self, index: int) -> bool:
+        return index not in self._blocks and index not in self._ignored
+
+    def _orphan(self) -> list[Event]:
+        """A delta of a block that never started: dropped (it has no kind to go by), a Repair the first time. It
+        starts nothing: an upstream that sends only these has not answered (its first-byte deadline runs on)."""
+        if self._orphans:
+            return []
+        self._orphans = True
+        return [Repair(ORPHAN_DELTA)]
 
     def _fail(self, error: LipError) -> list[Event]:
         self.done = True
@@ -406,6 +424,7 @@ class AnthropicStreamDecoder:
         elif kind == "tool_use":
             self._tool_start(index, block, events)
         else:
+            self._ignored.add(index)
             log.debug("dropping an Anthropic %r content block: the canonical model has no equivalent", kind)
 
     def _tool_start(self, index: int, block: dict[str, Any], events: list[Event]) -> None:
