@@ -22,20 +22,26 @@ async def read_body(http: web.Request, limit: int, timeout_s: float = 0.0) -> by
     (0: no limit)."""
     if http.content_length is not None and http.content_length > limit:
         raise BodyTooLarge(f"the request body is larger than the limit of {limit} bytes")
-    chunks: list[bytes] = []
-    size = 0
+    if http.content.is_eof() or not timeout_s:  # the commonest: a small body came with its head, nothing to wait for
+        return await _read(http, limit)
     try:
-        async with asyncio.timeout(timeout_s or None):
-            async for chunk in http.content.iter_any():
-                size += len(chunk)
-                if size > limit:
-                    chunks.clear()
-                    raise BodyTooLarge(f"the request body is larger than the limit of {limit} bytes")
-                chunks.append(chunk)
+        async with asyncio.timeout(timeout_s):
+            return await _read(http, limit)
     except TimeoutError:
         raise RequestTimeout(
             f"the request body did not arrive within {timeout_s:g} s (server.body_timeout_s); send it whole"
         ) from None
+
+
+async def _read(http: web.Request, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in http.content.iter_any():
+        size += len(chunk)
+        if size > limit:
+            chunks.clear()
+            raise BodyTooLarge(f"the request body is larger than the limit of {limit} bytes")
+        chunks.append(chunk)
     return b"".join(chunks)
 
 
