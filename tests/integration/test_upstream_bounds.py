@@ -91,9 +91,10 @@ async def test_the_event_cap_is_configurable(fake_provider: FakeProvider) -> Non
 async def test_an_oversized_json_answer_is_an_upstream_error_and_fails_over(
     action: Action, fake_provider: FakeProvider
 ) -> None:
-    fake_provider.script.extend([action, action])
     async with run_lip({"plugins": {"backends": rows(CHAT, fake_provider.url)}}) as lip:
+        fake_provider.script.append(action)  # for p; ok then answers
         reply = await call(lip.url + CHAT, {**BODY, "model": "p:m|ok:m"}, timeout=60)
+        fake_provider.script.append(action)
         alone = await call(lip.url + CHAT, BODY, timeout=60)
     assert reply.status == 200, reply.body[:300]
     assert reply.headers["x-lip-backend"] == "ok:m"
