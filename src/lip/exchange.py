@@ -1,5 +1,4 @@
-"""What one request did: the endpoint fills an Exchange in; the runtime's observers (access log, metrics, the body
-log) read it when the request has ended."""
+"""What one request did: filled in by the endpoint and the router, read by the observers when it ends."""
 
 from __future__ import annotations
 
