@@ -36,9 +36,10 @@ from lip.canonical.events import (
 from lip.canonical.request import Request
 from lip.errors import InvalidRequest, LipError
 from lip.protocols import fields
-from lip.protocols.anthropic_messages import blocks
+from lip.protocols.anthropic_messages import blocks, facts
 from lip.protocols.anthropic_messages.decoder import AnthropicStreamDecoder, decode_message, upstream_error
 from lip.protocols.anthropic_messages.encoder import AnthropicStreamEncoder, dumps, encode_message, error_body
+from lip.protocols.codec import ModelList, RawParams
 from lip.protocols.sse import encode
 
 NAME = "anthropic_messages"
@@ -116,6 +117,12 @@ def decode_request(body: Any, headers: Mapping[str, str], *, require_max_tokens:
 
 class AnthropicMessagesCodec:
     name = NAME
+    dialect = facts.DIALECT
+    relay = facts.RELAY
+    raw_params: RawParams = facts.RAW_PARAMS
+    routes: tuple[str, ...] = facts.ROUTES
+    client_key_headers: tuple[str, ...] = facts.CLIENT_KEY_HEADERS
+    model_list: ModelList | None = facts.MODEL_LIST
 
     def __init__(self, default_max_tokens: int = DEFAULT_MAX_TOKENS) -> None:
         self.default_max_tokens = default_max_tokens

@@ -45,6 +45,8 @@ from lip.canonical.request import (
 )
 from lip.errors import InvalidRequest, LipError
 from lip.protocols import documents, fields, freeform
+from lip.protocols.codec import ModelList, RawParams
+from lip.protocols.openai_chat import facts
 from lip.protocols.openai_chat.decoder import ChatStreamDecoder, decode_completion, upstream_error
 from lip.protocols.openai_chat.encoder import ChatStreamEncoder, dumps, encode_completion, error_body
 from lip.protocols.sse import encode
@@ -285,6 +287,12 @@ def _params(body: dict[str, Any]) -> Params:
 
 class OpenAIChatCodec:
     name = NAME
+    dialect = facts.DIALECT
+    relay = facts.RELAY
+    raw_params: RawParams = facts.RAW_PARAMS
+    routes: tuple[str, ...] = facts.ROUTES
+    client_key_headers: tuple[str, ...] = facts.CLIENT_KEY_HEADERS
+    model_list: ModelList | None = facts.MODEL_LIST
 
     # ---- frontend side
 

@@ -44,10 +44,12 @@ from lip.canonical.events import (
 from lip.canonical.request import Message, Params, Reasoning, Request
 from lip.errors import InvalidRequest, LipError
 from lip.protocols import fields
+from lip.protocols.codec import ModelList, RawParams
+from lip.protocols.openai_chat import facts as chat_facts
 from lip.protocols.openai_chat.codec import effort_for_budget
 from lip.protocols.openai_chat.decoder import upstream_error
 from lip.protocols.openai_chat.encoder import error_body
-from lip.protocols.openai_responses import items
+from lip.protocols.openai_responses import facts, items
 from lip.protocols.openai_responses import tools as responses_tools
 from lip.protocols.openai_responses.decoder import ResponsesStreamDecoder, decode_response
 from lip.protocols.openai_responses.encoder import ResponsesStreamEncoder, _error_event, dumps, encode_response
@@ -92,6 +94,12 @@ HELD_INSIDE = {"reasoning": frozenset({"effort"}), "text": frozenset({"format"})
 
 class OpenAIResponsesCodec:
     name = NAME
+    dialect = facts.DIALECT
+    relay = facts.RELAY
+    raw_params: RawParams = facts.RAW_PARAMS
+    routes: tuple[str, ...] = facts.ROUTES
+    client_key_headers: tuple[str, ...] = ()
+    model_list: ModelList | None = chat_facts.MODEL_LIST  # OpenAI's list, as for Chat
 
     # ---- frontend side
 
