@@ -101,8 +101,8 @@ def _no_body_fix(body: dict[str, Any]) -> bool:
     return False
 
 
-def _no_usage(found: list[dict[str, Any]]) -> Usage | None:
-    return None
+def _no_usage(found: list[dict[str, Any]]) -> tuple[Usage | None, bool]:
+    return None, False
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +114,8 @@ class RelayRules:
     stop_fix: StopFix | None = None
     fix_body_stop: Callable[[dict[str, Any]], bool] = _no_body_fix  # the same fix on a whole JSON body
     usage_field: str = "usage"  # the key whose object holds usage, in stream events and whole bodies
-    read_usage: Callable[[list[dict[str, Any]]], Usage | None] = _no_usage  # the usage objects found, in order
+    # the usage objects found, in order -> their usage (None: none) and whether a value was not a count (dropped)
+    read_usage: Callable[[list[dict[str, Any]]], tuple[Usage | None, bool]] = _no_usage
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,7 +46,6 @@ NAME = "anthropic_messages"
 log = logging.getLogger("lip.protocols.anthropic_messages")
 
 DEFAULT_MAX_TOKENS = blocks.DEFAULT_MAX_TOKENS
-FORWARDED_HEADERS = ("anthropic-beta", "anthropic-version")
 
 # Fields of a Messages body that the canonical model holds; the rest ride along on same-protocol translation.
 MODELLED_KEYS = frozenset(
@@ -80,7 +79,7 @@ HELD_INSIDE = {
 
 
 def decode_head(body: Any, headers: Mapping[str, str], *, require_max_tokens: bool = True) -> Request:
-    """Model, stream flag, forwarded headers and the raw body; ``max_tokens`` and ``messages`` are checked here
+    """Model, stream flag and the raw body; ``max_tokens`` and ``messages`` are checked here
     (``require_max_tokens=False`` for count_tokens bodies)."""
     body = fields.body_object(body)
     model = fields.model_field(body)
@@ -98,7 +97,6 @@ def decode_head(body: Any, headers: Mapping[str, str], *, require_max_tokens: bo
         include_usage=True,  # an Anthropic stream always carries usage
         protocol=NAME,
         raw=body,
-        headers={k.lower(): v for k, v in headers.items() if k.lower() in FORWARDED_HEADERS},
     )
 
 

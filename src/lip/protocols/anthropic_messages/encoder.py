@@ -46,6 +46,7 @@ ERROR_TYPES = {
     402: "billing_error",
     403: "permission_error",
     404: "not_found_error",
+    408: "invalid_request_error",  # the client's body did not arrive in time (server.body_timeout_s)
     413: "request_too_large",
     429: "rate_limit_error",
     501: "invalid_request_error",  # a translation lip cannot make: retrying will not help

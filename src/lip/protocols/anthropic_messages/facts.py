@@ -39,14 +39,14 @@ def fix_body_stop(body: dict[str, Any]) -> bool:
     return False
 
 
-def tallied_usage(found: list[dict[str, Any]]) -> Usage | None:
+def tallied_usage(found: list[dict[str, Any]]) -> tuple[Usage | None, bool]:
     """Anthropic's reports add up (input in ``message_start``, output in ``message_delta``): later fields overwrite
     earlier ones."""
     tally = UsageTally()
     usage = None
     for obj in found:
         usage = tally.update(obj) or usage
-    return usage
+    return usage, tally.counts.dropped
 
 
 RELAY = RelayRules(

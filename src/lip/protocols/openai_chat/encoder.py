@@ -43,6 +43,7 @@ ERROR_TYPES = {
     401: "authentication_error",
     403: "permission_error",
     404: "not_found_error",
+    408: "invalid_request_error",  # the client's body did not arrive in time (server.body_timeout_s)
     409: "conflict_error",
     413: "invalid_request_error",
     422: "invalid_request_error",

@@ -30,7 +30,7 @@ def fix_body_stop(body: dict[str, Any]) -> bool:
     return False
 
 
-def last_usage(found: list[dict[str, Any]]) -> Usage | None:
+def last_usage(found: list[dict[str, Any]]) -> tuple[Usage | None, bool]:
     """The OpenAI protocols report usage once, at the end: the last report wins."""
     return usage_from(found[-1])
 

@@ -14,7 +14,7 @@ ROUTES = ("/v1/responses",)
 RAW_PARAMS: RawParams = {"max_tokens": (("max_output_tokens",),), "reasoning_effort": (("reasoning", "effort"),)}
 
 
-def last_usage(found: list[dict[str, Any]]) -> Usage | None:
+def last_usage(found: list[dict[str, Any]]) -> tuple[Usage | None, bool]:
     """Responses reports usage once, in its final event: the last report wins."""
     return usage_from(found[-1])
 
