@@ -27,7 +27,7 @@ from lip.observability import OBSERVABILITY, current_runtime, install
 from lip.requestid import assign_request_id, id_header, request_id
 from lip.runtime import RUNTIME, SESSION, STORE, Runtime, RuntimeHolder, runtime_of
 from lip.shared_metrics import CountedLifecycle, SharedMetrics
-from lip.store import Store, open_store
+from lip.store import open_store
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -15,7 +15,16 @@ from aiohttp import web
 from lip.backends.base import EventStream, Opened, RelayBody, RelayStream, Target
 from lip.bodylog import BodyLog, returned, stream_response
 from lip.canonical.collect import Collector
-from lip.canonical.events import STOP_REWRITTEN, Event, ReasoningDelta, Repair, StreamError, TextDelta, ToolCallDelta, Usage
+from lip.canonical.events import (
+    STOP_REWRITTEN,
+    Event,
+    ReasoningDelta,
+    Repair,
+    StreamError,
+    TextDelta,
+    ToolCallDelta,
+    Usage,
+)
 from lip.canonical.request import Request
 from lip.client_body import body_of
 from lip.errors import (
