@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -19,6 +19,7 @@ from typing import Any
 import aiohttp
 import orjson
 
+from lip.bodylog import TRACE, traced
 from lip.config.models import Timeouts
 from lip.errors import (
     LipError,
@@ -240,7 +241,10 @@ class UpstreamCall:
                     chunks.append(chunk)
         finally:
             watchdog.cancel()
-        return b"".join(chunks)
+        body = b"".join(chunks)
+        if (trace := TRACE.get()) is not None:
+            trace.from_upstream(body)
+        return body
 
     async def first_chunk(self, hold: bool = False) -> tuple[bytes, AsyncIterator[bytes]]:
         """The first body chunk (by the first-byte deadline, which also covered the headers) and the rest. With
@@ -259,6 +263,9 @@ class UpstreamCall:
             watchdog.cancel()
             raise
         watchdog.touch()
+        if (trace := TRACE.get()) is not None:
+            trace.from_upstream(first)
+            return first, traced(self._rest(chunks, watchdog), trace)
         return first, self._rest(chunks, watchdog)
 
     def _watch(self) -> Watchdog:
@@ -277,7 +284,7 @@ class UpstreamCall:
         message = deadlines.first_byte_message() if fired == "first_byte" else deadlines.stream_message(fired)
         return UpstreamTimeout(f"{self.what}: {message}")
 
-    async def _rest(self, chunks: AsyncIterator[bytes], watchdog: Watchdog) -> AsyncIterator[bytes]:
+    async def _rest(self, chunks: AsyncIterator[bytes], watchdog: Watchdog) -> AsyncGenerator[bytes]:
         try:
             with UpstreamErrors(self.what), WatchdogCut(self, watchdog):
                 async for chunk in chunks:

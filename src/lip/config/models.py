@@ -126,6 +126,7 @@ class LoggingConfig(Strict):
     access_log: bool = True
     log_bodies: bool = False  # one lip.bodies record per request with both bodies: user data, see security.md
     log_bodies_max_bytes: int = Field(default=64 * 1024, gt=0)  # each body is cut after this many bytes
+    trace_streams: bool = False  # the body log's record also holds the upstream's bytes and the canonical events
 
 
 class StoreConfig(Strict):

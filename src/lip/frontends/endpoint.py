@@ -13,7 +13,7 @@ import orjson
 from aiohttp import web
 
 from lip.backends.base import EventStream, Opened, RelayBody, RelayStream, Target
-from lip.bodylog import BodyLog, returned, stream_response
+from lip.bodylog import TRACE, BodyLog, returned, stream_response
 from lip.canonical.collect import Collector
 from lip.canonical.events import (
     STOP_REWRITTEN,
@@ -127,6 +127,8 @@ class Endpoint(Generic[C]):
     async def handle(self, http: web.Request) -> web.StreamResponse:
         runtime = runtime_of(http)
         exchange = Exchange(self.codec.name, bodies=BodyLog.when_on(runtime.settings.config.logging))
+        traced = exchange.bodies is not None and exchange.bodies.trace
+        token = TRACE.set(exchange.bodies) if traced else None  # the upstream calls record their bytes there
         try:
             return returned(await self._handle(http, runtime, exchange), exchange.bodies)
         except LipError as exc:
@@ -137,6 +139,8 @@ class Endpoint(Generic[C]):
             exchange.status = exchange.status or CLIENT_CLOSED
             raise
         finally:
+            if token is not None:
+                TRACE.reset(token)
             runtime.observe(http, exchange)
 
     async def _handle(self, http: web.Request, runtime: Runtime, exchange: Exchange) -> web.StreamResponse:
@@ -268,7 +272,7 @@ class Endpoint(Generic[C]):
             try:
                 async with drain_scope(http, stream=True):
                     keep = self.keeps_content
-                    async for batch in _batches(opened):
+                    async for batch in _batches(opened, exchange.bodies):
                         out = bytearray()
                         for event in batch:
                             if keep or type(event) not in DELTAS:
@@ -308,7 +312,7 @@ class Endpoint(Generic[C]):
         exchange = ctx.exchange
         collector = Collector()
         try:
-            async for batch in _batches(opened):
+            async for batch in _batches(opened, exchange.bodies):
                 for event in batch:
                     collector.feed(event)
         finally:
@@ -322,13 +326,21 @@ class Endpoint(Generic[C]):
         return web.Response(body=orjson.dumps(body), status=200, content_type="application/json", headers=headers)
 
 
-async def _batches(opened: EventStream) -> AsyncIterator[Sequence[Event]]:
+async def _batches(opened: EventStream, bodies: BodyLog | None) -> AsyncIterator[Sequence[Event]]:
+    """The stream's batches; each also handed to the body log when ``logging.trace_streams`` is on."""
+    trace = bodies if bodies is not None and bodies.trace else None
     if opened.first:
+        if trace is not None:
+            trace.translated(opened.first)
         yield opened.first
     try:
         async for batch in opened.rest:
+            if trace is not None:
+                trace.translated(batch)
             yield batch
     except LipError as exc:
+        if trace is not None:
+            trace.translated([StreamError(exc)])
         yield [StreamError(exc)]
 
 
