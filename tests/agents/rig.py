@@ -1,0 +1,186 @@
+"""The real-agent suite's rig: the npm-installed clients, one fake provider of each kind behind one lip, a scripted
+model that plays an agent loop, and a way to run a CLI headless with nothing but loopback to talk to.
+
+The clients live in `.agents/node_modules` (pinned in `.agents/package.json` and its lock; `.ci/run` installs them,
+a developer runs `npm ci --prefix .agents`). Without them every test here skips, saying what to run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import signal
+import tempfile
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fakes import FakeProvider, FakeToolCall, Turn
+from tests.fakes.script import Action
+from tests.fakes.view import Protocol, RequestView, request_view
+from tests.harness import LipServer, backend_row, run_lip
+
+ROOT = Path(__file__).resolve().parents[2]
+AGENTS = ROOT / ".agents"
+BIN = AGENTS / "node_modules" / ".bin"
+INSTALL = "npm ci --prefix .agents"
+RUN_TIMEOUT = 120.0  # seconds, one CLI run
+BACKENDS = ("chat", "responses", "anthropic")
+KIND = {
+    "chat": "custom-openai-legacy-compatible",
+    "responses": "custom-openai-responses-compatible",
+    "anthropic": "custom-anthropic-compatible",
+}
+PREFIX = {"chat": "oc", "responses": "or", "anthropic": "an"}
+MODEL = {"chat": "gpt-4o", "responses": "gpt-4o", "anthropic": "claude-test"}
+PROTOCOL: dict[str, Protocol] = {"chat": "chat", "responses": "responses", "anthropic": "messages"}
+# A dead loopback proxy: whatever a client tries to reach beyond loopback fails at once, never the real providers.
+DEAD_PROXY = "http://127.0.0.1:9"
+LOOPBACK = "127.0.0.1,localhost,::1"
+
+
+def require(*packages: str) -> None:
+    """Skip (saying what to run) when an npm package of the suite is not installed."""
+    missing = [p for p in packages if not (AGENTS / "node_modules" / p / "package.json").is_file()]
+    if not shutil.which("node"):
+        pytest.skip(f"node is not installed: install Node.js >= 18 and npm, then run `{INSTALL}`")
+    if missing:
+        pytest.skip(f"the agent clients are not installed ({', '.join(missing)}): run `{INSTALL}`")
+
+
+def selector(backend: str) -> str:
+    return f"{PREFIX[backend]}:{MODEL[backend]}"
+
+
+def lip_config(fake: FakeProvider) -> dict[str, Any]:
+    rows = []
+    for backend in BACKENDS:
+        base = fake.url if backend == "anthropic" else fake.url + "/v1"
+        rows.append(backend_row(PREFIX[backend], base, kind=KIND[backend], circuit_failures=100000))
+    return {"plugins": {"backends": rows}}
+
+
+@dataclass
+class Rig:
+    fake: FakeProvider
+    lip: LipServer
+
+    def generations(self, backend: str) -> list[RequestView]:
+        """Every generation request the fake got on `backend`'s protocol, as neutral views."""
+        suffix = {"chat": "/chat/completions", "responses": "/responses", "anthropic": "/messages"}[backend]
+        return [request_view(PROTOCOL[backend], r.body) for r in self.fake.requests_to(suffix)]
+
+
+@asynccontextmanager
+async def running_rig() -> AsyncIterator[Rig]:
+    async with FakeProvider() as fake, run_lip(lip_config(fake)) as lip:
+        yield Rig(fake, lip)
+
+
+# ---------------------------------------------------------------- the scripted model
+
+
+@dataclass(frozen=True)
+class Loop:
+    """One agent loop: the model calls `tool` with `arguments`, then answers quoting the tool's output.
+
+    Any request without the tool on offer (a client's side requests: titles, summaries) gets a short plain answer,
+    so the loop does not depend on how many of those a client makes.
+    """
+
+    tool: str
+    arguments: dict[str, Any]
+    marker: str
+    quote_prefix: str = "The command printed: "
+
+    def __call__(self, view: RequestView) -> Action:
+        for result in view.tool_results:
+            if self.marker in result:
+                return Turn(text=self.quote_prefix + _line_with(result, self.marker), chunks=2)
+        if self.tool in view.tools:
+            call = FakeToolCall(self.tool, json.dumps(self.arguments))
+            return Turn(text="", tool_calls=[call], reasoning="Run it, then quote it." if view.thinking else None)
+        return Turn(text="ok", chunks=1)
+
+
+def _line_with(text: str, marker: str) -> str:
+    return next(line.strip() for line in text.splitlines() if marker in line)
+
+
+# ---------------------------------------------------------------- running a client
+
+
+@dataclass(frozen=True)
+class Ran:
+    """What a client run left: its exit status and output (shown whole in an assertion message)."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def __repr__(self) -> str:
+        return f"exit {self.returncode}\n--- stdout\n{self.stdout[-4000:]}\n--- stderr\n{self.stderr[-4000:]}"
+
+
+def isolated_env(home: Path, extra: Mapping[str, str]) -> dict[str, str]:
+    """A child environment with a temporary HOME, no provider keys of the developer, and no way out but loopback."""
+    keep = ("PATH", "LANG", "LC_ALL", "TERM", "TMPDIR", "SYSTEMROOT")
+    env = {k: v for k, v in os.environ.items() if k in keep}
+    env.update(
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        XDG_CACHE_HOME=str(home / ".cache"),
+        HTTPS_PROXY=DEAD_PROXY,
+        HTTP_PROXY=DEAD_PROXY,
+        ALL_PROXY=DEAD_PROXY,
+        https_proxy=DEAD_PROXY,
+        http_proxy=DEAD_PROXY,
+        NO_PROXY=LOOPBACK,
+        no_proxy=LOOPBACK,
+        CI="1",
+    )
+    env.update(extra)
+    return env
+
+
+async def run(argv: Sequence[str], env: Mapping[str, str], cwd: Path, timeout: float = RUN_TIMEOUT) -> Ran:
+    """Run a client to completion (stdin closed) in its own process group; kill the group at `timeout`."""
+    process = await asyncio.create_subprocess_exec(
+        *argv,
+        cwd=cwd,
+        env=dict(env),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        out, err = await asyncio.wait_for(process.communicate(), timeout)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        out, err = await process.communicate()
+        raise AssertionError(
+            f"{argv[0]} did not finish in {timeout:.0f} s:\n{Ran(-9, out.decode(), err.decode())}"
+        ) from None
+    finally:
+        with contextlib.suppress(ProcessLookupError):  # whatever the client left behind
+            os.killpg(process.pid, signal.SIGKILL)
+    return Ran(process.returncode or 0, out.decode(errors="replace"), err.decode(errors="replace"))
+
+
+@contextlib.contextmanager
+def workspace() -> Iterator[tuple[Path, Path]]:
+    """A temporary HOME and, inside it, the work directory the agent runs in."""
+    with tempfile.TemporaryDirectory(prefix="lip-agent-") as tmp:
+        home = Path(tmp)
+        work = home / "work"
+        work.mkdir()
+        yield home, work

@@ -1,0 +1,131 @@
+"""Codex CLI (npm @openai/codex, pinned in .agents/package.json) headless (`codex exec`) through lip to each backend
+kind, as the README configures it: a model provider at lip with `wire_api = "responses"` and the selector as model.
+
+The model runs a real command with Codex's `exec_command` tool (it writes a file and prints a marker), then answers
+quoting the tool's output. With its default model (no `-m`, lip routing the name by an alias) Codex offers its tools
+in an `additional_tools` input item, grouped in namespaces: the first request must reach every backend kind.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.agents.rig import BACKENDS, BIN, Loop, Ran, Rig, isolated_env, lip_config, require, run, selector, workspace
+from tests.fakes import FakeProvider
+from tests.harness import run_lip
+
+MARKER = "LIP-AGENT-CODEX"
+COMMAND = f"printf 'written by codex\\n' > proof.txt && echo {MARKER}-$(wc -c < proof.txt)"
+PRINTED = f"{MARKER}-17"
+NAMESPACE_ITEM2 = "issue 12 item 2: namespace tools are dropped towards a Chat or Anthropic upstream"
+ADDITIONAL_ITEM2 = "issue 12 item 2: 'additional_tools' is refused towards a Chat or Anthropic upstream"
+
+
+def xfail_on(backends: tuple[str, ...], reason: str) -> list[Any]:
+    mark = pytest.mark.xfail(strict=True, reason=reason)
+    return [pytest.param(b, marks=mark) if b in backends else b for b in BACKENDS]
+
+
+async def codex(lip_url: str, home: Path, work: Path, *model: str) -> Ran:
+    """`codex exec` with a throw-away CODEX_HOME, lip as its only provider, commands run without a sandbox (the
+    tests run as root in a container, where Codex's own sandbox cannot start)."""
+    codex_home = home / ".codex"
+    codex_home.mkdir()
+    provider = f'{{name="lip", base_url="{lip_url}/v1", env_key="LIP_CLIENT_KEY", wire_api="responses"}}'
+    argv = [
+        str(BIN / "codex"),
+        "exec",
+        "--skip-git-repo-check",
+        "--json",
+        "--sandbox",
+        "danger-full-access",
+        "-c",
+        "model_provider=lip",
+        "-c",
+        f"model_providers.lip={provider}",
+        "-c",
+        "analytics.enabled=false",
+        "-c",
+        "check_for_update_on_startup=false",
+        *model,
+        "Write proof.txt and tell me what the command printed.",
+    ]
+    env = isolated_env(home, {"CODEX_HOME": str(codex_home), "LIP_CLIENT_KEY": "client-key"})
+    return await run(argv, env, work)
+
+
+def events(ran: Ran) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in ran.stdout.splitlines() if line.startswith("{")]
+
+
+def failures(ran: Ran) -> list[str]:
+    """What Codex reported as failed (the upstream's or lip's error message), for assertion messages."""
+    found = [e.get("message") or e.get("error", {}).get("message") for e in events(ran)]
+    kinds = [e.get("type") for e in events(ran)]
+    return [str(m) for m, k in zip(found, kinds, strict=True) if k in ("error", "turn.failed")]
+
+
+def agent_messages(ran: Ran) -> list[str]:
+    return [
+        e["item"]["text"]
+        for e in events(ran)
+        if e.get("type") == "item.completed" and e["item"].get("type") == "agent_message"
+    ]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_codex_runs_a_command_and_quotes_it(rig: Rig, backend: str) -> None:
+    require("@openai/codex")
+    rig.fake.responder = Loop("exec_command", {"cmd": COMMAND}, MARKER)
+    with workspace() as (home, work):
+        ran = await codex(rig.lip.url, home, work, "--model", selector(backend))
+        assert ran.returncode == 0, failures(ran) or ran
+        assert (work / "proof.txt").read_text() == "written by codex\n"
+    assert agent_messages(ran) == [f"The command printed: {PRINTED}"], ran
+    commands = [e["item"] for e in events(ran) if e.get("type") == "item.completed"]
+    assert any(i["type"] == "command_execution" and i["exit_code"] == 0 for i in commands)
+
+    seen = rig.generations(backend)
+    assert len(seen) == 2, [v.tool_results for v in seen]
+    assert "exec_command" in seen[0].tools and seen[0].tool_results == ()
+    assert any(PRINTED in text for text in seen[1].tool_results), seen[1].tool_results
+    turn = next(e for e in events(ran) if e.get("type") == "turn.completed")
+    assert (turn["usage"]["input_tokens"], turn["usage"]["output_tokens"]) == (20, 10)
+
+
+@pytest.mark.parametrize("backend", xfail_on(("chat", "anthropic"), NAMESPACE_ITEM2))
+async def test_codex_namespaced_tools_reach_the_backend(rig: Rig, backend: str) -> None:
+    """Codex's sub-agent tools come in a `namespace` entry of `tools`; each must reach the model, by any name."""
+    require("@openai/codex")
+    rig.fake.responder = Loop("none", {}, MARKER)
+    with workspace() as (home, work):
+        ran = await codex(rig.lip.url, home, work, "--model", selector(backend))
+    assert ran.returncode == 0, failures(ran) or ran
+    assert agent_messages(ran) == ["ok"], ran
+    (sent,) = rig.generations(backend)
+    namespaced = ["close_agent", "resume_agent", "send_input", "spawn_agent", "wait_agent"]
+    assert all(any(name.endswith(inner) for name in sent.tools) for inner in namespaced), sent.tools
+
+
+@pytest.mark.parametrize("backend", xfail_on(("chat", "anthropic"), ADDITIONAL_ITEM2))
+async def test_codex_default_model_reaches_every_backend(backend: str) -> None:
+    """Codex's default model puts every tool in an `additional_tools` input item (namespaces `functions`,
+    `collaboration`, ...); lip routes the name Codex sends by an alias, and the backend gets each tool."""
+    require("@openai/codex")
+    async with FakeProvider() as fake:
+        config = lip_config(fake)
+        config["routing"] = {"model_aliases": [{"pattern": ".*", "replacement": selector(backend)}]}
+        async with run_lip(config) as lip:
+            rig = Rig(fake, lip)
+            rig.fake.responder = Loop("none", {}, MARKER)
+            with workspace() as (home, work):
+                ran = await codex(lip.url, home, work)
+            assert ran.returncode == 0, failures(ran) or ran
+            assert agent_messages(ran) == ["ok"], ran
+            (sent,) = rig.generations(backend)
+    for inner in ("exec", "wait", "spawn_agent", "send_message"):
+        assert any(name.endswith(inner) for name in sent.tools), sent.tools
