@@ -16,13 +16,13 @@ import signal
 import tempfile
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.fakes import FakeProvider, FakeToolCall, Turn
+from tests.fakes import Fail, FakeProvider, FakeToolCall, FakeUsage, Turn
 from tests.fakes.script import Action
 from tests.fakes.view import Protocol, RequestView, request_view
 from tests.harness import LipServer, backend_row, run_lip
@@ -93,21 +93,46 @@ class Loop:
 
     Any request without the tool on offer (a client's side requests: titles, summaries) gets a short plain answer,
     so the loop does not depend on how many of those a client makes.
+
+    `thinking_mode` plays a Chat model in DeepSeek's thinking mode (Kimi and GLM alike): it always reasons, in
+    `reasoning_content`, and refuses with DeepSeek's 400 an assistant tool-call turn sent back without it.
+    `usage` is what every answer reports.
     """
 
     tool: str
     arguments: dict[str, Any]
     marker: str
     quote_prefix: str = "The command printed: "
+    thinking_mode: bool = False
+    usage: FakeUsage = field(default_factory=FakeUsage)
 
     def __call__(self, view: RequestView) -> Action:
+        if self.thinking_mode and view.protocol == "chat":
+            refusal = _reasoning_missing(view.body.get("messages") or [])
+            if refusal is not None:
+                return refusal
         for result in view.tool_results:
             if self.marker in result:
-                return Turn(text=self.quote_prefix + _line_with(result, self.marker), chunks=2)
+                return Turn(text=self.quote_prefix + _line_with(result, self.marker), chunks=2, usage=self.usage)
         if self.tool in view.tools:
             call = FakeToolCall(self.tool, json.dumps(self.arguments))
-            return Turn(text="", tool_calls=[call], reasoning="Run it, then quote it." if view.thinking else None)
-        return Turn(text="ok", chunks=1)
+            reasoning = "Run it, then quote it." if view.thinking or self.thinking_mode else None
+            return Turn(text="", tool_calls=[call], reasoning=reasoning, usage=self.usage)
+        return Turn(text="ok", chunks=1, usage=self.usage)
+
+
+def _reasoning_missing(messages: list[Any]) -> Fail | None:
+    """DeepSeek's answer to a tool loop whose assistant tool-call turn lost its `reasoning_content`."""
+    for i, message in enumerate(messages):
+        calls = message.get("role") == "assistant" and message.get("tool_calls")
+        if calls and not isinstance(message.get("reasoning_content"), str):
+            text = (
+                f"Missing `reasoning_content` field in the assistant message at message index {i}. For more "
+                "information, please refer to https://api-docs.deepseek.com/guides/thinking_mode#tool-calls"
+            )
+            error = {"message": text, "type": "invalid_request_error", "param": None, "code": "invalid_request_error"}
+            return Fail(400, {"error": error})
+    return None
 
 
 def _line_with(text: str, marker: str) -> str:
