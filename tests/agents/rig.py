@@ -1,5 +1,6 @@
 """The real-agent suite's rig: the npm-installed clients, one fake provider of each kind behind one lip, a scripted
-model that plays an agent loop, and a way to run a CLI headless with nothing but loopback to talk to.
+model that plays an agent loop, and a way to run a CLI headless with nothing but loopback to talk to (its proxy is a
+trap on loopback that refuses and records whatever else it tries: the tests assert it tried nothing).
 
 The clients live in `.agents/node_modules` (pinned in `.agents/package.json` and its lock; `.ci/run` installs them,
 a developer runs `npm ci --prefix .agents`). Without them every test here skips, saying what to run.
@@ -41,8 +42,6 @@ KIND = {
 PREFIX = {"chat": "oc", "responses": "or", "anthropic": "an"}
 MODEL = {"chat": "gpt-4o", "responses": "gpt-4o", "anthropic": "claude-test"}
 PROTOCOL: dict[str, Protocol] = {"chat": "chat", "responses": "responses", "anthropic": "messages"}
-# A dead loopback proxy: whatever a client tries to reach beyond loopback fails at once, never the real providers.
-DEAD_PROXY = "http://127.0.0.1:9"
 LOOPBACK = "127.0.0.1,localhost,::1"
 
 
@@ -67,10 +66,46 @@ def lip_config(fake: FakeProvider) -> dict[str, Any]:
     return {"plugins": {"backends": rows}}
 
 
+class ProxyTrap:
+    """The clients' HTTP(S) proxy on loopback: whatever a client tries to reach beyond loopback ends here, is
+    refused (403), and is recorded in `targets` ("host:port" of a CONNECT, or the URL of a plain request)."""
+
+    def __init__(self) -> None:
+        self.targets: list[str] = []
+        self._server: asyncio.Server | None = None
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
+
+    async def __aenter__(self) -> ProxyTrap:
+        self._server = await asyncio.start_server(self._refuse, "127.0.0.1", 0)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        await self._server.wait_closed()
+
+    async def _refuse(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(Exception):
+            line = (await asyncio.wait_for(reader.readline(), 5)).decode(errors="replace").split()
+            self.targets.append(line[1] if len(line) > 1 else "?")
+            writer.write(b"HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+            await writer.drain()
+        writer.close()
+
+
 @dataclass
 class Rig:
     fake: FakeProvider
     lip: LipServer
+    trap: ProxyTrap
+
+    def env(self, home: Path, extra: Mapping[str, str]) -> dict[str, str]:
+        """`isolated_env` with this rig's proxy trap."""
+        return isolated_env(home, self.trap.url, extra)
 
     def generations(self, backend: str) -> list[RequestView]:
         """Every generation request the fake got on `backend`'s protocol, as neutral views."""
@@ -79,9 +114,14 @@ class Rig:
 
 
 @asynccontextmanager
-async def running_rig() -> AsyncIterator[Rig]:
-    async with FakeProvider() as fake, run_lip(lip_config(fake)) as lip:
-        yield Rig(fake, lip)
+async def running_rig(routing: Mapping[str, Any] | None = None) -> AsyncIterator[Rig]:
+    """A fake, a lip with a backend of each kind on it (and `routing`, when given), and a proxy trap."""
+    async with FakeProvider() as fake:
+        config = lip_config(fake)
+        if routing is not None:
+            config["routing"] = dict(routing)
+        async with run_lip(config) as lip, ProxyTrap() as trap:
+            yield Rig(fake, lip, trap)
 
 
 # ---------------------------------------------------------------- the scripted model
@@ -154,19 +194,20 @@ class Ran:
         return f"exit {self.returncode}\n--- stdout\n{self.stdout[-4000:]}\n--- stderr\n{self.stderr[-4000:]}"
 
 
-def isolated_env(home: Path, extra: Mapping[str, str]) -> dict[str, str]:
-    """A child environment with a temporary HOME, no provider keys of the developer, and no way out but loopback."""
+def isolated_env(home: Path, proxy: str, extra: Mapping[str, str]) -> dict[str, str]:
+    """A child environment with a temporary HOME, no provider keys of the developer, and no way out but loopback:
+    everything else goes to `proxy` (a `ProxyTrap`)."""
     keep = ("PATH", "LANG", "LC_ALL", "TERM", "TMPDIR", "SYSTEMROOT")
     env = {k: v for k, v in os.environ.items() if k in keep}
     env.update(
         HOME=str(home),
         XDG_CONFIG_HOME=str(home / ".config"),
         XDG_CACHE_HOME=str(home / ".cache"),
-        HTTPS_PROXY=DEAD_PROXY,
-        HTTP_PROXY=DEAD_PROXY,
-        ALL_PROXY=DEAD_PROXY,
-        https_proxy=DEAD_PROXY,
-        http_proxy=DEAD_PROXY,
+        HTTPS_PROXY=proxy,
+        HTTP_PROXY=proxy,
+        ALL_PROXY=proxy,
+        https_proxy=proxy,
+        http_proxy=proxy,
         NO_PROXY=LOOPBACK,
         no_proxy=LOOPBACK,
         CI="1",

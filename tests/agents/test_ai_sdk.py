@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.agents.rig import AGENTS, BACKENDS, Loop, Rig, isolated_env, require, run, selector, workspace
+from tests.agents.rig import AGENTS, BACKENDS, Loop, Rig, require, run, selector, workspace
 
 SCRIPT = str(Path(__file__).with_name("node") / "ai_sdk_tool_loop.cjs")
 PROVIDERS = ("openai-responses", "openai-chat", "anthropic")
@@ -24,7 +24,7 @@ async def test_ai_sdk_calls_its_tool_and_uses_the_result(rig: Rig, provider: str
     require("ai", "@ai-sdk/openai", "@ai-sdk/anthropic", "zod")
     rig.fake.responder = Loop("lookup", {"key": "blue"}, MARKER, quote_prefix="The code word is ")
     with workspace() as (home, work):
-        env = isolated_env(home, {"NODE_PATH": str(AGENTS / "node_modules")})
+        env = rig.env(home, {"NODE_PATH": str(AGENTS / "node_modules")})
         ran = await run(["node", SCRIPT, provider, rig.lip.url, selector(backend)], env, work, timeout=60)
     assert ran.returncode == 0, ran
     report = json.loads(ran.stdout.splitlines()[-1])
@@ -39,3 +39,4 @@ async def test_ai_sdk_calls_its_tool_and_uses_the_result(rig: Rig, provider: str
     for first, second in (seen[:2], seen[2:]):
         assert first.tools == ("lookup",) and first.tool_results == ()
         assert second.tool_results == (f"{MARKER}-blue",), second.tool_results
+    assert rig.trap.targets == [], "nothing but loopback"

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.agents.rig import BACKENDS, BIN, MODEL, Loop, Ran, Rig, isolated_env, require, run, selector, workspace
+from tests.agents.rig import BACKENDS, BIN, MODEL, Loop, Ran, Rig, require, run, selector, workspace
 from tests.fakes import FakeUsage
 
 MARKER = "LIP-AGENT-CLAUDE"
@@ -22,7 +22,7 @@ USAGE = FakeUsage(input_tokens=100, output_tokens=20, cached=40, reasoning=8)
 
 def claude_env(rig: Rig, backend: str, home: Path) -> dict[str, str]:
     """Claude Code's documented settings: lip as the API, a key of lip's client, no traffic but the API."""
-    return isolated_env(
+    return rig.env(
         home,
         {
             "ANTHROPIC_BASE_URL": rig.lip.url,
@@ -70,6 +70,7 @@ async def claude_loop(rig: Rig, backend: str, loop: Loop) -> dict[str, Any]:
     assert first.tool_results == ()
     assert any(PRINTED in text for text in last.tool_results), last.tool_results
     assert all(view.model == MODEL[backend] for view in seen)
+    assert rig.trap.targets == [], "nothing but loopback"
     return result
 
 

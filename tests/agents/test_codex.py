@@ -14,9 +14,8 @@ from typing import Any
 
 import pytest
 
-from tests.agents.rig import BACKENDS, BIN, Loop, Ran, Rig, isolated_env, lip_config, require, run, selector, workspace
-from tests.fakes import FakeProvider, FakeUsage
-from tests.harness import run_lip
+from tests.agents.rig import BACKENDS, BIN, Loop, Ran, Rig, require, run, running_rig, selector, workspace
+from tests.fakes import FakeUsage
 
 MARKER = "LIP-AGENT-CODEX"
 COMMAND = f"printf 'written by codex\\n' > proof.txt && echo {MARKER}-$(wc -c < proof.txt)"
@@ -31,12 +30,12 @@ def xfail_on(backends: tuple[str, ...], reason: str) -> list[Any]:
     return [pytest.param(b, marks=mark) if b in backends else b for b in BACKENDS]
 
 
-async def codex(lip_url: str, home: Path, work: Path, *model: str) -> Ran:
+async def codex(rig: Rig, home: Path, work: Path, *model: str) -> Ran:
     """`codex exec` with a throw-away CODEX_HOME, lip as its only provider, commands run without a sandbox (the
     tests run as root in a container, where Codex's own sandbox cannot start)."""
     codex_home = home / ".codex"
     codex_home.mkdir()
-    provider = f'{{name="lip", base_url="{lip_url}/v1", env_key="LIP_CLIENT_KEY", wire_api="responses"}}'
+    provider = f'{{name="lip", base_url="{rig.lip.url}/v1", env_key="LIP_CLIENT_KEY", wire_api="responses"}}'
     argv = [
         str(BIN / "codex"),
         "exec",
@@ -52,10 +51,12 @@ async def codex(lip_url: str, home: Path, work: Path, *model: str) -> Ran:
         "analytics.enabled=false",
         "-c",
         "check_for_update_on_startup=false",
+        "--disable",
+        "plugins",  # else it syncs its plugin catalogue from github.com and chatgpt.com
         *model,
         "Write proof.txt and tell me what the command printed.",
     ]
-    env = isolated_env(home, {"CODEX_HOME": str(codex_home), "LIP_CLIENT_KEY": "client-key"})
+    env = rig.env(home, {"CODEX_HOME": str(codex_home), "LIP_CLIENT_KEY": "client-key"})
     return await run(argv, env, work)
 
 
@@ -84,7 +85,7 @@ async def codex_loop(rig: Rig, backend: str, loop: Loop) -> dict[str, Any]:
     require("@openai/codex")
     rig.fake.responder = loop
     with workspace() as (home, work):
-        ran = await codex(rig.lip.url, home, work, "--model", selector(backend))
+        ran = await codex(rig, home, work, "--model", selector(backend))
         assert ran.returncode == 0, failures(ran) or ran
         assert (work / "proof.txt").read_text() == "written by codex\n"
     assert agent_messages(ran) == [f"The command printed: {PRINTED}"], ran
@@ -95,6 +96,7 @@ async def codex_loop(rig: Rig, backend: str, loop: Loop) -> dict[str, Any]:
     assert len(seen) == 2, [v.tool_results for v in seen]
     assert "exec_command" in seen[0].tools and seen[0].tool_results == ()
     assert any(PRINTED in text for text in seen[1].tool_results), seen[1].tool_results
+    assert rig.trap.targets == [], "nothing but loopback"
     usage: dict[str, Any] = next(e for e in events(ran) if e.get("type") == "turn.completed")["usage"]
     return usage
 
@@ -137,7 +139,7 @@ async def test_codex_namespaced_tools_reach_the_backend(rig: Rig, backend: str) 
     require("@openai/codex")
     rig.fake.responder = Loop("none", {}, MARKER)
     with workspace() as (home, work):
-        ran = await codex(rig.lip.url, home, work, "--model", selector(backend))
+        ran = await codex(rig, home, work, "--model", selector(backend))
     assert ran.returncode == 0, failures(ran) or ran
     assert agent_messages(ran) == ["ok"], ran
     (sent,) = rig.generations(backend)
@@ -150,16 +152,13 @@ async def test_codex_default_model_reaches_every_backend(backend: str) -> None:
     """Codex's default model puts every tool in an `additional_tools` input item (namespaces `functions`,
     `collaboration`, ...); lip routes the name Codex sends by an alias, and the backend gets each tool."""
     require("@openai/codex")
-    async with FakeProvider() as fake:
-        config = lip_config(fake)
-        config["routing"] = {"model_aliases": [{"pattern": ".*", "replacement": selector(backend)}]}
-        async with run_lip(config) as lip:
-            rig = Rig(fake, lip)
-            rig.fake.responder = Loop("none", {}, MARKER)
-            with workspace() as (home, work):
-                ran = await codex(lip.url, home, work)
-            assert ran.returncode == 0, failures(ran) or ran
-            assert agent_messages(ran) == ["ok"], ran
-            (sent,) = rig.generations(backend)
+    async with running_rig({"model_aliases": [{"pattern": ".*", "replacement": selector(backend)}]}) as rig:
+        rig.fake.responder = Loop("none", {}, MARKER)
+        with workspace() as (home, work):
+            ran = await codex(rig, home, work)
+        assert ran.returncode == 0, failures(ran) or ran
+        assert agent_messages(ran) == ["ok"], ran
+        (sent,) = rig.generations(backend)
+        assert rig.trap.targets == []
     for inner in ("exec", "wait", "spawn_agent", "send_message"):
         assert any(name.endswith(inner) for name in sent.tools), sent.tools
