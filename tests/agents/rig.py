@@ -26,21 +26,14 @@ import pytest
 from tests.fakes import Fail, FakeProvider, FakeToolCall, FakeUsage, Turn
 from tests.fakes.script import Action
 from tests.fakes.view import Protocol, RequestView, request_view
-from tests.harness import LipServer, backend_row, run_lip
+from tests.harness import LipServer, run_lip
+from tests.integration.matrix import MODEL, PREFIX, matrix_config
 
 ROOT = Path(__file__).resolve().parents[2]
 AGENTS = ROOT / ".agents"
 BIN = AGENTS / "node_modules" / ".bin"
 INSTALL = "npm ci --prefix .agents"
 RUN_TIMEOUT = 120.0  # seconds, one CLI run
-BACKENDS = ("chat", "responses", "anthropic")
-KIND = {
-    "chat": "custom-openai-legacy-compatible",
-    "responses": "custom-openai-responses-compatible",
-    "anthropic": "custom-anthropic-compatible",
-}
-PREFIX = {"chat": "oc", "responses": "or", "anthropic": "an"}
-MODEL = {"chat": "gpt-4o", "responses": "gpt-4o", "anthropic": "claude-test"}
 PROTOCOL: dict[str, Protocol] = {"chat": "chat", "responses": "responses", "anthropic": "messages"}
 LOOPBACK = "127.0.0.1,localhost,::1"
 
@@ -56,14 +49,6 @@ def require(*packages: str) -> None:
 
 def selector(backend: str) -> str:
     return f"{PREFIX[backend]}:{MODEL[backend]}"
-
-
-def lip_config(fake: FakeProvider) -> dict[str, Any]:
-    rows = []
-    for backend in BACKENDS:
-        base = fake.url if backend == "anthropic" else fake.url + "/v1"
-        rows.append(backend_row(PREFIX[backend], base, kind=KIND[backend], circuit_failures=100000))
-    return {"plugins": {"backends": rows}}
 
 
 class ProxyTrap:
@@ -117,7 +102,7 @@ class Rig:
 async def running_rig(routing: Mapping[str, Any] | None = None) -> AsyncIterator[Rig]:
     """A fake, a lip with a backend of each kind on it (and `routing`, when given), and a proxy trap."""
     async with FakeProvider() as fake:
-        config = lip_config(fake)
+        config = matrix_config(fake)  # the conformance matrix's backends: oc (Chat), or (Responses), an (Anthropic)
         if routing is not None:
             config["routing"] = dict(routing)
         async with run_lip(config) as lip, ProxyTrap() as trap:
