@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.agents.rig import AGENTS, BACKENDS, Loop, Rig, require, run, selector, workspace
+from tests.agents.rig import AGENTS, Loop, Rig, require, run, selector, workspace
+from tests.integration.matrix import BACKENDS
 
 SCRIPT = str(Path(__file__).with_name("node") / "ai_sdk_tool_loop.cjs")
 PROVIDERS = ("openai-responses", "openai-chat", "anthropic")

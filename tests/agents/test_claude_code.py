@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from tests.agents.rig import BACKENDS, BIN, MODEL, Loop, Ran, Rig, require, run, selector, workspace
+from tests.agents.rig import BIN, Loop, Ran, Rig, require, run, selector, workspace
 from tests.fakes import FakeUsage
+from tests.integration.matrix import BACKENDS, MODEL
 
 MARKER = "LIP-AGENT-CLAUDE"
 COMMAND = f"printf 'written by claude\\n' > proof.txt && echo {MARKER}-$(wc -c < proof.txt)"

@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from tests.agents.rig import BACKENDS, BIN, Loop, Ran, Rig, require, run, running_rig, selector, workspace
+from tests.agents.rig import BIN, Loop, Ran, Rig, require, run, running_rig, selector, workspace
 from tests.fakes import FakeUsage
+from tests.integration.matrix import BACKENDS
 
 MARKER = "LIP-AGENT-CODEX"
 COMMAND = f"printf 'written by codex\\n' > proof.txt && echo {MARKER}-$(wc -c < proof.txt)"

@@ -17,7 +17,8 @@ from agents import (
     set_tracing_disabled,
 )
 
-from tests.agents.rig import BACKENDS, Loop, Rig, selector
+from tests.agents.rig import Loop, Rig, selector
+from tests.integration.matrix import BACKENDS
 
 MARKER = "LIP-AGENT-OAIAGENTS"
 MODELS = {"responses": OpenAIResponsesModel, "chat": OpenAIChatCompletionsModel}
