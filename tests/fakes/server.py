@@ -26,14 +26,24 @@ from tests.fakes.errors import ApiError, Family, anthropic_error, openai_error
 from tests.fakes.models import anthropic_models, openai_models
 from tests.fakes.openai_chat import OpenAIChat
 from tests.fakes.openai_responses import OpenAIResponses
-from tests.fakes.script import Action, Fail, HtmlErrorPage, OkWithErrorBody, Stall, Turn
+from tests.fakes.script import (
+    Action,
+    Fail,
+    HtmlErrorPage,
+    NonObjectBody,
+    OkWithErrorBody,
+    Redirect,
+    SSEFramedError,
+    Stall,
+    Turn,
+)
 from tests.fakes.view import Protocol, RequestView, request_view
 from tests.fakes.wire import json_bytes
 
 __all__ = ["DEFAULT_MODELS", "FakeProvider", "ModelsBehaviour", "Received", "Responder"]
 
 DEFAULT_MODELS = ("gpt-4o-mini", "gpt-4o", "claude-test", "claude-test-mini")
-ModelsBehaviour = Fail | Stall | HtmlErrorPage | OkWithErrorBody | None
+ModelsBehaviour = Fail | Stall | HtmlErrorPage | OkWithErrorBody | Redirect | NonObjectBody | SSEFramedError | None
 Responder = Callable[[RequestView], Action]
 Route = Literal["chat", "responses", "messages", "count_tokens", "models"]
 
@@ -77,8 +87,9 @@ def _masked(key: str) -> str:
 
 
 class FakeProvider:
-    """A scripted provider. Set `script`, `keys`, `models`, `models_behaviour`, `strict_models` at any time;
-    `responder` answers (from a `RequestView` of the request) whenever the script is empty."""
+    """A scripted provider. Set `script`, `keys`, `models`, `models_behaviour`, `strict_models`,
+    `chat_strict_messages`, `chat_reasoning_field`, `chat_requires_reasoning` at any time; `responder` answers
+    (from a `RequestView` of the request) whenever the script is empty."""
 
     def __init__(
         self,
@@ -104,6 +115,35 @@ class FakeProvider:
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
         self._closing = False
+
+    @property
+    def chat_strict_messages(self) -> bool:
+        """Chat: refuse a message key the OpenAI API does not define (``reasoning_content``), as OpenAI does."""
+        return self._chat.strict_messages
+
+    @chat_strict_messages.setter
+    def chat_strict_messages(self, value: bool) -> None:
+        self._chat.strict_messages = value
+
+    @property
+    def chat_reasoning_field(self) -> str:
+        """Chat: the field reasoning is sent in (``reasoning_content``, or OpenRouter's ``reasoning``), and the one
+        ``chat_requires_reasoning`` checks."""
+        return self._chat.reasoning_field
+
+    @chat_reasoning_field.setter
+    def chat_reasoning_field(self, value: str) -> None:
+        self._chat.reasoning_field = value
+
+    @property
+    def chat_requires_reasoning(self) -> bool:
+        """Chat: refuse an assistant tool-call turn without its reasoning in ``chat_reasoning_field`` with
+        DeepSeek's 400, as DeepSeek, Kimi and GLM do in thinking mode."""
+        return self._chat.requires_reasoning
+
+    @chat_requires_reasoning.setter
+    def chat_requires_reasoning(self, value: bool) -> None:
+        self._chat.requires_reasoning = value
 
     # -- lifecycle -----------------------------------------------------------------------------------------------
 

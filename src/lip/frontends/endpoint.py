@@ -17,6 +17,7 @@ from lip.bodylog import BodyLog, returned, stream_response
 from lip.canonical.collect import Collector
 from lip.canonical.events import Event, ReasoningDelta, Repair, StreamError, TextDelta, ToolCallDelta, Usage
 from lip.canonical.request import Request
+from lip.capabilities import fit
 from lip.errors import (
     AdmissionRejected,
     BodyTooLarge,
@@ -136,6 +137,9 @@ class Endpoint:
                     decoded.append(self.decode_full(request))
                 chosen = decoded[0]
             chosen = apply_overrides(chosen, target.params, passthrough)
+            if not passthrough:  # fitted to what the model accepts; a relayed body is the client's own
+                capabilities = runtime.inventory.capabilities(target.backend.prefix, target.model)
+                chosen = fit(chosen, capabilities, target.model, target.backend.id)
             runtime.health.check(target)
             return await target.backend.open(chosen, target, passthrough=passthrough)
 
@@ -155,7 +159,7 @@ class Endpoint:
         runtime.health.success(target)
         exchange.target = target
         exchange.first_byte = time.perf_counter()
-        final = decoded[0] if decoded else request
+        final = decoded[0] if decoded else self._whole(request) if isinstance(opened, EventStream) else request
         return await self.respond(http, final, target, opened, exchange, keepalive.response)
 
     # ---- hooks a frontend may extend
@@ -172,6 +176,14 @@ class Endpoint:
         full = self.codec.decode_request(head.raw, head.headers)
         full.headers, full.state = head.headers, head.state
         return full
+
+    def _whole(self, head: Request) -> Request:
+        """A relayed request answered with events (a stream asked, a whole body served as one): the encoder and
+        ``completed`` want the whole request; the head when lip cannot decode it (the upstream took it as is)."""
+        try:
+            return self.decode_full(head)
+        except LipError:
+            return head
 
     async def completed(self, request: Request, collector: Collector) -> None:
         """Called when a translated answer ended well (e.g. to store a response for previous_response_id)."""
