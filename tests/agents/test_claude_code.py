@@ -105,7 +105,6 @@ async def test_claude_code_usage_is_whole(rig: Rig, backend: str) -> None:
     assert seen == (60 * calls, 40 * calls, 20 * calls)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 item 1: reasoning never goes back to a Chat upstream")
 async def test_claude_code_on_a_thinking_mode_chat_backend(rig: Rig) -> None:
     """DeepSeek, Kimi, GLM in thinking mode: the second turn must carry the first's reasoning back."""
     await claude_loop(rig, "chat", bash_loop(thinking_mode=True))

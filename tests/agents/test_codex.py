@@ -21,9 +21,7 @@ from tests.integration.matrix import BACKENDS
 MARKER = "LIP-AGENT-CODEX"
 COMMAND = f"printf 'written by codex\\n' > proof.txt && echo {MARKER}-$(wc -c < proof.txt)"
 PRINTED = f"{MARKER}-17"
-NAMESPACE_ITEM2 = "issue 12 item 2: namespace tools are dropped towards a Chat or Anthropic upstream"
 USAGE = FakeUsage(input_tokens=100, output_tokens=20, cached=40, reasoning=8)
-ADDITIONAL_ITEM2 = "issue 12 item 2: 'additional_tools' is refused towards a Chat or Anthropic upstream"
 
 
 def xfail_on(backends: tuple[str, ...], reason: str) -> list[Any]:
@@ -127,14 +125,13 @@ async def test_codex_usage_is_whole(rig: Rig, backend: str) -> None:
     }
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 item 1: reasoning never goes back to a Chat upstream")
 async def test_codex_on_a_thinking_mode_chat_backend(rig: Rig) -> None:
     """DeepSeek, Kimi, GLM in thinking mode: the second turn must carry the first's reasoning back."""
     await codex_loop(rig, "chat", exec_loop(thinking_mode=True))
     assert rig.generations("chat")[-1].body["messages"][-2]["reasoning_content"] == "Run it, then quote it."
 
 
-@pytest.mark.parametrize("backend", xfail_on(("chat", "anthropic"), NAMESPACE_ITEM2))
+@pytest.mark.parametrize("backend", BACKENDS)
 async def test_codex_namespaced_tools_reach_the_backend(rig: Rig, backend: str) -> None:
     """Codex's sub-agent tools come in a `namespace` entry of `tools`; each must reach the model, by any name."""
     require("@openai/codex")
@@ -148,7 +145,7 @@ async def test_codex_namespaced_tools_reach_the_backend(rig: Rig, backend: str) 
     assert all(any(name.endswith(inner) for name in sent.tools) for inner in namespaced), sent.tools
 
 
-@pytest.mark.parametrize("backend", xfail_on(("chat", "anthropic"), ADDITIONAL_ITEM2))
+@pytest.mark.parametrize("backend", BACKENDS)
 async def test_codex_default_model_reaches_every_backend(backend: str) -> None:
     """Codex's default model puts every tool in an `additional_tools` input item (namespaces `functions`,
     `collaboration`, ...); lip routes the name Codex sends by an alias, and the backend gets each tool."""
