@@ -3,7 +3,9 @@ kind, as the README configures it: a model provider at lip with `wire_api = "res
 
 The model runs a real command with Codex's `exec_command` tool (it writes a file and prints a marker), then answers
 quoting the tool's output. With its default model (no `-m`, lip routing the name by an alias) Codex offers its tools
-in an `additional_tools` input item, grouped in namespaces: the first request must reach every backend kind.
+in an `additional_tools` input item, grouped in namespaces, and runs commands from JavaScript through its freeform
+`functions.exec` tool: that loop too, on a Chat and an Anthropic upstream. `--disable plugins` keeps Codex from
+fetching its plugin catalogue (github.com, chatgpt.com); every run asserts it reached nothing but loopback.
 """
 
 from __future__ import annotations
@@ -160,3 +162,25 @@ async def test_codex_default_model_reaches_every_backend(backend: str) -> None:
         assert rig.trap.targets == []
     for inner in ("exec", "wait", "spawn_agent", "send_message"):
         assert any(name.endswith(inner) for name in sent.tools), sent.tools
+
+
+@pytest.mark.parametrize("backend", ["chat", "anthropic"])
+async def test_codex_default_model_runs_a_command_in_code_mode(backend: str) -> None:
+    """Codex's default model runs commands from JavaScript: its freeform `exec` tool in the `functions` namespace,
+    which lip hands a Chat or Anthropic model as `functions__exec`, a function of one string. The model's call goes
+    back to Codex as the namespaced custom tool call, Codex runs the script (and the command in it), and the output
+    comes back as the tool result. (A Responses upstream gets Codex's body as sent; the fake cannot answer with a
+    `custom_tool_call` yet.)"""
+    require("@openai/codex")
+    script = f"const r = await tools.exec_command({{cmd: {json.dumps(COMMAND)}}}); text(r.output);"
+    async with running_rig({"model_aliases": [{"pattern": ".*", "replacement": selector(backend)}]}) as rig:
+        rig.fake.responder = Loop("functions__exec", {"input": script}, MARKER)
+        with workspace() as (home, work):
+            ran = await codex(rig, home, work)
+            assert ran.returncode == 0, failures(ran) or ran
+            assert (work / "proof.txt").read_text() == "written by codex\n"
+        assert agent_messages(ran) == [f"The command printed: {PRINTED}"], ran
+        first, second = rig.generations(backend)
+        assert rig.trap.targets == []
+    assert "functions__exec" in first.tools and first.tool_results == ()
+    assert any(PRINTED in text for text in second.tool_results), second.tool_results
