@@ -130,6 +130,7 @@ class Loop:
     quote_prefix: str = "The command printed: "
     thinking_mode: bool = False
     usage: FakeUsage = field(default_factory=FakeUsage)
+    call: FakeToolCall | None = None  # the call to make, when not a function call of `tool` with `arguments`
 
     def __call__(self, view: RequestView) -> Action:
         if self.thinking_mode and view.protocol == "chat":
@@ -140,7 +141,7 @@ class Loop:
             if self.marker in result:
                 return Turn(text=self.quote_prefix + _line_with(result, self.marker), chunks=2, usage=self.usage)
         if self.tool in view.tools:
-            call = FakeToolCall(self.tool, json.dumps(self.arguments))
+            call = self.call or FakeToolCall(self.tool, json.dumps(self.arguments))
             reasoning = "Run it, then quote it." if view.thinking or self.thinking_mode else None
             return Turn(text="", tool_calls=[call], reasoning=reasoning, usage=self.usage)
         return Turn(text="ok", chunks=1, usage=self.usage)

@@ -4,7 +4,7 @@ kind, as the README configures it: a model provider at lip with `wire_api = "res
 The model runs a real command with Codex's `exec_command` tool (it writes a file and prints a marker), then answers
 quoting the tool's output. With its default model (no `-m`, lip routing the name by an alias) Codex offers its tools
 in an `additional_tools` input item, grouped in namespaces, and runs commands from JavaScript through its freeform
-`functions.exec` tool: that loop too, on a Chat and an Anthropic upstream. `--disable plugins` keeps Codex from
+`functions.exec` tool: that loop too. `--disable plugins` keeps Codex from
 fetching its plugin catalogue (github.com, chatgpt.com); every run asserts it reached nothing but loopback.
 """
 
@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.agents.rig import BIN, Loop, Ran, Rig, require, run, running_rig, selector, workspace
-from tests.fakes import FakeUsage
+from tests.fakes import FakeToolCall, FakeUsage
 from tests.integration.matrix import BACKENDS
 
 MARKER = "LIP-AGENT-CODEX"
@@ -164,17 +164,21 @@ async def test_codex_default_model_reaches_every_backend(backend: str) -> None:
         assert any(name.endswith(inner) for name in sent.tools), sent.tools
 
 
-@pytest.mark.parametrize("backend", ["chat", "anthropic"])
+@pytest.mark.parametrize("backend", BACKENDS)
 async def test_codex_default_model_runs_a_command_in_code_mode(backend: str) -> None:
-    """Codex's default model runs commands from JavaScript: its freeform `exec` tool in the `functions` namespace,
-    which lip hands a Chat or Anthropic model as `functions__exec`, a function of one string. The model's call goes
-    back to Codex as the namespaced custom tool call, Codex runs the script (and the command in it), and the output
-    comes back as the tool result. (A Responses upstream gets Codex's body as sent; the fake cannot answer with a
-    `custom_tool_call` yet.)"""
+    """Codex's default model runs commands from JavaScript: its freeform `exec` tool in the `functions` namespace.
+    A Responses model calls it as Codex declared it (a `custom_tool_call` with `namespace`); lip hands a Chat or
+    Anthropic model `functions__exec`, a function of one string, and returns its call to Codex as the namespaced
+    custom tool call. Codex runs the script (and the command in it); its output comes back as the tool result."""
     require("@openai/codex")
     script = f"const r = await tools.exec_command({{cmd: {json.dumps(COMMAND)}}}); text(r.output);"
+    if backend == "responses":
+        call = FakeToolCall("exec", script, namespace="functions", custom=True)
+        loop = Loop("functions.exec", {}, MARKER, call=call)
+    else:
+        loop = Loop("functions__exec", {"input": script}, MARKER)
     async with running_rig({"model_aliases": [{"pattern": ".*", "replacement": selector(backend)}]}) as rig:
-        rig.fake.responder = Loop("functions__exec", {"input": script}, MARKER)
+        rig.fake.responder = loop
         with workspace() as (home, work):
             ran = await codex(rig, home, work)
             assert ran.returncode == 0, failures(ran) or ran
@@ -182,5 +186,5 @@ async def test_codex_default_model_runs_a_command_in_code_mode(backend: str) -> 
         assert agent_messages(ran) == [f"The command printed: {PRINTED}"], ran
         first, second = rig.generations(backend)
         assert rig.trap.targets == []
-    assert "functions__exec" in first.tools and first.tool_results == ()
+    assert loop.tool in first.tools and first.tool_results == ()
     assert any(PRINTED in text for text in second.tool_results), second.tool_results
