@@ -11,11 +11,11 @@ import importlib.util
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote_plus, urlsplit
+from urllib.parse import quote, unquote_plus, urlsplit
 
 import yaml
 from pydantic import ValidationError
@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from lip.backends.presets import BY_KIND, KINDS, RESERVED_PREFIXES, KindSpec
 from lip.capabilities import UNKNOWN, Capabilities, CapabilityRule, resolve
 from lip.config.models import BackendRow, BackendSettings, Config, ModelCapabilities, ModelItem, Plugins
+from lip.config.variables import lip_variables, looks_like_system, own_variable
 from lip.credentials import key_variable_names
 from lip.errors import InvalidRequest
 from lip.routing.overrides import parse_overrides
@@ -99,6 +100,7 @@ class Settings:
     backends: tuple[BackendSpec, ...]
     aliases: tuple[AliasSpec, ...]
     warnings: tuple[str, ...] = ()
+    from_env: tuple[str, ...] = ()  # the embedded default: each preset its key enabled, as "kind (VARIABLE, ...)"
 
     def backend_for_prefix(self, prefix: str) -> BackendSpec | None:
         return next((b for b in self.backends if b.prefix == prefix), None)
@@ -123,9 +125,11 @@ class _Report:
 
 
 def mask_url(url: str) -> str:
-    """The URL with any userinfo and every query value replaced by ``***``, for messages and diagnostics.
+    """The URL with any userinfo, every query value and the fragment replaced by ``***``, for messages and
+    diagnostics.
 
-    Query names are kept (``?api-version=***``): an operator may have put a token in any value.
+    Query names are kept (``?api-version=***``): an operator may have put a token in any value. A URL without a
+    host (``https:/user:key@host``) has its path masked up to its last ``@``: that may be userinfo too.
     """
     try:
         parts = urlsplit(url)
@@ -133,7 +137,10 @@ def mask_url(url: str) -> str:
         return "<unparseable URL>"
     if "@" in parts.netloc:
         parts = parts._replace(netloc="***:***@" + parts.netloc.rpartition("@")[2])
-    return parts._replace(query=_masked_query(parts.query)).geturl()
+    if not parts.netloc and "@" in parts.path:
+        parts = parts._replace(path="***@" + parts.path.rpartition("@")[2])
+    masked = parts._replace(query=_masked_query(parts.query), fragment="***" if parts.fragment else "").geturl()
+    return masked + "#" if url.endswith("#") and not masked.endswith("#") else masked
 
 
 def _masked_query(query: str) -> str:
@@ -259,18 +266,46 @@ def _prefix(report: _Report, row: BackendRow, index: int, kind: KindSpec, settin
     return prefix
 
 
-def _base_url(report: _Report, row: BackendRow, index: int, kind: KindSpec, settings: BackendSettings) -> str | None:
+def preset_url(kind: KindSpec, env: Mapping[str, str]) -> str | None:
+    """The base URL a preset takes from the environment (``url_env``, then ``version_env``), or None."""
+    value = env.get(kind.url_env, "").strip() if kind.url_env else ""
+    if not value:
+        return None
+    url = _strip_trailing_slashes(value)
+    if kind.url_path and not urlsplit(url).path.endswith(kind.url_path):
+        url = join_url(url, kind.url_path)
+    version = env.get(kind.version_env, "").strip() if kind.version_env else ""
+    if version:  # after any api-version the endpoint variable already has (that one wins)
+        parts = urlsplit(url)
+        url = parts._replace(query=_merged_query(parts.query, "api-version=" + quote(version, safe=""))).geturl()
+    return url
+
+
+def _base_url(
+    report: _Report, row: BackendRow, index: int, kind: KindSpec, settings: BackendSettings, env: Mapping[str, str]
+) -> str | None:
     where = report.where(row, index, "config.base_url")
-    url = settings.base_url.strip() if settings.base_url else kind.base_url
+    from_env = None if settings.base_url else preset_url(kind, env)
+    url = settings.base_url.strip() if settings.base_url else from_env or kind.base_url
     if url is None:
-        if kind.protocol != "local":
+        if kind.url_env:
+            report.error(where, f"is required for kind {kind.kind!r}", _url_fix(kind))
+        elif kind.protocol != "local":
             report.error(where, "is required for custom kinds", "add config.base_url: https://api.example.com/v1")
         return None
     problem = check_base_url(url)
+    if problem and from_env is not None:
+        report.error(where, f"{mask_url(url)!r} (from {kind.url_env}) {problem}", _url_fix(kind))
+        return None
     if problem:
         report.error(where, f"{mask_url(url)!r} {problem}", "give an absolute URL such as https://api.example.com/v1")
         return None
     return _strip_trailing_slashes(url)
+
+
+def _url_fix(kind: KindSpec) -> str:
+    example = "https://<resource>.openai.azure.com" if kind.url_path else "https://api.example.com/v1"
+    return f"set {kind.url_env}={example} in lip's environment, or add config.base_url"
 
 
 CHAT_ONLY_FIELDS = ("max_tokens_field", "reasoning_field")
@@ -335,7 +370,7 @@ def _static_models(
 
 
 def _resolve_row(
-    report: _Report, row: BackendRow, index: int, env: Mapping[str, str], base_dir: Path
+    report: _Report, row: BackendRow, index: int, env: Mapping[str, str], base_dir: Path, own: dict[str, str]
 ) -> BackendSpec | None:
     kind = BY_KIND.get(row.kind)
     if kind is None:
@@ -349,7 +384,7 @@ def _resolve_row(
     if settings is None:
         return None
     prefix = _prefix(report, row, index, kind, settings)
-    base_url = _base_url(report, row, index, kind, settings)
+    base_url = _base_url(report, row, index, kind, settings, env)
     static, source = _static_models(report, row, index, settings, base_dir)
     _check_chat_only_fields(report, row, index, kind, settings)
     if kind.protocol == "local":
@@ -363,6 +398,8 @@ def _resolve_row(
         )
     if prefix is None or (base_url is None and kind.protocol != "local"):
         return None
+    if settings.api_key_env_var_root is not None and key_root:
+        _check_key_root(report, row, index, key_root, own)
     if row.enabled and key_root and not key_variable_names(env, key_root, from_one=kind.key_from_one):
         report.warnings.append(
             f"{report.source}: backend '{row.id}': no environment variable {key_root} (or {key_root}_2, ...) is set; "
@@ -370,6 +407,24 @@ def _resolve_row(
         )
     rules = tuple(CapabilityRule(r.pattern, capabilities_of(r)) for r in settings.capabilities) + kind.capabilities
     return BackendSpec(row.id, kind, prefix, base_url, key_root or None, settings, static, source, rules)
+
+
+def _check_key_root(report: _Report, row: BackendRow, index: int, root: str, own: dict[str, str]) -> None:
+    where = report.where(row, index, "config.api_key_env_var_root")
+    taken = own_variable(root, own)
+    if taken is not None:
+        name, setting = taken
+        report.error(
+            where,
+            f"{root!r} reads lip's own variable {name} ({setting}): its value would be sent upstream as this "
+            "backend's API key",
+            "name the provider's key variable instead, such as PROVIDER123_API_KEY",
+        )
+    elif looks_like_system(root):
+        report.warnings.append(
+            f"{where}: {root!r} looks like a system variable, not an API key; its value would be sent upstream as "
+            "this backend's key. Fix: name the provider's key variable, such as PROVIDER123_API_KEY"
+        )
 
 
 def _check_selector(report: _Report, name: str, text: str, prefixes: set[str], alias: bool) -> None:
@@ -464,13 +519,14 @@ def validate(data: Any, source: str, env: Mapping[str, str], base_dir: Path) -> 
     if not isinstance(data, dict):
         raise ConfigError([f"{source}: the top level must be a mapping (server:, routing:, plugins:)"])
     config, rows = _parse(report, data)
+    own = lip_variables(config)
     backends: list[BackendSpec] = []
     seen_ids: set[str] = set()
     for index, row in rows:
         if row.id in seen_ids:
             report.error(report.where(row, index, "id"), f"duplicate id {row.id!r}", "give every backend a unique id")
         seen_ids.add(row.id)
-        spec = _resolve_row(report, row, index, env, base_dir)
+        spec = _resolve_row(report, row, index, env, base_dir, own)
         if spec is None or not row.enabled:
             continue
         if any(b.prefix == spec.prefix for b in backends):
@@ -488,6 +544,12 @@ def validate(data: Any, source: str, env: Mapping[str, str], base_dir: Path) -> 
         _check_selector(report, "routing.default_route", config.routing.default_route, prefixes, alias=False)
     aliases = _aliases(report, config, prefixes)
     _check_store(report, config, env)
+    if not backends and not report.problems and not config.server.allow_no_backends:
+        report.error(
+            report.where(None, None, "plugins.backends"),
+            "no backend is enabled, so lip would answer every request with 404 (is the file empty or cut short?)",
+            "add an enabled row under plugins.backends, or set server.allow_no_backends: true to serve nothing",
+        )
     if report.problems:
         raise ConfigError(report.problems, report.warnings)
     return Settings(source, config, tuple(backends), aliases, tuple(report.warnings))
@@ -547,8 +609,20 @@ def load_default(env: Mapping[str, str]) -> Settings:
     data = yaml.safe_load(default_text())
     rows = data.setdefault("plugins", {}).setdefault("backends", [])
     present = {row.get("kind") for row in rows}
+    enabled: list[str] = []
+    skipped: list[str] = []
     for kind in KINDS:
         wanted = kind.hosted and kind.key_root and kind.kind not in present
-        if wanted and key_variable_names(env, kind.key_root or "", from_one=kind.key_from_one):
-            rows.append({"id": kind.kind, "kind": kind.kind})
-    return validate(data, DEFAULT_SOURCE, env, Path.cwd())
+        names = key_variable_names(env, kind.key_root or "", from_one=kind.key_from_one) if wanted else []
+        if not names:
+            continue
+        if kind.base_url is None and preset_url(kind, env) is None:  # Azure: the key alone names no resource
+            skipped.append(
+                f"{DEFAULT_SOURCE}: {kind.key_root} is set but {kind.url_env} is not, so the {kind.kind!r} preset is "
+                f"not enabled; set {kind.url_env}=https://<resource>.openai.azure.com"
+            )
+            continue
+        rows.append({"id": kind.kind, "kind": kind.kind})
+        enabled.append(f"{kind.kind} ({', '.join(names)})")
+    settings = validate(data, DEFAULT_SOURCE, env, Path.cwd())
+    return replace(settings, warnings=settings.warnings + tuple(skipped), from_env=tuple(enabled))
