@@ -275,10 +275,14 @@ class HttpBackend:
             text = title.group(1) if title else HTML_TAG.sub(" ", text)
         return " ".join(text.split())[:EXCERPT_CHARS]
 
-    async def count_tokens(self, body: dict[str, Any], client_headers: Mapping[str, str]) -> Any:
-        """Anthropic's ``/v1/messages/count_tokens`` on this upstream (Anthropic-protocol backends only)."""
+    async def count_tokens(self, request: Request, target: Target, headers: Mapping[str, str]) -> Any:
+        """The upstream's count-tokens answer for a request in its own protocol (the client's body with the native
+        model, to the call path's ``/count_tokens``); None for a request it would have to translate."""
+        if request.protocol != self.protocol or self.codec is None:
+            return None
+        body = orjson.dumps(self.codec.with_model(request.raw, target.model))
         try:
-            call = await self._send(orjson.dumps(body), False, client_headers, self.count_tokens_url)
+            call = await self._send(body, False, headers, self.count_tokens_url)
             try:
                 data = await call.read_body()
             finally:
@@ -290,7 +294,7 @@ class HttpBackend:
 
     # ---- open
 
-    async def open(self, request: Request, target: Target, *, passthrough: bool) -> Opened:
+    async def open(self, request: Request, target: Target, headers: Mapping[str, str], *, passthrough: bool) -> Opened:
         if self.codec is None:
             raise UnsupportedTranslation(
                 f"translation from {request.protocol} to {self.protocol} (backend '{self.id}') is not available yet"
@@ -298,8 +302,8 @@ class HttpBackend:
         await self.admission.acquire()
         try:
             if passthrough:
-                return await self._open_relay(request, target)
-            return await self._open_events(request, target)
+                return await self._open_relay(request, target, headers)
+            return await self._open_events(request, target, headers)
         except BaseException as exc:
             self.admission.release()
             if isinstance(exc, LipError):
@@ -318,10 +322,10 @@ class HttpBackend:
 
         return close
 
-    async def _open_relay(self, request: Request, target: Target) -> Opened:
+    async def _open_relay(self, request: Request, target: Target, headers: Mapping[str, str]) -> Opened:
         assert self.codec is not None
         body = orjson.dumps(self.codec.with_model(request.raw, target.model))
-        call = await self._send(body, request.stream, request.headers)
+        call = await self._send(body, request.stream, headers)
         close = self._release_closer(call)
         try:
             if not request.stream or "json" in call.content_type:
@@ -359,11 +363,11 @@ class HttpBackend:
             raise UpstreamProtocolError(f"backend '{self.id}': the upstream answered HTTP 200 with an error: {message}")
         return body
 
-    async def _open_events(self, request: Request, target: Target) -> Opened:
+    async def _open_events(self, request: Request, target: Target, headers: Mapping[str, str]) -> Opened:
         codec = self.codec
         assert codec is not None
         body = orjson.dumps(self._quirks(codec.encode_request(request, target.model)))
-        call = await self._send(body, request.stream, request.headers)
+        call = await self._send(body, request.stream, headers)
         close = self._release_closer(call)
         try:
             if not request.stream or "json" in call.content_type:
@@ -375,22 +379,29 @@ class HttpBackend:
                 if request.stream:  # a stream was asked for and a whole answer came: lip serves it as one
                     events.insert(0, Repair(WHOLE_BODY_FOR_STREAM))
                 return EventStream(events, _empty())
-            first, rest = await call.first_chunk()
+            first, rest = await call.first_chunk(hold=True)
             decoder = codec.stream_decoder(request)
             if self.spec.think_tags:
                 decoder = ThinkTagDecoder(decoder)
-            sse = SSEDecoder()
+            sse = SSEDecoder(self.spec.settings.max_event_bytes)
             batch = [e for s in sse.feed(first) for e in decoder.feed(s)]
             chunks = rest
-            while not batch:  # some upstreams send a comment or a partial line first
+            repairs: list[Event] = []
+            # Until an event other than a Repair, nothing was answered: the first-byte deadline goes on (some
+            # upstreams send a comment or a partial line first; a broken one, deltas of blocks it never started)
+            while not _answers(batch):
+                repairs += batch
                 try:
                     chunk = await anext(chunks)
                 except StopAsyncIteration:
                     batch = [e for s in sse.flush() for e in decoder.feed(s)] + decoder.finish()
                     break
                 batch = [e for s in sse.feed(chunk) for e in decoder.feed(s)]
-            if batch and isinstance(batch[0], StreamError):
-                raise batch[0].error
+            call.answered()
+            error = next((e for e in batch if type(e) is not Repair), None)
+            if isinstance(error, StreamError):
+                raise error.error
+            batch = repairs + batch
         except BaseException:
             await close()
             raise
@@ -448,6 +459,11 @@ class HttpBackend:
 
     async def aclose(self) -> None:
         return None
+
+
+def _answers(batch: Sequence[Event]) -> bool:
+    """Whether ``batch`` holds more than repair notes."""
+    return any(type(e) is not Repair for e in batch)
 
 
 class ThinkTagDecoder:
