@@ -547,11 +547,13 @@ def _count(value: Any) -> int:
 
 def usage_from(raw: Any) -> Usage:
     raw = _obj(raw)
+    given = _obj(raw.get("prompt_tokens_details"))
     return Usage(
         input_tokens=_count(raw.get("prompt_tokens")),
         output_tokens=_count(raw.get("completion_tokens")),
-        cached_tokens=_count(_obj(raw.get("prompt_tokens_details")).get("cached_tokens")),
+        cached_tokens=_count(given.get("cached_tokens")),
         reasoning_tokens=_count(_obj(raw.get("completion_tokens_details")).get("reasoning_tokens")),
+        cache_creation_tokens=_count(given.get("cache_write_tokens")),
     )
 
 
@@ -831,7 +833,10 @@ def _usage_body(usage: Usage) -> dict[str, Any]:
         "prompt_tokens": usage.input_tokens,
         "completion_tokens": usage.output_tokens,
         "total_tokens": usage.input_tokens + usage.output_tokens,
-        "prompt_tokens_details": {"cached_tokens": usage.cached_tokens},
+        "prompt_tokens_details": {
+            "cached_tokens": usage.cached_tokens,
+            "cache_write_tokens": usage.cache_creation_tokens,
+        },
         "completion_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
     }
 
