@@ -775,7 +775,8 @@ def test_translated_request_edges() -> None:
         "store": False,
     }
     for budget, effort in ((1024, "low"), (4096, "medium"), (16384, "high")):
-        with_budget = Request(model="m", messages=[], params=Params(reasoning_budget=budget))
+        turns = [Message("user", [Text("x")])]
+        with_budget = Request(model="m", messages=turns, params=Params(reasoning_budget=budget))
         assert codec.encode_request(with_budget, "m")["reasoning"] == {"effort": effort}
 
 

@@ -51,7 +51,7 @@ from lip.canonical.events import (
 from lip.canonical.request import Reasoning, Request, Text, ToolCall
 from lip.errors import InvalidRequest, LipError, UpstreamProtocolError, UpstreamStatusError
 from lip.protocols import anthropic_blocks as blocks
-from lip.protocols import fields
+from lip.protocols import dropped, fields
 from lip.protocols.sse import SSEEvent, encode, loads_data
 
 NAME = "anthropic_messages"
@@ -169,7 +169,7 @@ def decode_request(body: Any, headers: Mapping[str, str], *, require_max_tokens:
         request.tools = blocks.decode_tools(raw["tools"])
     request.tool_choice = blocks.decode_tool_choice(raw.get("tool_choice"))
     request.params = blocks.decode_params(raw)
-    request.unmodelled = fields.unmodelled(raw, HELD_KEYS, HELD_INSIDE)
+    request.unmodelled = fields.unmodelled(raw, HELD_KEYS, HELD_INSIDE) + dropped.anthropic_inner(raw)
     return request
 
 
@@ -224,13 +224,21 @@ class AnthropicMessagesCodec:
 # ---------------------------------------------------------------- request: canonical -> upstream
 
 
+def _held_but_dropped(request: Request) -> tuple[str, ...]:
+    """Modelled fields of another protocol's request that the Messages API has no field for."""
+    names = ("seed",) if request.params.seed is not None else ()
+    return names + (("metadata",) if request.metadata else ())
+
+
 def encode_request(request: Request, model: str, default_max_tokens: int = DEFAULT_MAX_TOKENS) -> dict[str, Any]:
-    fields.log_dropped(log, request, NAME)
     p = request.params
+    fields.log_dropped(log, request, NAME, _held_but_dropped(request))
     if p.n is not None and p.n > 1:
         raise InvalidRequest("'n' greater than 1 cannot be honoured by an Anthropic backend", param="n")
     same = request.protocol == NAME
     messages = blocks.encode_messages(request.messages)
+    if not messages:
+        raise fields.no_turns(request, "Anthropic")
     body: dict[str, Any] = {"model": model}
     system = blocks.encode_system(request.system)
     if system:

@@ -38,8 +38,11 @@ def _describe(value: Any) -> str:
 
 
 def expect(value: Any, kind: type | tuple[type, ...], where: str) -> Any:
-    """``value`` if it is of ``kind`` (bools are never numbers), else a 400 naming ``where``."""
+    """``value`` if it is of ``kind`` (bools are never numbers), else a 400 naming ``where``. A whole-number float
+    where an integer is expected (``"max_tokens": 100.0``, a valid JSON Schema integer) is that integer."""
     kinds = kind if isinstance(kind, tuple) else (kind,)
+    if type(value) is float and int in kinds and float not in kinds and value.is_integer():
+        return int(value)
     if isinstance(value, bool) and bool not in kinds:
         ok = False
     else:
@@ -97,11 +100,24 @@ def unmodelled(raw: dict[str, Any], held: frozenset[str], held_inside: Mapping[s
     return tuple(names)
 
 
-def log_dropped(logger: logging.Logger, request: Request, target: str) -> None:
+def log_dropped(logger: logging.Logger, request: Request, target: str, also: tuple[str, ...] = ()) -> None:
     """One debug line naming the client's fields that a request translated to ``target`` leaves behind (never their
-    values: they may hold user data). A same-protocol translation carries them, so it logs nothing."""
-    if request.unmodelled and request.protocol != target and logger.isEnabledFor(logging.DEBUG):
-        names = ", ".join(request.unmodelled[:MAX_NAMED])
-        if len(request.unmodelled) > MAX_NAMED:
-            names += f", … ({len(request.unmodelled)} in all)"
+    values: they may hold user data): the decoder's ``request.unmodelled`` and the modelled fields this target has
+    no room for (``also``). A same-protocol translation carries them, so it logs nothing."""
+    dropped = request.unmodelled + also
+    if dropped and request.protocol != target and logger.isEnabledFor(logging.DEBUG):
+        names = ", ".join(dropped[:MAX_NAMED])
+        if len(dropped) > MAX_NAMED:
+            names += f", … ({len(dropped)} in all)"
         logger.debug("dropping fields with no %s equivalent from the %s request: %s", target, request.protocol, names)
+
+
+def no_turns(request: Request, target: str) -> InvalidRequest:
+    """The 400 for a conversation that ``target`` cannot take (no user or assistant turn it accepts), naming the
+    client's own field rather than letting the upstream refuse a field the client never sent."""
+    where = request.conversation_field
+    return InvalidRequest(
+        f"'{where}' holds no user or assistant turn with content, and the {target} backend this model routes to "
+        "needs one: add a user message with text",
+        param=where,
+    )

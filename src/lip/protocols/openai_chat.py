@@ -55,7 +55,7 @@ from lip.canonical.request import (
     ToolSpec,
 )
 from lip.errors import InvalidRequest, LipError, UpstreamProtocolError, UpstreamStatusError
-from lip.protocols import fields
+from lip.protocols import dropped, fields
 from lip.protocols.sse import DONE_DATA, DONE_FRAME, SSEEvent, encode, loads_data
 
 NAME = "openai_chat"
@@ -283,6 +283,12 @@ def _tool_choice(value: Any, parallel: Any) -> ToolChoice | None:
         choice.mode = value  # type: ignore[assignment]
         return choice
     value = fields.expect(value, dict, "tool_choice")
+    if value.get("type") == "allowed_tools":
+        allowed = fields.required(value, "allowed_tools", dict, "tool_choice.allowed_tools")
+        mode = fields.optional(allowed, "mode", str, "tool_choice.allowed_tools.mode")
+        choice.mode = "required" if mode == "required" else "auto"
+        log.debug("tool_choice allowed_tools narrows to %s for non-Chat targets", choice.mode)
+        return choice
     holder = value.get("function") or value.get("custom") or {}
     name = holder.get("name") if isinstance(holder, dict) else None
     if not isinstance(name, str):
@@ -360,7 +366,7 @@ class OpenAIChatCodec:
         request.tool_choice = _tool_choice(request.raw.get("tool_choice"), request.raw.get("parallel_tool_calls"))
         request.params = _params(request.raw)
         request.metadata = fields.optional(request.raw, "metadata", dict)
-        request.unmodelled = fields.unmodelled(request.raw, HELD_KEYS, {})
+        request.unmodelled = fields.unmodelled(request.raw, HELD_KEYS, {}) + dropped.chat_inner(request.raw)
         return request
 
     def stream_encoder(self, request: Request) -> ChatStreamEncoder:
@@ -495,12 +501,14 @@ def effort_for_budget(budget: int | None) -> str | None:
 
 
 def encode_request(request: Request, model: str) -> dict[str, Any]:
-    fields.log_dropped(log, request, NAME)
+    fields.log_dropped(log, request, NAME, ("metadata",) if request.metadata else ())
     messages: list[dict[str, Any]] = []
     if request.system:
         messages.append({"role": "system", "content": "\n\n".join(t.text for t in request.system)})
     for message in request.messages:
         _encode_message(message, messages)
+    if not messages:  # a system prompt alone is a conversation Chat takes; nothing at all is not
+        raise fields.no_turns(request, "Chat")
     body: dict[str, Any] = {"model": model, "messages": messages}
     p = request.params
     optional = {

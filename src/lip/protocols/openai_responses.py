@@ -59,7 +59,7 @@ from lip.canonical.events import (
 )
 from lip.canonical.request import Message, Params, Reasoning, Request
 from lip.errors import InvalidRequest, LipError, UpstreamProtocolError, UpstreamStatusError
-from lip.protocols import fields
+from lip.protocols import dropped, fields
 from lip.protocols import responses_items as items
 from lip.protocols.openai_chat import ERROR_CODE_STATUS, effort_for_budget, error_body, upstream_error
 from lip.protocols.sse import DONE_DATA, SSEEvent, encode, loads_data
@@ -125,7 +125,15 @@ class OpenAIResponsesCodec:
         model = fields.model_field(body)
         fields.required(body, "input", (str, list))
         stream = bool(fields.optional(body, "stream", bool))
-        return Request(model=model, messages=[], stream=stream, include_usage=True, protocol=NAME, raw=body)
+        return Request(
+            model=model,
+            messages=[],
+            stream=stream,
+            include_usage=True,
+            protocol=NAME,
+            conversation_field="input",
+            raw=body,
+        )
 
     def decode_request(self, body: Any, headers: Mapping[str, str]) -> Request:
         request = self.decode_head(body, headers)
@@ -137,7 +145,9 @@ class OpenAIResponsesCodec:
         request.tool_choice = items.decode_tool_choice(raw.get("tool_choice"), raw.get("parallel_tool_calls"))
         request.params = _params(raw)
         request.metadata = fields.optional(raw, "metadata", dict)
-        request.unmodelled = fields.unmodelled(raw, HELD_KEYS, HELD_INSIDE)
+        request.unmodelled = fields.unmodelled(raw, HELD_KEYS, HELD_INSIDE) + dropped.responses_inner(
+            raw, items.TOOL_KINDS
+        )
         return request
 
     def stream_encoder(self, request: Request) -> ResponsesStreamEncoder:
@@ -317,6 +327,8 @@ def encode_request(request: Request, model: str) -> dict[str, Any]:
     if request.system:
         body["instructions"] = "\n\n".join(t.text for t in request.system)
     body["input"] = items.encode_input(request)
+    if not body["input"] and not request.system:
+        raise fields.no_turns(request, "Responses")
     if same:
         _same_protocol(request, body, effort)
     else:
