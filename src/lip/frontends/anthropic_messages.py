@@ -9,6 +9,7 @@ from lip.backends.http import HttpBackend
 from lip.canonical.request import Image, Reasoning, Request, Text, ToolCall, ToolResult
 from lip.errors import LipError
 from lip.frontends.endpoint import Endpoint, error_response, forwarded_headers, read_json
+from lip.observability import request_id
 from lip.protocols.anthropic_blocks import unverifiable_thinking, without_unverifiable_thinking
 from lip.protocols.anthropic_messages import NAME, AnthropicMessagesCodec
 from lip.runtime import runtime_of
@@ -66,6 +67,7 @@ async def count_tokens(http: web.Request) -> web.Response:
         else:
             result = {"input_tokens": estimate_tokens(request)}
     except LipError as exc:
+        exc.request_id = request_id(http)
         return error_response(codec, exc)
     return web.Response(
         body=orjson.dumps(result), content_type="application/json", headers={"x-lip-backend": target.leaf}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from lip.canonical.request import Request
 from lip.errors import InvalidRequest
 
+MAX_USER = 64  # OpenAI's longest end-user id (Chat ``user``, Responses ``user`` / ``safety_identifier``)
 MAX_NAMED = 32  # dropped fields named in one debug line; a body of thousands of unknown keys stays one short line
 
 _TYPE_NAMES = {
@@ -98,6 +100,14 @@ def unmodelled(raw: dict[str, Any], held: frozenset[str], held_inside: Mapping[s
         if isinstance(inner, dict):
             names += [f"{parent}.{key}" for key, value in inner.items() if key not in keys and value is not None]
     return tuple(names)
+
+
+def end_user(user: str) -> str:
+    """``user`` when it fits OpenAI's 64 characters, else a stable stand-in: ``lip-`` and 60 hex digits of its
+    SHA-256 (Claude Code's ``metadata.user_id`` runs to a few hundred characters; one user keeps one id)."""
+    if len(user) <= MAX_USER:
+        return user
+    return "lip-" + hashlib.sha256(user.encode("utf-8", "surrogatepass")).hexdigest()[: MAX_USER - 4]
 
 
 def log_dropped(logger: logging.Logger, request: Request, target: str, also: tuple[str, ...] = ()) -> None:

@@ -79,7 +79,7 @@ STOP_TO_FINISH = {
 }
 ERROR_TYPES = {
     400: "invalid_request_error",
-    401: "authentication_error",
+    401: "invalid_request_error",  # OpenAI's type for a missing or wrong key (code invalid_api_key)
     403: "permission_error",
     404: "not_found_error",
     409: "conflict_error",
@@ -518,7 +518,7 @@ def encode_request(request: Request, model: str) -> dict[str, Any]:
         "stop": p.stop or None,
         "reasoning_effort": p.reasoning_effort or effort_for_budget(p.reasoning_budget),
         "n": p.n,
-        "user": p.user,
+        "user": fields.end_user(p.user) if p.user else None,
         "seed": p.seed,
     }
     body.update({k: v for k, v in optional.items() if v is not None})

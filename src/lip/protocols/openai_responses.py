@@ -280,11 +280,8 @@ def _translated(request: Request, body: dict[str, Any], effort: str | None) -> N
         body["reasoning"] = {"effort": effort}
     if request.params.response_format:
         body["text"] = {"format": items.encode_text_format(request.params.response_format)}
-    user = request.params.user
-    if user and len(user) <= 64:
-        body["user"] = user
-    elif user:
-        log.debug("dropping 'user': longer than the 64 characters Responses takes")
+    if request.params.user:
+        body["user"] = fields.end_user(request.params.user)
     if request.metadata and _fits_metadata(request.metadata):
         body["metadata"] = request.metadata
     elif request.metadata:
