@@ -17,6 +17,7 @@ from lip.bodylog import BodyLog, returned, stream_response
 from lip.canonical.collect import Collector
 from lip.canonical.events import Event, ReasoningDelta, Repair, StreamError, TextDelta, ToolCallDelta, Usage
 from lip.canonical.request import Request
+from lip.capabilities import fit
 from lip.errors import (
     AdmissionRejected,
     BodyTooLarge,
@@ -137,6 +138,9 @@ class Endpoint:
                     decoded.append(self.decode_full(request))
                 chosen = decoded[0]
             chosen = apply_overrides(chosen, target.params, passthrough)
+            if not passthrough:  # fitted to what the model accepts; a relayed body is the client's own
+                capabilities = runtime.inventory.capabilities(target.backend.prefix, target.model)
+                chosen = fit(chosen, capabilities, target.model, target.backend.id)
             runtime.health.check(target)
             return await target.backend.open(chosen, target, passthrough=passthrough)
 

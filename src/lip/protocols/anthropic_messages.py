@@ -231,6 +231,7 @@ def _held_but_dropped(request: Request) -> tuple[str, ...]:
 
 
 def encode_request(request: Request, model: str, default_max_tokens: int = DEFAULT_MAX_TOKENS) -> dict[str, Any]:
+    default_max_tokens = request.params.output_limit or default_max_tokens  # the model's own limit, when known
     p = request.params
     fields.log_dropped(log, request, NAME, _held_but_dropped(request))
     if p.n is not None and p.n > 1:
