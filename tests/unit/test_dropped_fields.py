@@ -125,7 +125,11 @@ INNER: dict[str, dict[str, Any]] = {
     "openai_responses": {
         "model": "m",
         "input": "hi",
-        "tools": [{"type": "web_search"}, {"type": "function", "name": "f", "parameters": {}}],
+        "tools": [
+            {"type": "web_search"},
+            {"type": "function", "name": "f", "parameters": {}},
+            {"type": "namespace", "name": "ns", "description": "d", "tools": [{"type": "function", "name": "g"}]},
+        ],
         "metadata": {"k": SECRET},
         "store": True,
     },
