@@ -107,6 +107,7 @@ class ServerConfig(Strict):
     max_per_client: int = Field(default=0, ge=0)  # concurrent requests per client key/address; 0 = unlimited
     drain_timeout_s: float = Field(default=30.0, ge=0)
     client_api_key_env_var_root: str = "LIP_API_KEY"
+    allow_no_backends: bool = False  # serve with no enabled backend (every request a 404) instead of refusing to
 
     @field_validator("host")
     @classmethod
