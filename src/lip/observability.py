@@ -30,6 +30,7 @@ from prometheus_client.registry import Collector
 from lip.bodylog import body_log
 from lip.credentials import KeyRing
 from lip.errors import UpstreamError
+from lip.exchange import Exchange
 from lip.lifecycle import Lifecycle
 from lip.middlewares import client_of
 from lip.requestid import assign_request_id as assign_request_id
@@ -39,7 +40,6 @@ from lip.routing.failover import reason
 from lip.runtime import RUNTIME, Runtime, runtime_of
 
 if TYPE_CHECKING:
-    from lip.frontends.endpoint import Exchange
     from lip.shared_metrics import SharedMetrics
     from lip.store.base import StoreHealth
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -17,18 +17,17 @@ from lip.backends.base import Backend
 from lip.backends.registry import build_backend
 from lip.config.load import Settings, mask_url
 from lip.credentials import KeyRing, Secret, read_numbered
+from lip.exchange import Exchange
 from lip.inventory import Inventory
 from lip.response_store import ResponseStore
 from lip.routing.health import Health
 from lip.routing.plan import Planner
+from lip.routing.router import Router
 from lip.routing.shared import SharedRouting
 from lip.store import Store
 
-if TYPE_CHECKING:
-    from lip.frontends.endpoint import Exchange
-
 log = logging.getLogger(__name__)
-Observer = Callable[[web.Request, "Exchange"], None]
+Observer = Callable[[web.Request, Exchange], None]
 
 
 class Runtime:
@@ -51,6 +50,7 @@ class Runtime:
         self.inventory = Inventory(self.backends.values())
         self.planner = Planner(settings, self.backends, self.inventory)
         self.health = Health()
+        self.router = Router(self.planner, self.health, self.inventory)
         self.store = store
         config = settings.config.store
         self.responses = ResponseStore(store, config.response_ttl_s)
