@@ -26,11 +26,6 @@ PRINTED = f"{MARKER}-17"
 USAGE = FakeUsage(input_tokens=100, output_tokens=20, cached=40, reasoning=8)
 
 
-def xfail_on(backends: tuple[str, ...], reason: str) -> list[Any]:
-    mark = pytest.mark.xfail(strict=True, reason=reason)
-    return [pytest.param(b, marks=mark) if b in backends else b for b in BACKENDS]
-
-
 async def codex(rig: Rig, home: Path, work: Path, *model: str) -> Ran:
     """`codex exec` with a throw-away CODEX_HOME, lip as its only provider, commands run without a sandbox (the
     tests run as root in a container, where Codex's own sandbox cannot start)."""
@@ -112,9 +107,7 @@ async def test_codex_runs_a_command_and_quotes_it(rig: Rig, backend: str) -> Non
     assert (usage["input_tokens"], usage["output_tokens"]) == (20, 10)
 
 
-@pytest.mark.parametrize(
-    "backend", xfail_on(("anthropic",), "issue 12 item 3: thinking tokens from an Anthropic upstream are lost")
-)
+@pytest.mark.parametrize("backend", BACKENDS)
 async def test_codex_usage_is_whole(rig: Rig, backend: str) -> None:
     """Cached and reasoning tokens reach Codex's turn usage from every backend kind (two answers of this usage)."""
     usage = await codex_loop(rig, backend, exec_loop(usage=USAGE))
