@@ -33,7 +33,9 @@ from lip.errors import UpstreamError
 from lip.exchange import Exchange
 from lip.lifecycle import Lifecycle
 from lip.middlewares import client_of
-from lip.requestid import request_id
+from lip.requestid import assign_request_id as assign_request_id
+from lip.requestid import id_header as id_header
+from lip.requestid import request_id as request_id
 from lip.routing.failover import reason
 from lip.runtime import RUNTIME, Runtime, runtime_of
 

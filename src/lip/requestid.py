@@ -1,4 +1,5 @@
-"""Request ids: the client's X-Request-ID when it is usable, else a new one; returned on every response."""
+"""Request ids: the client's ``X-Request-ID`` when it is usable, else a new one; returned on every response and
+quoted in error bodies that carry one (``lip.server.gate`` assigns it first thing)."""
 
 from __future__ import annotations
 
