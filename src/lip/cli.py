@@ -15,6 +15,7 @@ import click
 import orjson
 
 from lip import __version__
+from lip.cli_keys import keys
 from lip.config.load import BackendSpec, ConfigError, Settings, load_default, load_file, mask_url
 from lip.credentials import key_variable_names
 
@@ -110,6 +111,8 @@ def check_config(config: str | None) -> None:
     server = settings.config.server
     console.print(f"serves on {server.host}:{server.port}; {len(settings.backends)} enabled backend(s)", markup=False)
     clients = key_variable_names(os.environ, server.client_api_key_env_var_root)
+    if settings.client_keys:
+        clients.append(f"{len(settings.client_keys)} named in {settings.keys_file}")
     access = f"client keys required ({', '.join(clients)})" if clients else "no client keys (loopback only)"
     console.print(f"client access: {access}", markup=False)
     store = settings.config.store
@@ -267,7 +270,7 @@ def _exposed(settings: Settings, host: str) -> bool:
     from lip.middlewares import is_loopback
 
     root = settings.config.server.client_api_key_env_var_root
-    return not is_loopback(host) and not read_numbered(os.environ, root)
+    return not is_loopback(host) and not read_numbered(os.environ, root) and not settings.client_keys
 
 
 def _refuse_exposure(settings: Settings, host: str, console: Console) -> None:
@@ -354,3 +357,6 @@ def serve(
     except OSError as exc:
         console.print(f"cannot serve on {host}:{port}: {exc.strerror or exc}", markup=False)
         sys.exit(1)
+
+
+main.add_command(keys)

@@ -15,18 +15,20 @@ from dataclasses import dataclass, field
 import orjson
 from aiohttp import web
 
+from lip.clientkeys import ClientKey, env_key
 from lip.config.load import Settings
 from lip.credentials import Secret, key_variable_names, read_numbered
-from lip.errors import AdmissionRejected, LipError, ServiceUnavailable, Unauthorized
+from lip.errors import AdmissionRejected, Forbidden, LipError, ServiceUnavailable, Unauthorized
 from lip.protocols.codec import Codec
 from lip.runtime import runtime_of
 
 MIN_KEY_LENGTH = 16
 OPEN_PATHS = frozenset({"/healthz"})  # answered without a client key
-UNLIMITED_PATHS = frozenset({"/healthz", "/metrics", "/admin/reload"})  # never refused for being busy
+UNLIMITED_PATHS = frozenset({"/healthz", "/metrics", "/admin/reload", "/admin/usage"})  # never refused for being busy
 ANTHROPIC_PATHS = ("/v1/messages", "/messages")
 KEY_HEADERS = ("x-api-key", "api-key", "x-goog-api-key")
 CLIENT: web.RequestKey[str] = web.RequestKey("lip.client", str)
+KEY: web.RequestKey[ClientKey] = web.RequestKey("lip.client_key", ClientKey)  # the key a request came with
 SLOT: web.RequestKey[str] = web.RequestKey("lip.slot", str)  # the client whose concurrency slot a request holds
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 
@@ -113,9 +115,11 @@ def matching_key(keys: list[Secret], candidate: str) -> int | None:
 
 
 def key_refusal(request: web.Request) -> web.Response | None:
-    """With client keys configured, every path but /healthz needs one of them: a 401 refusal otherwise."""
-    keys = runtime_of(request).client_keys
-    if not keys or request.path in OPEN_PATHS:
+    """With client keys configured (env or keys file), every path but /healthz needs one of them: a 401 refusal
+    otherwise. The key's name and record go on the request (``CLIENT``, ``KEY``)."""
+    runtime = runtime_of(request)
+    keys, named = runtime.client_keys, runtime.key_index
+    if not (keys or named) or request.path in OPEN_PATHS:
         return None
     candidate = presented_key(request.headers)
     if candidate is None:
@@ -124,10 +128,31 @@ def key_refusal(request: web.Request) -> web.Response | None:
         )
         return error_reply(request, error, {"WWW-Authenticate": "Bearer"})
     number = matching_key(keys, candidate)
-    if number is None:
+    found = env_key(number) if number is not None else named.find(candidate) if named else None
+    if found is None:
         return error_reply(request, Unauthorized("invalid API key"), {"WWW-Authenticate": "Bearer"})
-    request[CLIENT] = f"key{number}"
+    request[CLIENT] = found.name
+    request[KEY] = found
     return None
+
+
+def is_admin(request: web.Request) -> bool:
+    """Whether the request may call an admin path: with client keys, an env key or a file key with ``admin: true``;
+    without any, only from this machine."""
+    key = request.get(KEY)
+    if key is not None:
+        return key.admin is True
+    runtime = runtime_of(request)
+    return not (runtime.client_keys or runtime.key_index) and is_loopback(request.remote or "")
+
+
+def admin_refusal(request: web.Request) -> LipError:
+    """Why ``is_admin`` said no."""
+    if request.get(KEY) is not None:
+        return Forbidden(
+            f"{request.path} needs an admin key (an env key, or a keys-file key with admin: true)", code="admin_only"
+        )
+    return Unauthorized(f"{request.path} is only open to this machine when no client keys are set")
 
 
 # ---------------------------------------------------------------- concurrency limits

@@ -15,9 +15,11 @@ from aiohttp import web
 
 from lip.backends.base import Backend
 from lip.backends.registry import build_backend
+from lip.clientkeys import KeyIndex
 from lip.config.load import Settings, mask_url
 from lip.credentials import KeyRing, Secret, read_numbered
 from lip.inventory import Inventory
+from lip.quotas import Quotas
 from lip.response_store import ResponseStore
 from lip.routing.health import Health
 from lip.routing.plan import Planner
@@ -61,6 +63,8 @@ class Runtime:
             )
         self.observers: list[Observer] = []
         self.client_keys: list[Secret] = read_numbered(env, settings.config.server.client_api_key_env_var_root)
+        self.key_index = KeyIndex(settings.client_keys)  # the keys file's named keys, by hash
+        self.quotas = Quotas(store)
         self._discovery: asyncio.Task[None] | None = None
 
     def start_discovery(self) -> None:
@@ -94,6 +98,7 @@ class Runtime:
             self._discovery.cancel()
         if self.shared is not None:
             await self.shared.aclose()
+        await self.quotas.aclose()
         for backend in self.backends.values():
             await backend.aclose()
 

@@ -20,6 +20,7 @@ from lip.frontends.health import healthz
 from lip.frontends.models import list_models
 from lip.frontends.openai_chat import chat_completions
 from lip.frontends.openai_responses import responses
+from lip.frontends.usage import usage_endpoint
 from lip.lifecycle import LIFECYCLE, Lifecycle, admin_reload, admit, close_retired, drain, leave
 from lip.middlewares import LIMITS, Limits, error_reply, key_refusal, release_slot, slot_refusal
 from lip.observability import OBSERVABILITY, assign_request_id, current_runtime, id_header, install, request_id
@@ -165,4 +166,5 @@ def create_app(
         app.cleanup_ctx.append(shared.refresh_forever)
     add_routes(app)
     app.router.add_post("/admin/reload", admin_reload)
+    app.router.add_get("/admin/usage", usage_endpoint)
     return app

@@ -21,6 +21,7 @@ import yaml
 from pydantic import ValidationError
 
 from lip.backends.presets import BY_KIND, KINDS, RESERVED_PREFIXES, KindSpec
+from lip.clientkeys import ClientKey, read_keys
 from lip.config.models import BackendRow, BackendSettings, Config, ModelItem, Plugins
 from lip.credentials import key_variable_names
 from lip.errors import InvalidRequest
@@ -77,6 +78,8 @@ class Settings:
     backends: tuple[BackendSpec, ...]
     aliases: tuple[AliasSpec, ...]
     warnings: tuple[str, ...] = ()
+    client_keys: tuple[ClientKey, ...] = ()  # from server.client_keys_file (lip.clientkeys)
+    keys_file: Path | None = None
 
     def backend_for_prefix(self, prefix: str) -> BackendSpec | None:
         return next((b for b in self.backends if b.prefix == prefix), None)
@@ -459,9 +462,27 @@ def validate(data: Any, source: str, env: Mapping[str, str], base_dir: Path) -> 
         _check_selector(report, "routing.default_route", config.routing.default_route, prefixes, alias=False)
     aliases = _aliases(report, config, prefixes)
     _check_store(report, config, env)
+    keys_file, client_keys = _client_keys(report, config, base_dir)
     if report.problems:
         raise ConfigError(report.problems, report.warnings)
-    return Settings(source, config, tuple(backends), aliases, tuple(report.warnings))
+    return Settings(source, config, tuple(backends), aliases, tuple(report.warnings), client_keys, keys_file)
+
+
+def _client_keys(report: _Report, config: Config, base_dir: Path) -> tuple[Path | None, tuple[ClientKey, ...]]:
+    """``server.client_keys_file``, read and checked (a reload reads it again); relative to the config's folder."""
+    name = config.server.client_keys_file
+    if name is None:
+        return None, ()
+    path = base_dir / name
+    try:
+        return path, read_keys(path)
+    except ValueError as exc:
+        report.error(
+            report.where(None, None, "server.client_keys_file"),
+            f"{path}: {exc}",
+            "fix the file, or make keys with `lip keys add NAME --file PATH`",
+        )
+        return path, ()
 
 
 def _parse(report: _Report, data: dict[str, Any]) -> tuple[Config | None, list[tuple[int, BackendRow]]]:

@@ -87,6 +87,8 @@ class ServerConfig(Strict):
     max_per_client: int = Field(default=0, ge=0)  # concurrent requests per client key/address; 0 = unlimited
     drain_timeout_s: float = Field(default=30.0, ge=0)
     client_api_key_env_var_root: str = "LIP_API_KEY"
+    client_keys_file: str | None = None  # named client keys by SHA-256, with limits (lip.clientkeys); relative to
+    # the config file's directory
 
     @field_validator("host")
     @classmethod
@@ -117,9 +119,18 @@ class StoreConfig(Strict):
     max_local_items: int = Field(default=2048, ge=1)  # this process's own copy (the whole store, for memory)
 
 
+class ModelPrice(Strict):
+    """What the operator pays per million tokens of one model (lip ships no price list: it would go stale)."""
+
+    input_per_mtok: float = Field(ge=0)
+    output_per_mtok: float = Field(ge=0)
+    cached_input_per_mtok: float | None = Field(default=None, ge=0)  # cached input tokens (None: the input price)
+
+
 class Config(Strict):
     server: ServerConfig = ServerConfig()
     routing: RoutingConfig = RoutingConfig()
     plugins: Plugins = Plugins()
     logging: LoggingConfig = LoggingConfig()
     store: StoreConfig = StoreConfig()
+    prices: dict[str, ModelPrice] = Field(default_factory=dict)  # by "prefix:model" or the native model name

@@ -20,16 +20,21 @@ from lip.canonical.request import Request
 from lip.errors import (
     AdmissionRejected,
     BodyTooLarge,
+    Forbidden,
     InvalidJSON,
     LipError,
+    QuotaExceeded,
     UpstreamProtocolError,
     UpstreamStatusError,
 )
 from lip.frontends.keepalive import KeepAlive, interval_for
 from lip.lifecycle import drain_scope
+from lip.middlewares import KEY
 from lip.observability import id_header
 from lip.protocols.codec import Codec
+from lip.protocols.ratelimit import rate_limit_headers
 from lip.protocols.relay import RelayWatch, body_usage, fix_body_stop
+from lip.quotas import Admission
 from lip.routing.failover import open_first, reason
 from lip.routing.overrides import apply_overrides
 from lip.runtime import Runtime, runtime_of
@@ -106,16 +111,23 @@ class Endpoint:
     async def handle(self, http: web.Request) -> web.StreamResponse:
         runtime = runtime_of(http)
         exchange = Exchange(self.codec.name, bodies=BodyLog.when_on(runtime.settings.config.logging))
+        key = http.get(KEY)
+        admission: Admission | None = None
         try:
+            if key is not None and key.limited:
+                admission = await runtime.quotas.admit(key)
             return returned(await self._handle(http, runtime, exchange), exchange.bodies)
         except LipError as exc:
             exchange.error, exchange.status = exc, exc.status
-            return returned(error_response(self.codec, exc), exchange.bodies)
+            headers = rate_limit_headers(self.codec.name, exc) if isinstance(exc, QuotaExceeded) else None
+            return returned(error_response(self.codec, exc, headers), exchange.bodies)
         except asyncio.CancelledError:  # the client went away before lip answered
             exchange.client_gone = True
             exchange.status = exchange.status or CLIENT_CLOSED
             raise
         finally:
+            if admission is not None:
+                runtime.quotas.settle(admission, exchange.usage)
             runtime.observe(http, exchange)
 
     async def _handle(self, http: web.Request, runtime: Runtime, exchange: Exchange) -> web.StreamResponse:
@@ -124,7 +136,7 @@ class Endpoint:
         exchange.model = head.model
         head.headers = forwarded_headers(http)
         request = await self.before(head, runtime)
-        targets = runtime.health.order(runtime.planner.plan(request.model))
+        targets = allowed_targets(http, runtime.health.order(runtime.planner.plan(request.model)))
         decoded: list[Request] = []
 
         async def open_target(target: Target) -> Opened:
@@ -317,6 +329,19 @@ async def _batches(opened: EventStream) -> AsyncIterator[Sequence[Event]]:
             yield batch
     except LipError as exc:
         yield [StreamError(exc)]
+
+
+def allowed_targets(http: web.Request, targets: list[Target]) -> list[Target]:
+    """The attempts the request's client key may use (all without a key or with a key that lists no models); a 403
+    when none is left, so a model allowed to one key is not reachable with another."""
+    key = http.get(KEY)
+    if key is None or not key.models:
+        return targets
+    kept = [target for target in targets if key.allows(target.backend.prefix, target.model)]
+    if not kept:
+        model = targets[0].leaf if targets else "?"
+        raise Forbidden(f"the client key {key.name!r} may not use the model {model!r}")
+    return kept
 
 
 def single_choice(request: Request) -> bool:

@@ -10,6 +10,7 @@ import orjson
 from aiohttp import web
 
 from lip.inventory import ModelEntry
+from lip.middlewares import KEY
 from lip.runtime import runtime_of
 
 STARTED = int(time.time())
@@ -38,6 +39,9 @@ def _anthropic(prefix: str, entry: ModelEntry) -> dict[str, Any]:
 async def list_models(http: web.Request) -> web.Response:
     runtime = runtime_of(http)
     listing = runtime.inventory.listing()
+    key = http.get(KEY)
+    if key is not None and key.models:  # a key lists only the models it may use
+        listing = [(prefix, entry) for prefix, entry in listing if key.allows(prefix, entry.native_id)]
     if "anthropic-version" in http.headers:
         data = [_anthropic(prefix, entry) for prefix, entry in listing]
         body: dict[str, Any] = {
