@@ -359,4 +359,12 @@ def serve(
         sys.exit(1)
 
 
+@main.command()
+def schema() -> None:
+    """Print the JSON Schema of the config file (for editors: `lip schema > lip.schema.json`)."""
+    from lip.config.schema import config_schema
+
+    click.echo(orjson.dumps(config_schema(), option=orjson.OPT_INDENT_2).decode())
+
+
 main.add_command(keys)
