@@ -258,6 +258,7 @@ def swap(app: web.Application, settings: Settings) -> None:
     old = holder.current
     new = Runtime(settings, app[SESSION], life.env, app[STORE], reloaded=True)
     new.observers.extend(old.observers)
+    new.tracing = old.tracing
     if new.shared is not None:
         new.shared.previous = old.shared
     new.start_discovery()
@@ -270,6 +271,8 @@ def swap(app: web.Application, settings: Settings) -> None:
         log.warning("server.host, server.port and server.max_header_bytes take effect only after a restart")
     if old.settings.config.store != settings.config.store:
         log.warning("the store section takes effect only after a restart (the store in use keeps serving)")
+    if old.settings.config.telemetry != settings.config.telemetry:
+        log.warning("the telemetry section takes effect only after a restart")
 
 
 async def admin_reload(http: web.Request) -> web.Response:

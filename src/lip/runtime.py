@@ -28,6 +28,7 @@ from lip.store import Store
 
 if TYPE_CHECKING:
     from lip.frontends.endpoint import Exchange
+    from lip.otel import Tracing
 
 log = logging.getLogger(__name__)
 Observer = Callable[[web.Request, "Exchange"], None]
@@ -65,6 +66,7 @@ class Runtime:
         self.client_keys: list[Secret] = read_numbered(env, settings.config.server.client_api_key_env_var_root)
         self.key_index = KeyIndex(settings.client_keys)  # the keys file's named keys, by hash
         self.quotas = Quotas(store)
+        self.tracing: Tracing | None = None  # the app's, when tracing is on (lip.telemetry); kept across reloads
         self._discovery: asyncio.Task[None] | None = None
 
     def start_discovery(self) -> None:

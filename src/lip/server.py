@@ -27,6 +27,7 @@ from lip.observability import OBSERVABILITY, assign_request_id, current_runtime,
 from lip.runtime import RUNTIME, Runtime, RuntimeHolder
 from lip.shared_metrics import CountedLifecycle, SharedMetrics
 from lip.store import Store, open_store
+from lip.telemetry import open_tracing
 
 log = logging.getLogger(__name__)
 SESSION: web.AppKey[aiohttp.ClientSession] = web.AppKey("lip.session", aiohttp.ClientSession)
@@ -149,14 +150,18 @@ def create_app(
         session = new_session()
         app[SESSION] = session
         app[STORE] = store = open_store(settings.config.store, env)
+        tracing = open_tracing(settings.config.telemetry, env)
         try:
             runtime = Runtime(settings, session, env, store)
+            runtime.tracing = tracing
             runtime.observers.append(app[OBSERVABILITY].observe)
             app[RUNTIME] = RuntimeHolder(runtime)
             runtime.start_discovery()
             yield
             await app[RUNTIME].current.aclose()
         finally:
+            if tracing is not None:
+                await tracing.aclose()
             await store.aclose()
             await session.close()
 

@@ -159,6 +159,11 @@ class HttpBackend:
                 headers["x-api-key"] = key.secret.reveal()
         elif key is not None:
             headers["Authorization"] = "Bearer " + key.secret.reveal()
+        traceparent = client_headers.get("traceparent")  # the attempt's trace context, when tracing is on
+        if traceparent is not None:
+            headers["traceparent"] = traceparent
+            if "tracestate" in client_headers:
+                headers["tracestate"] = client_headers["tracestate"]
         return headers
 
     # ---- the call, with key rotation

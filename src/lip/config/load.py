@@ -27,6 +27,7 @@ from lip.credentials import key_variable_names
 from lip.errors import InvalidRequest
 from lip.routing.overrides import parse_overrides
 from lip.routing.selector import SelectorError, parse_selector
+from lip.telemetry import trace_settings
 
 SECRET_FIELDS = ("api_key", "api_keys", "credentials", "key", "token", "password", "secret")
 AUTH_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "api-key"})
@@ -462,10 +463,23 @@ def validate(data: Any, source: str, env: Mapping[str, str], base_dir: Path) -> 
         _check_selector(report, "routing.default_route", config.routing.default_route, prefixes, alias=False)
     aliases = _aliases(report, config, prefixes)
     _check_store(report, config, env)
+    _check_telemetry(report, config, env)
     keys_file, client_keys = _client_keys(report, config, base_dir)
     if report.problems:
         raise ConfigError(report.problems, report.warnings)
     return Settings(source, config, tuple(backends), aliases, tuple(report.warnings), client_keys, keys_file)
+
+
+def _check_telemetry(report: _Report, config: Config, env: Mapping[str, str]) -> None:
+    """Tracing on (``telemetry:`` or the OTEL_* environment) needs the OpenTelemetry SDK and exporter installed."""
+    if trace_settings(config.telemetry, env) is None:
+        return
+    if any(importlib.util.find_spec(name) is None for name in ("opentelemetry.sdk", "opentelemetry.exporter")):
+        report.error(
+            report.where(None, None, "telemetry"),
+            "tracing is on (telemetry: or OTEL_EXPORTER_OTLP_*) but the OpenTelemetry SDK is not installed",
+            "pip install 'lip[otel]', or turn tracing off (unset OTEL_EXPORTER_OTLP_ENDPOINT)",
+        )
 
 
 def _client_keys(report: _Report, config: Config, base_dir: Path) -> tuple[Path | None, tuple[ClientKey, ...]]:

@@ -119,6 +119,15 @@ class StoreConfig(Strict):
     max_local_items: int = Field(default=2048, ge=1)  # this process's own copy (the whole store, for memory)
 
 
+class TelemetryConfig(Strict):
+    """OpenTelemetry traces over OTLP/HTTP (lip.telemetry); also on when OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT is set."""
+
+    enabled: bool = False
+    endpoint: str | None = None  # the collector's OTLP/HTTP base URL (http://collector:4318); else the OTEL_* env
+    service_name: str | None = None  # else OTEL_SERVICE_NAME, else "lip"
+    capture_content: bool = False  # attach the request's messages to its span: user data, see docs/security.md
+
+
 class ModelPrice(Strict):
     """What the operator pays per million tokens of one model (lip ships no price list: it would go stale)."""
 
@@ -133,4 +142,5 @@ class Config(Strict):
     plugins: Plugins = Plugins()
     logging: LoggingConfig = LoggingConfig()
     store: StoreConfig = StoreConfig()
+    telemetry: TelemetryConfig = TelemetryConfig()
     prices: dict[str, ModelPrice] = Field(default_factory=dict)  # by "prefix:model" or the native model name

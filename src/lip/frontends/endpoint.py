@@ -7,7 +7,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from aiohttp import web
@@ -39,6 +39,9 @@ from lip.routing.failover import open_first, reason
 from lip.routing.overrides import apply_overrides
 from lip.runtime import Runtime, runtime_of
 
+if TYPE_CHECKING:
+    from lip.otel import RequestTrace
+
 log = logging.getLogger(__name__)
 CLIENT_CLOSED = 499  # nginx's status for a request whose client left before any answer: logged, never sent
 DELTAS = frozenset({TextDelta, ReasoningDelta, ToolCallDelta})  # the per-chunk events: content only
@@ -61,6 +64,7 @@ class Exchange:
     streamed: bool = False
     client_gone: bool = False
     bodies: BodyLog | None = None  # set when logging.log_bodies is on
+    trace: RequestTrace | None = None  # set when tracing is on (lip.otel)
     repairs: list[str] = field(default_factory=list)  # what lip repaired in the upstream's answer (Repair kinds)
 
 
@@ -111,6 +115,8 @@ class Endpoint:
     async def handle(self, http: web.Request) -> web.StreamResponse:
         runtime = runtime_of(http)
         exchange = Exchange(self.codec.name, bodies=BodyLog.when_on(runtime.settings.config.logging))
+        if runtime.tracing is not None:
+            exchange.trace = runtime.tracing.begin(http)
         key = http.get(KEY)
         admission: Admission | None = None
         try:
@@ -128,6 +134,8 @@ class Endpoint:
         finally:
             if admission is not None:
                 runtime.quotas.settle(admission, exchange.usage)
+            if exchange.trace is not None:
+                finish_trace(http, exchange, exchange.trace)
             runtime.observe(http, exchange)
 
     async def _handle(self, http: web.Request, runtime: Runtime, exchange: Exchange) -> web.StreamResponse:
@@ -135,6 +143,9 @@ class Endpoint:
         head = self.codec.decode_head(body, http.headers)
         exchange.model = head.model
         head.headers = forwarded_headers(http)
+        trace = exchange.trace
+        if trace is not None:
+            trace.decoded(head.model, head.raw)
         request = await self.before(head, runtime)
         targets = allowed_targets(http, runtime.health.order(runtime.planner.plan(request.model)))
         decoded: list[Request] = []
@@ -148,10 +159,14 @@ class Endpoint:
                     decoded.append(self.decode_full(request))
                 chosen = decoded[0]
             chosen = apply_overrides(chosen, target.params, passthrough)
+            if trace is not None:  # this attempt's trace context goes upstream
+                chosen.headers = {**chosen.headers, **trace.attempt(target)}
             runtime.health.check(target)
             return await target.backend.open(chosen, target, passthrough=passthrough)
 
         def abandoned(target: Target, error: LipError) -> None:
+            if trace is not None:
+                trace.failed(error)
             exchange.attempts.append((target.leaf, reason(error)))
             runtime.health.failure(target, error)
 
@@ -329,6 +344,13 @@ async def _batches(opened: EventStream) -> AsyncIterator[Sequence[Event]]:
             yield batch
     except LipError as exc:
         yield [StreamError(exc)]
+
+
+def finish_trace(http: web.Request, exchange: Exchange, trace: RequestTrace) -> None:
+    ttft = exchange.first_byte - exchange.started if exchange.first_byte is not None else None
+    key = http.get(KEY)
+    status = exchange.status or 500
+    trace.finish(status, exchange.target, exchange.usage, exchange.error, ttft, key.name if key else None)
 
 
 def allowed_targets(http: web.Request, targets: list[Target]) -> list[Target]:
