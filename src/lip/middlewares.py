@@ -7,6 +7,7 @@ client called (``error_reply``).
 
 from __future__ import annotations
 
+import base64
 import functools
 import ipaddress
 from collections.abc import Mapping
@@ -24,12 +25,16 @@ from lip.runtime import runtime_of
 
 MIN_KEY_LENGTH = 16
 OPEN_PATHS = frozenset({"/healthz"})  # answered without a client key
-UNLIMITED_PATHS = frozenset({"/healthz", "/metrics", "/admin/reload", "/admin/usage"})  # never refused for being busy
+UNLIMITED_PATHS = frozenset(
+    {"/healthz", "/metrics", "/admin/reload", "/admin/usage", "/ui", "/ui/state"}
+)  # never refused for being busy
 ANTHROPIC_PATHS = ("/v1/messages", "/messages")
 KEY_HEADERS = ("x-api-key", "api-key", "x-goog-api-key")
 CLIENT: web.RequestKey[str] = web.RequestKey("lip.client", str)
 KEY: web.RequestKey[ClientKey] = web.RequestKey("lip.client_key", ClientKey)  # the key a request came with
 SLOT: web.RequestKey[str] = web.RequestKey("lip.slot", str)  # the client whose concurrency slot a request holds
+PAGE_PATHS = ("/ui",)  # a browser's: a missing key is asked for with HTTP Basic (the key as the password)
+BASIC = 'Basic realm="lip", charset="UTF-8"'
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 
 
@@ -94,11 +99,23 @@ def presented_key(headers: Mapping[str, str]) -> str | None:
     scheme, _, value = authorization.strip().partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
+    password = _basic_password(value.strip()) if scheme.lower() == "basic" else None
+    if password is not None:  # a browser on the status page: the key is the password
+        return password
     for name in KEY_HEADERS:
         value = headers.get(name, "").strip()
         if value:
             return value
     return None
+
+
+def _basic_password(value: str) -> str | None:
+    try:
+        decoded = base64.b64decode(value, validate=True).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    password = decoded.partition(":")[2].strip()
+    return password or None
 
 
 def matching_key(keys: list[Secret], candidate: str) -> int | None:
@@ -122,15 +139,16 @@ def key_refusal(request: web.Request) -> web.Response | None:
     if not (keys or named) or request.path in OPEN_PATHS:
         return None
     candidate = presented_key(request.headers)
+    challenge = {"WWW-Authenticate": BASIC if request.path.startswith(PAGE_PATHS) else "Bearer"}
     if candidate is None:
         error = Unauthorized(
             "no API key: send one of lip's client keys as 'Authorization: Bearer <key>' or 'x-api-key: <key>'"
         )
-        return error_reply(request, error, {"WWW-Authenticate": "Bearer"})
+        return error_reply(request, error, challenge)
     number = matching_key(keys, candidate)
     found = env_key(number) if number is not None else named.find(candidate) if named else None
     if found is None:
-        return error_reply(request, Unauthorized("invalid API key"), {"WWW-Authenticate": "Bearer"})
+        return error_reply(request, Unauthorized("invalid API key"), challenge)
     request[CLIENT] = found.name
     request[KEY] = found
     return None

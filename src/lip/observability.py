@@ -40,6 +40,7 @@ from lip.usage import KeyUsage, cost, price_of
 if TYPE_CHECKING:
     from lip.frontends.endpoint import Exchange
     from lip.shared_metrics import SharedMetrics
+    from lip.status import StatusBoard
     from lip.store.base import StoreHealth
 
 access_log = logging.getLogger("lip.access")
@@ -206,6 +207,7 @@ class Observability:
             "lip_http_responses", "Every HTTP response by route and status", ["route", "status"], registry=registry
         )
         self.key_usage = KeyUsage()
+        self.board: StatusBoard | None = None  # the status page's record, when ui.enabled (lip.status)
         per_key = ["key", "backend", "model"]
         self.key_requests = Counter(
             "lip_key_requests", "Generation requests by client key name, backend and model", per_key, registry=registry
@@ -279,6 +281,8 @@ class Observability:
         key = http.get(KEY)
         if key is not None:
             self._key_used(key.name, exchange, backend, spent)
+        if self.board is not None:
+            self.board.record(exchange, key.name if key is not None else None, time.perf_counter())
         if runtime.settings.config.logging.access_log and access_log.isEnabledFor(logging.INFO):
             _log_access(http, exchange_fields(http, exchange, spent), logging.INFO)
         if exchange.bodies is not None:

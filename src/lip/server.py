@@ -20,12 +20,14 @@ from lip.frontends.health import healthz
 from lip.frontends.models import list_models
 from lip.frontends.openai_chat import chat_completions
 from lip.frontends.openai_responses import responses
+from lip.frontends.ui import ui_page, ui_state
 from lip.frontends.usage import usage_endpoint
 from lip.lifecycle import LIFECYCLE, Lifecycle, admin_reload, admit, close_retired, drain, leave
 from lip.middlewares import LIMITS, Limits, error_reply, key_refusal, release_slot, slot_refusal
 from lip.observability import OBSERVABILITY, assign_request_id, current_runtime, id_header, install, request_id
 from lip.runtime import RUNTIME, Runtime, RuntimeHolder
 from lip.shared_metrics import CountedLifecycle, SharedMetrics
+from lip.status import StatusBoard
 from lip.store import Store, open_store
 from lip.telemetry import open_tracing
 
@@ -143,6 +145,8 @@ def create_app(
     shared = SharedMetrics(metrics_dir, current_runtime(app)) if metrics_dir is not None else None
     app[LIFECYCLE] = Lifecycle(env, config_path) if shared is None else CountedLifecycle(env, config_path, shared)
     install(app, app[LIFECYCLE], shared)
+    if settings.config.ui.enabled:
+        app[OBSERVABILITY].board = StatusBoard(settings.config.ui.recent_requests)
     app[LIMITS] = Limits()
     app.on_shutdown.append(drain)
 
@@ -172,4 +176,6 @@ def create_app(
     add_routes(app)
     app.router.add_post("/admin/reload", admin_reload)
     app.router.add_get("/admin/usage", usage_endpoint)
+    app.router.add_get("/ui", ui_page)
+    app.router.add_get("/ui/state", ui_state)
     return app

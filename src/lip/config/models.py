@@ -128,6 +128,13 @@ class TelemetryConfig(Strict):
     capture_content: bool = False  # attach the request's messages to its span: user data, see docs/security.md
 
 
+class UiConfig(Strict):
+    """The live status page, GET /ui (lip.status): off unless enabled; admin keys only when keys are set."""
+
+    enabled: bool = False
+    recent_requests: int = Field(default=50, ge=1, le=1000)  # how many of the last requests it shows
+
+
 class ModelPrice(Strict):
     """What the operator pays per million tokens of one model (lip ships no price list: it would go stale)."""
 
@@ -143,4 +150,5 @@ class Config(Strict):
     logging: LoggingConfig = LoggingConfig()
     store: StoreConfig = StoreConfig()
     telemetry: TelemetryConfig = TelemetryConfig()
+    ui: UiConfig = UiConfig()
     prices: dict[str, ModelPrice] = Field(default_factory=dict)  # by "prefix:model" or the native model name
