@@ -15,7 +15,7 @@ import click
 import orjson
 
 from lip import __version__
-from lip.cli_keys import keys
+from lip.cli_keys import keys, read_live
 from lip.config.load import BackendSpec, ConfigError, Settings, load_default, load_file, mask_url
 from lip.credentials import key_variable_names
 
@@ -175,23 +175,7 @@ def routes(config: str | None, url: str | None) -> None:
 
 def _live_state(url: str, settings: Settings, console: Console) -> None:
     """A running lip's GET /v1/diagnostics as a table, with the first client key (if any) from the environment."""
-    from lip.backends.upstream import get_json
-    from lip.credentials import read_numbered
-    from lip.errors import LipError
-    from lip.server import new_session
-
-    keys = read_numbered(os.environ, settings.config.server.client_api_key_env_var_root)
-    headers = {"Authorization": "Bearer " + keys[0].reveal()} if keys else {}
-
-    async def fetch() -> Any:
-        async with new_session() as session:
-            return await get_json(session, url + "/v1/diagnostics", headers, 10.0, url)
-
-    try:
-        state = asyncio.run(fetch())
-    except LipError as exc:
-        console.print(f"cannot read {url}/v1/diagnostics: {exc.message}", markup=False)
-        sys.exit(1)
+    state = read_live(url, "/v1/diagnostics", settings.config.server.client_api_key_env_var_root)
     table = _table(title=f"live state of {url}")
     for column in ("backend id", "circuit", "keys usable", "in flight / waiting / refused", "models"):
         table.add_column(column)

@@ -125,24 +125,30 @@ def _row(key: ClientKey, entry: dict[str, Any] | None) -> list[str]:
     ]
 
 
-def _usage(url: str, config: str | None) -> dict[str, dict[str, Any]]:
-    """A running lip's GET /admin/usage, with an admin key from the environment (the config's env key root)."""
+def read_live(url: str, path: str, key_root: str) -> Any:
+    """A running lip's JSON at ``path``, with the first client key of ``key_root`` from the environment (if any);
+    exit 1 with the reason when it cannot be read."""
     from lip.backends.upstream import get_json
     from lip.credentials import read_numbered
     from lip.errors import LipError
     from lip.server import new_session
 
-    root = _server(config).get("client_api_key_env_var_root") or "LIP_API_KEY"
-    found = read_numbered(os.environ, str(root))
+    found = read_numbered(os.environ, key_root)
     headers = {"Authorization": "Bearer " + found[0].reveal()} if found else {}
 
     async def fetch() -> Any:
         async with new_session() as session:
-            return await get_json(session, url + "/admin/usage", headers, 10.0, url)
+            return await get_json(session, url + path, headers, 10.0, url)
 
     try:
-        report = asyncio.run(fetch())
+        return asyncio.run(fetch())
     except LipError as exc:
-        click.echo(f"cannot read {url}/admin/usage: {exc.message}", err=True)
+        click.echo(f"cannot read {url}{path}: {exc.message}", err=True)
         sys.exit(1)
+
+
+def _usage(url: str, config: str | None) -> dict[str, dict[str, Any]]:
+    """A running lip's GET /admin/usage, with an admin key from the environment (the config's env key root)."""
+    root = _server(config).get("client_api_key_env_var_root") or "LIP_API_KEY"
+    report = read_live(url, "/admin/usage", str(root))
     return {entry["name"]: entry for entry in report.get("keys", [])}

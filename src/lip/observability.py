@@ -32,7 +32,7 @@ from lip.credentials import KeyRing
 from lip.errors import UpstreamError
 from lip.ids import unique_hex
 from lip.lifecycle import Lifecycle
-from lip.middlewares import KEY, client_of
+from lip.middlewares import client_of
 from lip.routing.failover import reason
 from lip.runtime import RUNTIME, Runtime, runtime_of
 from lip.usage import KeyUsage, cost, price_of
@@ -278,7 +278,7 @@ class Observability:
         if prices and exchange.usage is not None and exchange.target is not None:
             price = price_of(prices, backend, exchange.target.model)
             spent = cost(price, exchange.usage) if price is not None else None
-        key = http.get(KEY)
+        key = exchange.key
         if key is not None:
             self._key_used(key.name, exchange, backend, spent)
         if self.board is not None:

@@ -65,6 +65,7 @@ class Runtime:
         self.observers: list[Observer] = []
         self.client_keys: list[Secret] = read_numbered(env, settings.config.server.client_api_key_env_var_root)
         self.key_index = KeyIndex(settings.client_keys)  # the keys file's named keys, by hash
+        self.keyed = bool(self.client_keys or self.key_index)  # requests carry a client key (``middlewares.KEY``)
         self.quotas = Quotas(store)
         self.tracing: Tracing | None = None  # the app's, when tracing is on (lip.telemetry); kept across reloads
         self._discovery: asyncio.Task[None] | None = None

@@ -249,11 +249,17 @@ async def test_a_key_added_with_the_cli_works_after_a_reload(tmp_path: Path) -> 
         reloaded = await call(url + "/admin/reload", headers=bearer(CLIENT_KEY))
         after = await call(url + "/v1/chat/completions", chat(), headers=bearer(key))
         report = await call(url + "/admin/usage", method="GET", headers=bearer(CLIENT_KEY))
+        command = ["keys", "list", "--config", str(config_path), "--url", url]
+        listed = await asyncio.to_thread(CliRunner().invoke, main, command, env={"LIP_API_KEY": CLIENT_KEY})
         keys_path.write_text("keys: [{name: x}]\n")
         rejected = await call(url + "/admin/reload", headers=bearer(CLIENT_KEY))
         still = await call(url + "/v1/chat/completions", chat(), headers=bearer(key))
     assert before.status == 401 and reloaded.status == 200 and after.status == 200
     late = next(entry for entry in report.json()["keys"] if entry["name"] == "late")
+    assert listed.exit_code == 0, listed.output
+    cells = [[c.strip() for c in line.split("│")[1:-1]] for line in listed.stdout.splitlines() if "late" in line]
+    assert [[row[0], *row[-2:]] for row in cells] == [["late", "1", "11"]]  # requests, tokens (the stub: 8 + 3)
+    assert key not in listed.stdout
     assert late["usage"]["total"]["requests"] == 1
     assert rejected.status == 422 and "keys[0].sha256" in " ".join(rejected.json()["problems"])
     assert still.status == 200

@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from lip.clientkeys import digest
+from lip.observability import OBSERVABILITY
 from tests.fakes import Fail, FakeProvider, Turn
 from tests.harness import CANARY, backend_row, run_lip
 from tests.integration.operate import CLIENT_KEY, call
@@ -51,12 +52,10 @@ async def test_off_unless_enabled() -> None:
     async with run_lip({"plugins": {"backends": [STUB]}}) as lip:
         page = await call(lip.url + "/ui", method="GET")
         state = await call(lip.url + "/ui/state", method="GET")
+        board = lip.app[OBSERVABILITY].board
     assert page.status == 404 and state.status == 404
     assert "ui.enabled: true" in page.json()["error"]["message"]
-    assert lip.app  # the board is not even made: nothing is recorded per request
-    from lip.observability import OBSERVABILITY
-
-    assert lip.app[OBSERVABILITY].board is None
+    assert board is None  # nothing is recorded per request
 
 
 async def test_behind_an_admin_key_and_the_state_it_shows(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from lip.backends.http import HttpBackend
 from lip.canonical.request import Image, Reasoning, Request, Text, ToolCall, ToolResult
 from lip.errors import LipError
 from lip.frontends.endpoint import Endpoint, allowed_targets, error_response, forwarded_headers, read_json
+from lip.middlewares import key_of
 from lip.protocols.anthropic_blocks import unverifiable_thinking, without_unverifiable_thinking
 from lip.protocols.anthropic_messages import NAME, AnthropicMessagesCodec
 from lip.runtime import runtime_of
@@ -57,7 +58,7 @@ async def count_tokens(http: web.Request) -> web.Response:
     try:
         body = await read_json(http, runtime.settings.config.server.max_body_bytes)
         request = codec.decode_count_tokens(body, http.headers)
-        target = allowed_targets(http, runtime.health.order(runtime.planner.plan(request.model)))[0]
+        target = allowed_targets(key_of(http), runtime.health.order(runtime.planner.plan(request.model)))[0]
         backend = target.backend
         if backend.protocol == NAME and isinstance(backend, HttpBackend):
             if unverifiable_thinking(body["messages"]):  # thinking from another provider: it would be refused

@@ -17,6 +17,7 @@ from lip.bodylog import BodyLog, returned, stream_response
 from lip.canonical.collect import Collector
 from lip.canonical.events import Event, ReasoningDelta, Repair, StreamError, TextDelta, ToolCallDelta, Usage
 from lip.canonical.request import Request
+from lip.clientkeys import ClientKey
 from lip.errors import (
     AdmissionRejected,
     BodyTooLarge,
@@ -65,6 +66,7 @@ class Exchange:
     client_gone: bool = False
     bodies: BodyLog | None = None  # set when logging.log_bodies is on
     trace: RequestTrace | None = None  # set when tracing is on (lip.otel)
+    key: ClientKey | None = None  # the client key it came with, when client keys are configured
     repairs: list[str] = field(default_factory=list)  # what lip repaired in the upstream's answer (Repair kinds)
 
 
@@ -117,7 +119,7 @@ class Endpoint:
         exchange = Exchange(self.codec.name, bodies=BodyLog.when_on(runtime.settings.config.logging))
         if runtime.tracing is not None:
             exchange.trace = runtime.tracing.begin(http)
-        key = http.get(KEY)
+        key = exchange.key = http.get(KEY) if runtime.keyed else None  # a missing key costs ~1 µs to ask for
         admission: Admission | None = None
         try:
             if key is not None and key.limited:
@@ -147,7 +149,7 @@ class Endpoint:
         if trace is not None:
             trace.decoded(head.model, head.raw)
         request = await self.before(head, runtime)
-        targets = allowed_targets(http, runtime.health.order(runtime.planner.plan(request.model)))
+        targets = allowed_targets(exchange.key, runtime.health.order(runtime.planner.plan(request.model)))
         decoded: list[Request] = []
 
         async def open_target(target: Target) -> Opened:
@@ -348,15 +350,13 @@ async def _batches(opened: EventStream) -> AsyncIterator[Sequence[Event]]:
 
 def finish_trace(http: web.Request, exchange: Exchange, trace: RequestTrace) -> None:
     ttft = exchange.first_byte - exchange.started if exchange.first_byte is not None else None
-    key = http.get(KEY)
-    status = exchange.status or 500
+    key, status = exchange.key, exchange.status or 500
     trace.finish(status, exchange.target, exchange.usage, exchange.error, ttft, key.name if key else None)
 
 
-def allowed_targets(http: web.Request, targets: list[Target]) -> list[Target]:
+def allowed_targets(key: ClientKey | None, targets: list[Target]) -> list[Target]:
     """The attempts the request's client key may use (all without a key or with a key that lists no models); a 403
     when none is left, so a model allowed to one key is not reachable with another."""
-    key = http.get(KEY)
     if key is None or not key.models:
         return targets
     kept = [target for target in targets if key.allows(target.backend.prefix, target.model)]

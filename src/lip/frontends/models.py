@@ -10,7 +10,7 @@ import orjson
 from aiohttp import web
 
 from lip.inventory import ModelEntry
-from lip.middlewares import KEY
+from lip.middlewares import key_of
 from lip.runtime import runtime_of
 
 STARTED = int(time.time())
@@ -39,7 +39,7 @@ def _anthropic(prefix: str, entry: ModelEntry) -> dict[str, Any]:
 async def list_models(http: web.Request) -> web.Response:
     runtime = runtime_of(http)
     listing = runtime.inventory.listing()
-    key = http.get(KEY)
+    key = key_of(http)
     if key is not None and key.models:  # a key lists only the models it may use
         listing = [(prefix, entry) for prefix, entry in listing if key.allows(prefix, entry.native_id)]
     if "anthropic-version" in http.headers:
