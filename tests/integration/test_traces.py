@@ -21,6 +21,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
+from lip.config.models import TelemetryConfig
+from lip.telemetry import trace_settings
 from tests.fakes import Fail, FakeProvider, Turn
 from tests.fakes.fixtures import FakeProviderFactory
 from tests.harness import CANARY, backend_row, free_port, run_lip
@@ -204,8 +206,5 @@ def test_check_config_refuses_tracing_without_the_sdk(tmp_path: Any) -> None:
     ],
 )
 def test_the_standard_environment_decides(env: dict[str, str], url: str | None) -> None:
-    from lip.config.models import TelemetryConfig
-    from lip.telemetry import trace_settings
-
     found = trace_settings(TelemetryConfig(), env)
     assert (found.traces_url if found else None) == url
