@@ -6,10 +6,11 @@ import asyncio
 import logging
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from lip.backends.base import Backend
+from lip.capabilities import UNKNOWN, Capabilities
 from lip.errors import LipError
 
 log = logging.getLogger(__name__)
@@ -22,6 +23,7 @@ class ModelEntry:
     display_name: str | None = None
     owned_by: str | None = None
     created: int | None = None
+    capabilities: Capabilities = UNKNOWN  # what the item or the provider's model list says
 
 
 @dataclass(slots=True)
@@ -40,15 +42,30 @@ class BackendModels:
         return None
 
 
+def _positive(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def _discovered(raw: dict[str, Any]) -> Capabilities:
+    """Limits a provider's model list states: Anthropic's ``max_input_tokens``/``max_tokens``, OpenRouter's
+    ``context_length`` and ``top_provider.max_completion_tokens``."""
+    top = raw.get("top_provider")
+    top = top if isinstance(top, dict) else {}
+    context = _positive(raw.get("context_length")) or _positive(raw.get("context_window"))
+    if context is None and _positive(raw.get("max_input_tokens")) is not None:
+        context = _positive(raw.get("max_input_tokens"))
+    output = _positive(raw.get("max_tokens")) or _positive(top.get("max_completion_tokens"))
+    return Capabilities(max_output_tokens=output, context_window=context)
+
+
 def _entry(raw: dict[str, Any]) -> ModelEntry:
     created = raw.get("created")
-    if created is None and isinstance(raw.get("created_at"), str):
-        created = None
     return ModelEntry(
         native_id=str(raw["id"]),
         display_name=raw.get("display_name") if isinstance(raw.get("display_name"), str) else None,
         owned_by=raw.get("owned_by") if isinstance(raw.get("owned_by"), str) else None,
         created=created if isinstance(created, int) else None,
+        capabilities=_discovered(raw),
     )
 
 
@@ -61,7 +78,7 @@ class Inventory:
             if spec.static_models is not None:
                 entry.models = [
                     ModelEntry(m.native_id, m.canonical_id, m.display_name, m.owned_by, m.created)
-                    for m in spec.static_models
+                    for m in spec.static_models  # their capabilities: spec.capabilities_for
                 ]
                 entry.state = "ready"
             self.by_prefix[backend.prefix] = entry
@@ -84,5 +101,18 @@ class Inventory:
     def backends_with(self, model: str) -> list[BackendModels]:
         return [e for e in self.by_prefix.values() if e.find(model) is not None]
 
+    def capabilities(self, prefix: str, model: str) -> Capabilities:
+        """What ``model`` on the backend of ``prefix`` accepts: configured (item, tables), else discovered."""
+        entry = self.by_prefix.get(prefix)
+        if entry is None:
+            return UNKNOWN
+        found = entry.find(model)
+        return entry.backend.spec.capabilities_for(model, found.capabilities if found is not None else UNKNOWN)
+
     def listing(self) -> list[tuple[str, ModelEntry]]:
-        return [(prefix, m) for prefix, e in self.by_prefix.items() for m in e.models]
+        """Every model of every backend, each with its capabilities resolved."""
+        return [
+            (prefix, replace(m, capabilities=e.backend.spec.capabilities_for(m.native_id, m.capabilities)))
+            for prefix, e in self.by_prefix.items()
+            for m in e.models
+        ]

@@ -1,6 +1,7 @@
 """Fake OpenAI Chat Completions: validation as OpenAI rejects, `chat.completion` bodies and the chunk stream.
 
-Stream: a role chunk, `reasoning_content` deltas (DeepSeek-style) when the turn reasons, content deltas,
+Stream: a role chunk, `reasoning_content` deltas (DeepSeek-style; `reasoning_field` names another, such as
+OpenRouter's `reasoning`) when the turn reasons, content deltas,
 tool-call deltas (id + name in the first fragment of each `index`, argument fragments after), the finish_reason
 chunk, a usage chunk with `choices: []` when `stream_options.include_usage`, then `data: [DONE]`.
 """
@@ -8,7 +9,9 @@ chunk, a usage chunk with `choices: []` when `stream_options.include_usage`, the
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, get_args, get_type_hints
+
+from openai.types.chat import ChatCompletionMessageParam
 
 from tests.fakes.endpoint import mid_stream_error
 from tests.fakes.errors import ApiError, Family, openai_error, openai_error_body
@@ -65,6 +68,36 @@ def _check_message(i: int, msg: Any) -> None:
         raise _missing(f"messages[{i}].tool_call_id")
 
 
+# every key a Chat message may have, per role, from the SDK's request types (OpenAI refuses any other)
+_MESSAGE_KEYS: dict[str, frozenset[str]] = {
+    get_args(get_type_hints(param)["role"])[0]: frozenset(param.__annotations__)
+    for param in get_args(ChatCompletionMessageParam)
+}
+DEEPSEEK_DOCS = "https://api-docs.deepseek.com/guides/thinking_mode#tool-calls"
+
+
+def _check_known_keys(messages: list[dict[str, Any]]) -> None:
+    """OpenAI's schema check: a message key its API does not define is refused (e.g. ``reasoning_content``)."""
+    for i, msg in enumerate(messages):
+        extra = sorted(set(msg) - _MESSAGE_KEYS.get(str(msg.get("role")), frozenset(msg)))
+        if extra:
+            raise openai_error(
+                400, f"Additional properties are not allowed ('{extra[0]}' was unexpected) - 'messages.{i}'"
+            )
+
+
+def _check_reasoning_back(messages: list[dict[str, Any]], field: str) -> None:
+    """DeepSeek's thinking mode (Kimi and GLM alike): an assistant tool-call turn must carry its reasoning back."""
+    for i, msg in enumerate(messages):
+        if msg.get("role") == "assistant" and msg.get("tool_calls") and not isinstance(msg.get(field), str):
+            raise openai_error(
+                400,
+                f"Missing `{field}` field in the assistant message at message index {i}. "
+                f"For more information, please refer to {DEEPSEEK_DOCS}",
+                code="invalid_request_error",
+            )
+
+
 def _check_tool_pairing(messages: list[dict[str, Any]]) -> None:
     """Each tool message answers an id of the preceding assistant tool_calls, and each such id is answered."""
     pending: set[str] = set()
@@ -106,6 +139,11 @@ class OpenAIChat:
 
     family: Family = "openai"
 
+    def __init__(self) -> None:
+        self.strict_messages = False  # refuse message keys the OpenAI API does not define, as OpenAI does
+        self.reasoning_field = "reasoning_content"  # where reasoning is sent (OpenRouter and Ollama: "reasoning")
+        self.requires_reasoning = False  # an assistant tool-call turn must carry it back (DeepSeek's thinking mode)
+
     def validate(self, body: Any, headers: Mapping[str, str]) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise openai_error(400, "Invalid type for request body: expected an object.", code="invalid_type")
@@ -125,6 +163,10 @@ class OpenAIChat:
         for i, msg in enumerate(messages):
             _check_message(i, msg)
         _check_tool_pairing(messages)
+        if self.strict_messages:
+            _check_known_keys(messages)
+        if self.requires_reasoning:
+            _check_reasoning_back(messages, self.reasoning_field)
         _check_tools(body.get("tools"))
         n = body.get("n", 1)
         if n is not None and (not isinstance(n, int) or n < 1 or n > 128):
@@ -148,7 +190,7 @@ class OpenAIChat:
             "annotations": [],
         }
         if turn.reasoning is not None:
-            message["reasoning_content"] = turn.reasoning
+            message[self.reasoning_field] = turn.reasoning
         if turn.tool_calls:
             message["tool_calls"] = [
                 {"id": cid, "type": "function", "function": {"name": tc.name, "arguments": tc.arguments}}
@@ -165,7 +207,9 @@ class OpenAIChat:
         if include_usage:
             head["usage"] = None
         frames = [  # one choice per chunk, as OpenAI streams n > 1
-            Frame(None, {**head, "choices": [{"index": i, **step}]}) for step in _steps(turn) for i in range(_n(body))
+            Frame(None, {**head, "choices": [{"index": i, **step}]})
+            for step in _steps(turn, self.reasoning_field)
+            for i in range(_n(body))
         ]
         if include_usage:
             frames.append(Frame(None, {**head, "choices": [], "usage": _usage(turn)}))
@@ -205,10 +249,10 @@ def _choice(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
     return {"delta": delta, "logprobs": None, "finish_reason": finish}
 
 
-def _steps(turn: Turn) -> list[dict[str, Any]]:
+def _steps(turn: Turn, reasoning_field: str) -> list[dict[str, Any]]:
     """Per-choice deltas in stream order (the choice index is added by the caller)."""
     steps = [_choice({"role": "assistant", "content": "", "refusal": None})]
-    steps += [_choice({"reasoning_content": piece}) for piece in split_text(turn.reasoning or "", turn.chunks)]
+    steps += [_choice({reasoning_field: piece}) for piece in split_text(turn.reasoning or "", turn.chunks)]
     steps += [_choice({"content": piece}) for piece in split_text(turn.text, turn.chunks)]
     for index, (cid, tc) in enumerate(_with_ids(turn.tool_calls)):
         first = {"index": index, "id": cid, "type": "function", "function": {"name": tc.name, "arguments": ""}}

@@ -74,7 +74,8 @@ def _masked(key: str) -> str:
 
 
 class FakeProvider:
-    """A scripted provider. Set `script`, `keys`, `models`, `models_behaviour`, `strict_models` at any time."""
+    """A scripted provider. Set `script`, `keys`, `models`, `models_behaviour`, `strict_models`,
+    `chat_strict_messages`, `chat_reasoning_field`, `chat_requires_reasoning` at any time."""
 
     def __init__(
         self,
@@ -99,6 +100,35 @@ class FakeProvider:
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
         self._closing = False
+
+    @property
+    def chat_strict_messages(self) -> bool:
+        """Chat: refuse a message key the OpenAI API does not define (``reasoning_content``), as OpenAI does."""
+        return self._chat.strict_messages
+
+    @chat_strict_messages.setter
+    def chat_strict_messages(self, value: bool) -> None:
+        self._chat.strict_messages = value
+
+    @property
+    def chat_reasoning_field(self) -> str:
+        """Chat: the field reasoning is sent in (``reasoning_content``, or OpenRouter's ``reasoning``), and the one
+        ``chat_requires_reasoning`` checks."""
+        return self._chat.reasoning_field
+
+    @chat_reasoning_field.setter
+    def chat_reasoning_field(self, value: str) -> None:
+        self._chat.reasoning_field = value
+
+    @property
+    def chat_requires_reasoning(self) -> bool:
+        """Chat: refuse an assistant tool-call turn without its reasoning in ``chat_reasoning_field`` with
+        DeepSeek's 400, as DeepSeek, Kimi and GLM do in thinking mode."""
+        return self._chat.requires_reasoning
+
+    @chat_requires_reasoning.setter
+    def chat_requires_reasoning(self, value: bool) -> None:
+        self._chat.requires_reasoning = value
 
     # -- lifecycle -----------------------------------------------------------------------------------------------
 

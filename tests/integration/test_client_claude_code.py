@@ -167,6 +167,8 @@ async def test_tool_loop_to_a_chat_upstream(matrix: Rig, stream: bool) -> None:
         {
             "role": "assistant",
             "content": "Let me look at the file and the tests.",
+            # the turn's thinking goes back as text: DeepSeek-style upstreams refuse a tool loop without it
+            "reasoning_content": "I should look at the file first, then run the tests.",
             "tool_calls": [
                 {
                     "id": c["id"],

@@ -134,6 +134,8 @@ async def test_tool_loop_to_a_chat_upstream(matrix: Rig, stream: bool) -> None:
         {
             "role": "assistant",
             "content": None,
+            # the reasoning item's summary goes back as text: DeepSeek-style upstreams refuse a tool loop without it
+            "reasoning_content": "**Inspecting the file**\n\nI'll read src/app.py first.",
             "tool_calls": [
                 {
                     "id": "call_Xa1b2c3d4e5f6g7h8i9j0k1l",

@@ -23,7 +23,7 @@ from lip.canonical.events import (
     ToolCallStart,
     Usage,
 )
-from lip.canonical.request import Image, Message, Params, Request, Text, ToolCall, ToolResult
+from lip.canonical.request import Image, Message, Params, Reasoning, Request, Text, ToolCall, ToolResult
 from lip.errors import (
     AdmissionRejected,
     InvalidJSON,
@@ -35,6 +35,7 @@ from lip.errors import (
     UpstreamUnreachable,
 )
 from lip.protocols.anthropic_messages import AnthropicStreamEncoder
+from lip.protocols.chat_reasoning import place_reasoning
 from lip.protocols.openai_chat import OpenAIChatCodec
 from lip.protocols.openai_responses import ResponsesStreamEncoder
 from lip.protocols.sse import SSEDecoder, SSEEvent
@@ -550,3 +551,25 @@ def test_a_freeform_call_is_unwrapped_when_the_next_call_starts() -> None:
     check_sequence(events)
     assert _kinds(events)[:3] == [("ToolCallStart", 0), ("ToolCallDelta", 0), ("ToolCallEnd", 0)]
     assert ToolCallDelta(0, "*** Begin") in events
+
+
+@pytest.mark.parametrize("field", ["reasoning_content", "reasoning"])
+def test_a_clients_assistant_reasoning_is_decoded_from_either_field(field: str) -> None:
+    body = {
+        "model": "m",
+        "messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "ok", field: "thought"}],
+    }
+    assert CODEC.decode_request(body, {}).messages[1].content[0] == Reasoning(text="thought")
+
+
+@pytest.mark.parametrize(
+    ("field", "sent"), [("reasoning_content", "reasoning_content"), ("reasoning", "reasoning"), ("none", None)]
+)
+def test_reasoning_goes_back_in_the_backends_field(field: str, sent: str | None) -> None:
+    turn = Message(
+        role="assistant",
+        content=[Reasoning(text="a"), Reasoning(text="b", signature="sig"), ToolCall("c1", "f", "{}")],
+    )
+    body = place_reasoning(CODEC.encode_request(Request(model="m", messages=[turn]), "m"), field)
+    [message] = body["messages"]
+    assert {k: v for k, v in message.items() if k.startswith("reasoning")} == ({sent: "ab"} if sent else {})

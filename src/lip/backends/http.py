@@ -18,6 +18,7 @@ from lip.backends.base import EventStream, Opened, RelayBody, RelayStream, Targe
 from lip.backends.upstream import UpstreamCall, get_json, post
 from lip.canonical.events import Event, StreamError
 from lip.canonical.request import Request
+from lip.canonical.think_tags import ThinkTags
 from lip.config.load import BackendSpec, join_url
 from lip.credentials import KeyRing, KeyState, read_numbered, redact
 from lip.errors import (
@@ -27,8 +28,9 @@ from lip.errors import (
     UpstreamProtocolError,
     UpstreamStatusError,
 )
-from lip.protocols.codec import Codec
-from lip.protocols.sse import SSEDecoder
+from lip.protocols.chat_reasoning import place_reasoning
+from lip.protocols.codec import Codec, StreamDecoder
+from lip.protocols.sse import SSEDecoder, SSEEvent
 
 log = logging.getLogger(__name__)
 USER_AGENT = "lip/0.1"  # sent on every upstream call (the session adds no aiohttp User-Agent: see lip.server)
@@ -339,9 +341,11 @@ class HttpBackend:
                         f"backend '{self.id}': the upstream answered with invalid JSON"
                     ) from None
                 events = codec.decode_response(parsed, request)
-                return EventStream(events, _empty())
+                return EventStream(ThinkTags().feed(events) if self.spec.think_tags else events, _empty())
             first, rest = await call.first_chunk()
             decoder = codec.stream_decoder(request)
+            if self.spec.think_tags:
+                decoder = ThinkTagDecoder(decoder)
             sse = SSEDecoder()
             batch = [e for s in sse.feed(first) for e in decoder.feed(s)]
             chunks = rest
@@ -364,7 +368,7 @@ class HttpBackend:
         field = self.spec.max_tokens_field
         if field != "max_tokens" and "max_tokens" in body:
             body[field] = body.pop("max_tokens")
-        return body
+        return place_reasoning(body, self.spec.reasoning_field)
 
     # ---- models
 
@@ -404,6 +408,22 @@ class HttpBackend:
 
     async def aclose(self) -> None:
         return None
+
+
+class ThinkTagDecoder:
+    """A stream decoder whose events pass through ``ThinkTags`` (the backend's ``think_tags`` is on)."""
+
+    __slots__ = ("_inner", "_tags")
+
+    def __init__(self, inner: StreamDecoder) -> None:
+        self._inner = inner
+        self._tags = ThinkTags()
+
+    def feed(self, sse: SSEEvent) -> list[Event]:
+        return self._tags.feed(self._inner.feed(sse))
+
+    def finish(self) -> list[Event]:
+        return self._tags.feed(self._inner.finish())
 
 
 async def _empty() -> AsyncIterator[Sequence[Event]]:

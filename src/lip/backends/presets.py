@@ -9,7 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from lip.capabilities import Capabilities, CapabilityRule
+
 Protocol = Literal["openai_chat", "openai_responses", "anthropic_messages", "local"]
+# Chat kinds: the assistant-message field a translated request carries the assistant's reasoning back in
+ReasoningField = Literal["reasoning_content", "reasoning", "none"]
 
 OPENAI_CHAT: Protocol = "openai_chat"
 OPENAI_RESPONSES: Protocol = "openai_responses"
@@ -28,6 +32,40 @@ class KindSpec:
     hosted: bool = False  # a hosted provider that the embedded default enables when its key is set
     description: str = ""
     max_tokens_field: str = "max_tokens"  # Chat: OpenAI's reasoning models take only max_completion_tokens
+    # Chat: where reasoning goes back (DeepSeek, Kimi, GLM refuse a tool loop without it; OpenAI refuses the field)
+    reasoning_field: ReasoningField = "reasoning_content"
+    think_tags: bool = False  # text a model leaks inside <think>...</think> at the start of its answer is reasoning
+    capabilities: tuple[CapabilityRule, ...] = ()  # what the provider's known models accept (the operator's go first)
+
+
+def _rule(pattern: str, reasoning: bool, max_output: int, context: int, vision: bool = True) -> CapabilityRule:
+    return CapabilityRule(pattern, Capabilities(reasoning, max_output, context, vision))
+
+
+# Published limits of each provider's current models (December 2026); the more specific pattern comes first.
+OPENAI_MODELS: tuple[CapabilityRule, ...] = (
+    _rule("gpt-5*-chat*", False, 16_384, 128_000),
+    _rule("gpt-5*", True, 128_000, 400_000),
+    _rule("gpt-4.1*", False, 32_768, 1_047_576),
+    _rule("gpt-4o*", False, 16_384, 128_000),
+    _rule("chatgpt-4o*", False, 16_384, 128_000),
+    _rule("gpt-4-turbo*", False, 4_096, 128_000),
+    _rule("gpt-3.5-turbo*", False, 4_096, 16_385, vision=False),
+    _rule("o1-mini*", True, 65_536, 128_000, vision=False),
+    _rule("o3-mini*", True, 100_000, 200_000, vision=False),
+    _rule("o[134]*", True, 100_000, 200_000),
+    _rule("codex-mini*", True, 100_000, 200_000),
+)
+ANTHROPIC_MODELS: tuple[CapabilityRule, ...] = (
+    _rule("claude-opus-4-[5-9]*", True, 64_000, 200_000),
+    _rule("claude-opus-4*", True, 32_000, 200_000),
+    _rule("claude-sonnet-4*", True, 64_000, 200_000),
+    _rule("claude-haiku-4*", True, 64_000, 200_000),
+    _rule("claude-3-7-sonnet*", True, 64_000, 200_000),
+    _rule("claude-3-5-sonnet*", False, 8_192, 200_000),
+    _rule("claude-3-5-haiku*", False, 8_192, 200_000),
+    _rule("claude-3-haiku*", False, 4_096, 200_000),
+)
 
 
 KINDS: tuple[KindSpec, ...] = (
@@ -57,6 +95,8 @@ KINDS: tuple[KindSpec, ...] = (
         hosted=True,
         description="OpenAI, Chat Completions",
         max_tokens_field="max_completion_tokens",
+        reasoning_field="none",
+        capabilities=OPENAI_MODELS,
     ),
     KindSpec(
         "openai-legacy",
@@ -65,6 +105,8 @@ KINDS: tuple[KindSpec, ...] = (
         "OPENAI_API_KEY",
         description="OpenAI, Chat Completions (alias of openai)",
         max_tokens_field="max_completion_tokens",
+        reasoning_field="none",
+        capabilities=OPENAI_MODELS,
     ),
     KindSpec(
         "openai-responses",
@@ -73,6 +115,7 @@ KINDS: tuple[KindSpec, ...] = (
         "OPENAI_API_KEY",
         hosted=True,
         description="OpenAI, Responses",
+        capabilities=OPENAI_MODELS,
     ),
     KindSpec(
         "anthropic",
@@ -81,6 +124,7 @@ KINDS: tuple[KindSpec, ...] = (
         "ANTHROPIC_API_KEY",
         hosted=True,
         description="Anthropic, Messages",
+        capabilities=ANTHROPIC_MODELS,
     ),
     KindSpec(
         "openrouter",
@@ -90,6 +134,7 @@ KINDS: tuple[KindSpec, ...] = (
         key_from_one=True,
         hosted=True,
         description="OpenRouter, Chat Completions",
+        reasoning_field="reasoning",
     ),
     KindSpec(
         "nvidia",
@@ -106,11 +151,21 @@ KINDS: tuple[KindSpec, ...] = (
         "https://ollama.com/v1",
         "OLLAMA_API_KEY",
         description="Ollama Cloud, Chat Completions",
+        reasoning_field="reasoning",
     ),
-    KindSpec("ollama", OPENAI_CHAT, "http://127.0.0.1:11434/v1", description="local Ollama"),
-    KindSpec("lmstudio", OPENAI_CHAT, "http://127.0.0.1:1234/v1", description="local LM Studio"),
-    KindSpec("llamacpp", OPENAI_CHAT, "http://127.0.0.1:8080/v1", description="local llama.cpp server"),
-    KindSpec("vllm", OPENAI_CHAT, "http://127.0.0.1:8000/v1", description="local vLLM server"),
+    KindSpec(
+        "ollama",
+        OPENAI_CHAT,
+        "http://127.0.0.1:11434/v1",
+        description="local Ollama",
+        reasoning_field="reasoning",
+        think_tags=True,
+    ),
+    KindSpec("lmstudio", OPENAI_CHAT, "http://127.0.0.1:1234/v1", description="local LM Studio", think_tags=True),
+    KindSpec(
+        "llamacpp", OPENAI_CHAT, "http://127.0.0.1:8080/v1", description="local llama.cpp server", think_tags=True
+    ),
+    KindSpec("vllm", OPENAI_CHAT, "http://127.0.0.1:8000/v1", description="local vLLM server", think_tags=True),
     KindSpec("local-stub", LOCAL, description="no-network deterministic replies, for smoke tests and the default"),
 )
 

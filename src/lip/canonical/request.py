@@ -79,6 +79,7 @@ class ToolChoice:
 @dataclass(slots=True)
 class Params:
     max_tokens: int | None = None
+    output_limit: int | None = None  # the target model's output-token limit: max_tokens where one is required
     temperature: float | None = None
     top_p: float | None = None
     stop: list[str] = field(default_factory=list)

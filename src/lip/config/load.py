@@ -21,8 +21,9 @@ import yaml
 from pydantic import ValidationError
 
 from lip.backends.presets import BY_KIND, KINDS, RESERVED_PREFIXES, KindSpec
+from lip.capabilities import UNKNOWN, Capabilities, CapabilityRule, resolve
 from lip.clientkeys import ClientKey, read_keys
-from lip.config.models import BackendRow, BackendSettings, Config, ModelItem, Plugins
+from lip.config.models import BackendRow, BackendSettings, Config, ModelCapabilities, ModelItem, Plugins
 from lip.credentials import key_variable_names
 from lip.errors import InvalidRequest
 from lip.routing.overrides import parse_overrides
@@ -55,6 +56,13 @@ class BackendSpec:
     settings: BackendSettings
     static_models: tuple[ModelItem, ...] | None  # None: discover from the provider
     models_source: str  # inline | file | discovery | stub
+    capability_rules: tuple[CapabilityRule, ...] = ()  # the row's table, then the kind's
+
+    def capabilities_for(self, model: str, known: Capabilities = UNKNOWN) -> Capabilities:
+        """What ``model`` accepts: its static item, the capability tables, then ``known`` (from discovery)."""
+        item = next((m for m in self.static_models or () if model in (m.native_id, m.canonical_id)), None)
+        own = capabilities_of(item) if item is not None else UNKNOWN
+        return resolve(item.native_id if item is not None else model, own, self.capability_rules).or_else(known)
 
     @property
     def protocol(self) -> str:
@@ -64,6 +72,20 @@ class BackendSpec:
     def max_tokens_field(self) -> str:
         """Chat: where a translated request's max tokens go; the row's choice, else the kind's."""
         return self.settings.max_tokens_field or self.kind.max_tokens_field
+
+    @property
+    def reasoning_field(self) -> str:
+        """Chat: the assistant-message field a translated request's reasoning goes back in ("none": dropped)."""
+        return self.settings.reasoning_field or self.kind.reasoning_field
+
+    @property
+    def think_tags(self) -> bool:
+        """Whether ``<think>...</think>`` at the start of the answer's text is taken as reasoning."""
+        return self.kind.think_tags if self.settings.think_tags is None else self.settings.think_tags
+
+
+def capabilities_of(item: ModelCapabilities) -> Capabilities:
+    return Capabilities(item.reasoning, item.max_output_tokens, item.context_window, item.vision)
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,16 +277,22 @@ def _base_url(report: _Report, row: BackendRow, index: int, kind: KindSpec, sett
     return _strip_trailing_slashes(url)
 
 
-def _check_max_tokens_field(
+CHAT_ONLY_FIELDS = ("max_tokens_field", "reasoning_field")
+
+
+def _check_chat_only_fields(
     report: _Report, row: BackendRow, index: int, kind: KindSpec, settings: BackendSettings
 ) -> None:
-    if settings.max_tokens_field is None or kind.protocol == "openai_chat":
+    if kind.protocol == "openai_chat":
         return
-    report.error(
-        report.where(row, index, "config.max_tokens_field"),
-        f"applies only to Chat Completions kinds, and kind {kind.kind!r} speaks {kind.protocol}",
-        "remove it, or use it on a custom-openai-legacy-compatible (or Chat preset) row",
-    )
+    for name in CHAT_ONLY_FIELDS:
+        if getattr(settings, name) is None:
+            continue
+        report.error(
+            report.where(row, index, f"config.{name}"),
+            f"applies only to Chat Completions kinds, and kind {kind.kind!r} speaks {kind.protocol}",
+            "remove it, or use it on a custom-openai-legacy-compatible (or Chat preset) row",
+        )
 
 
 def _models_from_file(report: _Report, where: str, path: Path) -> tuple[ModelItem, ...] | None:
@@ -327,7 +355,7 @@ def _resolve_row(
     prefix = _prefix(report, row, index, kind, settings)
     base_url = _base_url(report, row, index, kind, settings)
     static, source = _static_models(report, row, index, settings, base_dir)
-    _check_max_tokens_field(report, row, index, kind, settings)
+    _check_chat_only_fields(report, row, index, kind, settings)
     if kind.protocol == "local":
         source = "stub" if static is None else source
     key_root = settings.api_key_env_var_root.strip() if settings.api_key_env_var_root else kind.key_root
@@ -344,7 +372,8 @@ def _resolve_row(
             f"{report.source}: backend '{row.id}': no environment variable {key_root} (or {key_root}_2, ...) is set; "
             "it will send requests without an API key"
         )
-    return BackendSpec(row.id, kind, prefix, base_url, key_root or None, settings, static, source)
+    rules = tuple(CapabilityRule(r.pattern, capabilities_of(r)) for r in settings.capabilities) + kind.capabilities
+    return BackendSpec(row.id, kind, prefix, base_url, key_root or None, settings, static, source, rules)
 
 
 def _check_selector(report: _Report, name: str, text: str, prefixes: set[str], alias: bool) -> None:

@@ -11,13 +11,27 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class ModelItem(Strict):
+class ModelCapabilities(Strict):
+    """What a model accepts (docs/configuration.md#model-capabilities); an absent field is unknown."""
+
+    reasoning: bool | None = None  # false: reasoning parameters are dropped before the request goes upstream
+    max_output_tokens: int | None = Field(default=None, gt=0)  # clamp, and max_tokens where one is required
+    context_window: int | None = Field(default=None, gt=0)  # input plus output tokens; listed in /v1/models
+    vision: bool | None = None  # false: a request with an image gets a 400 naming the part
+
+
+class ModelItem(ModelCapabilities):
     native_id: str = Field(min_length=1)
     canonical_id: str | None = None
     display_name: str | None = None
     owned_by: str | None = None
     created: int | None = None
-    context_window: int | None = None
+
+
+class CapabilityRuleConfig(ModelCapabilities):
+    """One row of a backend's ``capabilities`` table: the capabilities of every model whose name matches."""
+
+    pattern: str = Field(min_length=1)  # a glob on the native model name: *, ?, [...]
 
 
 class ModelsConfig(Strict):
@@ -52,6 +66,12 @@ class BackendSettings(Strict):
     circuit_cooldown_s: float = Field(default=30.0, ge=0)
     # Chat kinds only: the field a translated request's max tokens goes in (None: the kind's own choice)
     max_tokens_field: Literal["max_tokens", "max_completion_tokens"] | None = None
+    # what models accept, by glob on the native name; before the preset's own table, after inline items
+    capabilities: list[CapabilityRuleConfig] = Field(default_factory=list)
+    # Chat kinds only: the assistant-message field reasoning goes back in; "none" drops it (None: the kind's choice)
+    reasoning_field: Literal["reasoning_content", "reasoning", "none"] | None = None
+    # any kind: an answer that starts with <think>...</think> in its text gives that part as reasoning
+    think_tags: bool | None = None
     # local-stub only
     reply: str | None = None
     chunk_delay_s: float = Field(default=0.0, ge=0)

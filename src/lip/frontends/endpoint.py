@@ -17,6 +17,7 @@ from lip.bodylog import BodyLog, returned, stream_response
 from lip.canonical.collect import Collector
 from lip.canonical.events import Event, ReasoningDelta, Repair, StreamError, TextDelta, ToolCallDelta, Usage
 from lip.canonical.request import Request
+from lip.capabilities import fit
 from lip.clientkeys import ClientKey
 from lip.errors import (
     AdmissionRejected,
@@ -161,6 +162,9 @@ class Endpoint:
                     decoded.append(self.decode_full(request))
                 chosen = decoded[0]
             chosen = apply_overrides(chosen, target.params, passthrough)
+            if not passthrough:  # fitted to what the model accepts; a relayed body is the client's own
+                capabilities = runtime.inventory.capabilities(target.backend.prefix, target.model)
+                chosen = fit(chosen, capabilities, target.model, target.backend.id)
             if trace is not None:  # this attempt's trace context goes upstream
                 chosen.headers = {**chosen.headers, **trace.attempt(target)}
             runtime.health.check(target)

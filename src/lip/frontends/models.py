@@ -17,12 +17,18 @@ STARTED = int(time.time())
 
 
 def _openai(prefix: str, entry: ModelEntry) -> dict[str, Any]:
-    return {
+    model = {
         "id": f"{prefix}:{entry.native_id}",
         "object": "model",
         "created": entry.created or STARTED,
         "owned_by": entry.owned_by or prefix,
     }
+    caps = entry.capabilities  # lip's additions, when known (clients that do not read them ignore them)
+    if caps.context_window is not None:
+        model["context_window"] = caps.context_window
+    if caps.max_output_tokens is not None:
+        model["max_output_tokens"] = caps.max_output_tokens
+    return model
 
 
 def _anthropic(prefix: str, entry: ModelEntry) -> dict[str, Any]:
@@ -33,6 +39,8 @@ def _anthropic(prefix: str, entry: ModelEntry) -> dict[str, Any]:
         "display_name": entry.display_name or entry.native_id,
         "created_at": created,
         "lifecycle": "active",  # required by the API's ModelInfo; lip lists only models it can call
+        "max_input_tokens": entry.capabilities.context_window,  # ModelInfo's own fields; null when unknown
+        "max_tokens": entry.capabilities.max_output_tokens,
     }
 
 

@@ -608,7 +608,9 @@ def thinking_config(
     budget = max(budget, MIN_THINKING_BUDGET)
     if p.max_tokens is None:
         max_tokens = budget + default_max
-    elif budget >= max_tokens:
+        if p.output_limit is not None:
+            max_tokens = min(max_tokens, p.output_limit)
+    if budget >= max_tokens:
         budget = max_tokens // 2
         if budget < MIN_THINKING_BUDGET:
             log.debug("not enabling thinking: max_tokens %d leaves no room for a thinking budget", max_tokens)

@@ -225,6 +225,7 @@ class AnthropicMessagesCodec:
 
 
 def encode_request(request: Request, model: str, default_max_tokens: int = DEFAULT_MAX_TOKENS) -> dict[str, Any]:
+    default_max_tokens = request.params.output_limit or default_max_tokens  # the model's own limit, when known
     fields.log_dropped(log, request, NAME)
     p = request.params
     if p.n is not None and p.n > 1:

@@ -5,7 +5,9 @@ Mapping decisions (see docs/protocol-mapping.md):
 - System and developer messages before the first turn are the system prompt; later ones stay in place as system
   turns. Towards a Chat backend the system prompt is one ``system`` message and ``max_tokens`` the max-tokens field
   (the most widely supported); an effort goes as ``reasoning_effort``, and a thinking budget without one as the
-  effort ``effort_for_budget`` names. Reasoning in the history is dropped (Chat takes none back).
+  effort ``effort_for_budget`` names. An assistant turn's reasoning text goes back as ``reasoning_content``
+  (DeepSeek, Kimi and GLM refuse a tool loop without it); the backend renames or drops the field per its
+  ``reasoning_field`` (``chat_reasoning.place_reasoning``). Proofs (signatures, encrypted content) are dropped.
 - A freeform (custom) tool goes as a function taking one string ``input``; its calls are unwrapped on the way back.
 - A tool message takes text only: a result's images follow the tool messages in a user message, labelled with the
   call id; an error result's text starts with ``Error``.
@@ -225,7 +227,7 @@ def _messages(items: list[Any]) -> tuple[list[Text], list[Message]]:
             _append(messages, "user", _content_parts(message.get("content"), f"{at}.content"))
         elif role == "assistant":
             parts: list[Part] = []
-            reasoning = message.get("reasoning_content")
+            reasoning = message.get("reasoning_content") or message.get("reasoning")  # DeepSeek's or OpenRouter's
             if isinstance(reasoning, str) and reasoning:
                 parts.append(Reasoning(text=reasoning))
             parts.extend(_content_parts(message.get("content"), f"{at}.content"))
@@ -430,9 +432,10 @@ def _encode_message(message: Message, out: list[dict[str, Any]]) -> None:
     if message.role == "assistant":
         text = "".join(p.text for p in message.content if isinstance(p, Text))
         calls = [_encode_tool_call(p) for p in message.content if isinstance(p, ToolCall)]
-        if any(isinstance(p, Reasoning) for p in message.content):
-            log.debug("dropping reasoning from an assistant turn: Chat backends take no reasoning input")
         encoded: dict[str, Any] = {"role": "assistant", "content": text or None}
+        reasoning = "".join(p.text for p in message.content if isinstance(p, Reasoning))
+        if reasoning:
+            encoded["reasoning_content"] = reasoning
         if calls:
             encoded["tool_calls"] = calls
         out.append(encoded)
