@@ -25,8 +25,12 @@ from tests.fakes.script import (
     Fail,
     HtmlErrorPage,
     HugeResponse,
+    IgnoreStream,
     MalformedSSE,
+    NonObjectBody,
     OkWithErrorBody,
+    Redirect,
+    SSEFramedError,
     Stall,
     StallMidStream,
     StreamFault,
@@ -81,13 +85,32 @@ def _html_page(status: int) -> bytes:
     ).encode()
 
 
-def static_response(family: Family, action: Fail | HtmlErrorPage | OkWithErrorBody) -> web.Response:
+StaticAction = Fail | HtmlErrorPage | OkWithErrorBody | Redirect | NonObjectBody | SSEFramedError
+
+
+def _native_error(family: Family, status: int, message: str | None) -> dict[str, Any]:
+    err = default_error(family, status)
+    if message is not None:
+        err.message = message
+    return error_body(family, err)
+
+
+def static_response(family: Family, action: StaticAction) -> web.Response:
     """Answers that do not depend on the request body."""
     if isinstance(action, Fail):
         return fail_response(family, action)
     if isinstance(action, HtmlErrorPage):
         return _response(family, action.status, _html_page(action.status), "text/html", {})
-    payload = action.body or error_body(family, default_error(family, action.status))
+    if isinstance(action, Redirect):
+        page = f"<html><body>Moved to <a href='{action.location}'>here</a></body></html>".encode()
+        return _response(family, action.status, page, "text/html", {"location": action.location})
+    if isinstance(action, NonObjectBody):
+        return _response(family, 200, action.payload, "application/json", {})
+    if isinstance(action, SSEFramedError):
+        event = json_bytes(_native_error(family, action.status, action.message))
+        frame = (b"event: error\n" if family == "anthropic" else b"") + b"data: " + event + b"\n\n"
+        return _response(family, action.status, frame, _SSE_HEADERS["content-type"], {"cache-control": "no-cache"})
+    payload = action.body or _native_error(family, action.status, action.message)
     return _response(family, 200, json_bytes(payload), "application/json", {})
 
 
@@ -96,8 +119,10 @@ async def deliver(request: web.Request, endpoint: Endpoint, body: dict[str, Any]
     if isinstance(action, Stall):
         await asyncio.sleep(action.seconds)
         return await deliver(request, endpoint, body, action.then or Turn())
-    if isinstance(action, Fail | HtmlErrorPage | OkWithErrorBody):
+    if isinstance(action, Fail | HtmlErrorPage | OkWithErrorBody | Redirect | NonObjectBody | SSEFramedError):
         return static_response(family, action)
+    if isinstance(action, IgnoreStream):
+        return _response(family, 200, json_bytes(endpoint.respond(body, action.turn)), "application/json", {})
     if isinstance(action, HugeResponse):
         action = Turn(text="x" * action.n_bytes, chunks=action.n_bytes // _HUGE_PIECE + 1)
     turn = action if isinstance(action, Turn) else action.turn

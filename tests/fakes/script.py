@@ -6,7 +6,11 @@ when the script is empty).  `Turn` is a successful answer; the rest are failures
     Fail(status, body, headers)        an HTTP error, by default in the protocol's own error shape
     Stall(seconds, then)               accept the request, send nothing for `seconds`, then answer `then`
     HtmlErrorPage(status)              a proxy's HTML error page instead of JSON
-    OkWithErrorBody(body)              200 whose JSON body is an error object
+    OkWithErrorBody(status, body, message)  200 whose JSON body is an error object
+    Redirect(status, location)         a 3xx pointing elsewhere (calls and, as `models_behaviour`, model listing)
+    NonObjectBody(payload)             200, application/json, whose body is JSON but not an object (`[1,2,3]`)
+    IgnoreStream(turn)                 the whole JSON answer even when the request asked for a stream
+    SSEFramedError(status, message)    an error status whose body is the provider's error event, SSE-framed
     HugeResponse(n_bytes)              a valid answer whose text is `n_bytes` long
     DisconnectAfter(n_chunks, turn)    stream `n_chunks` SSE events then abort the TCP connection
     MalformedSSE(after_chunks, line)   inject a garbage line into the stream after `after_chunks` events
@@ -31,8 +35,12 @@ __all__ = [
     "Finish",
     "HtmlErrorPage",
     "HugeResponse",
+    "IgnoreStream",
     "MalformedSSE",
+    "NonObjectBody",
     "OkWithErrorBody",
+    "Redirect",
+    "SSEFramedError",
     "Stall",
     "StallMidStream",
     "StreamFault",
@@ -124,10 +132,43 @@ class HtmlErrorPage:
 
 @dataclass(frozen=True, slots=True)
 class OkWithErrorBody:
-    """HTTP 200 with a JSON error body (the protocol's native shape for `status` when `body` is None)."""
+    """HTTP 200 with a JSON error body (the protocol's native shape for `status`, with `message` when set, when
+    `body` is None)."""
 
     status: int = 500
     body: dict[str, object] | None = None
+    message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Redirect:
+    """A redirect (`status` 301, 302, 303, 307 or 308) to `location`, as a CDN or a moved host answers."""
+
+    location: str
+    status: int = 307
+
+
+@dataclass(frozen=True, slots=True)
+class NonObjectBody:
+    """HTTP 200, application/json, whose body is valid JSON that is not an object."""
+
+    payload: bytes = b"[1,2,3]"
+
+
+@dataclass(frozen=True, slots=True)
+class IgnoreStream:
+    """A "compatible" server that ignores `stream: true`: the whole JSON answer of `turn`, application/json."""
+
+    turn: Turn = field(default_factory=Turn)
+
+
+@dataclass(frozen=True, slots=True)
+class SSEFramedError:
+    """An error status whose body is the provider's error event framed as SSE (text/event-stream): OpenAI's
+    `data: {"error": {...}}`, Anthropic's `event: error` + `data: {"type": "error", ...}`."""
+
+    status: int = 500
+    message: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,4 +220,16 @@ class StallMidStream:
 
 
 StreamFault = DisconnectAfter | MalformedSSE | ErrorMidStream | StallMidStream
-Action = Turn | Fail | Stall | HtmlErrorPage | OkWithErrorBody | HugeResponse | StreamFault
+Action = (
+    Turn
+    | Fail
+    | Stall
+    | HtmlErrorPage
+    | OkWithErrorBody
+    | Redirect
+    | NonObjectBody
+    | IgnoreStream
+    | SSEFramedError
+    | HugeResponse
+    | StreamFault
+)

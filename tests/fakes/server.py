@@ -25,13 +25,23 @@ from tests.fakes.errors import ApiError, Family, anthropic_error, openai_error
 from tests.fakes.models import anthropic_models, openai_models
 from tests.fakes.openai_chat import OpenAIChat
 from tests.fakes.openai_responses import OpenAIResponses
-from tests.fakes.script import Action, Fail, HtmlErrorPage, OkWithErrorBody, Stall, Turn
+from tests.fakes.script import (
+    Action,
+    Fail,
+    HtmlErrorPage,
+    NonObjectBody,
+    OkWithErrorBody,
+    Redirect,
+    SSEFramedError,
+    Stall,
+    Turn,
+)
 from tests.fakes.wire import json_bytes
 
 __all__ = ["DEFAULT_MODELS", "FakeProvider", "ModelsBehaviour", "Received"]
 
 DEFAULT_MODELS = ("gpt-4o-mini", "gpt-4o", "claude-test", "claude-test-mini")
-ModelsBehaviour = Fail | Stall | HtmlErrorPage | OkWithErrorBody | None
+ModelsBehaviour = Fail | Stall | HtmlErrorPage | OkWithErrorBody | Redirect | NonObjectBody | SSEFramedError | None
 Route = Literal["chat", "responses", "messages", "count_tokens", "models"]
 
 _ROUTES: tuple[tuple[str, Route], ...] = (

@@ -19,8 +19,12 @@ from tests.fakes import (
     FakeToolCall,
     HtmlErrorPage,
     HugeResponse,
+    IgnoreStream,
     MalformedSSE,
+    NonObjectBody,
     OkWithErrorBody,
+    Redirect,
+    SSEFramedError,
     Stall,
     StallMidStream,
     Turn,
@@ -300,6 +304,51 @@ async def test_ok_with_error_body(fake_provider: FakeProvider) -> None:
     body = {"model": "claude-test", "max_tokens": 9, "messages": USER}
     reply = await request("POST", f"{fake_provider.url}/v1/messages", body, ANTHROPIC_HEADERS)
     assert reply.status == 200 and conf.check_anthropic_error(reply.json()).error.type == "overloaded_error"
+
+
+async def test_redirect(fake_provider: FakeProvider) -> None:
+    fake_provider.queue(Redirect("http://127.0.0.1:9/v1/chat/completions", 308))
+    fake_provider.models_behaviour = Redirect("http://127.0.0.1:9/v1/models", 302)
+    async with aiohttp.ClientSession() as session:
+        async with session.post(
+            f"{fake_provider.url}/v1/chat/completions", json=CHAT, allow_redirects=False
+        ) as response:
+            assert response.status == 308 and response.headers["location"] == "http://127.0.0.1:9/v1/chat/completions"
+        async with session.get(f"{fake_provider.url}/v1/models", allow_redirects=False) as response:
+            assert response.status == 302 and response.headers["location"] == "http://127.0.0.1:9/v1/models"
+
+
+async def test_non_object_body(fake_provider: FakeProvider) -> None:
+    fake_provider.queue(NonObjectBody(), NonObjectBody(b"null"))
+    reply = await request("POST", f"{fake_provider.url}/v1/chat/completions", CHAT)
+    assert reply.status == 200 and reply.headers["content-type"] == "application/json" and reply.json() == [1, 2, 3]
+    reply = await request("POST", f"{fake_provider.url}/v1/chat/completions", CHAT_STREAM)
+    assert reply.status == 200 and reply.json() is None
+
+
+async def test_ignore_stream(fake_provider: FakeProvider) -> None:
+    fake_provider.queue(IgnoreStream(Turn(text="whole")), IgnoreStream(), IgnoreStream())
+    reply = await request("POST", f"{fake_provider.url}/v1/chat/completions", CHAT_STREAM)
+    assert reply.headers["content-type"] == "application/json"
+    assert conf.check_chat_completion(reply.json()).choices[0].message.content == "whole"
+    reply = await request("POST", f"{fake_provider.url}/v1/responses", {"model": "m", "input": "hi", "stream": True})
+    assert conf.check_response(reply.json()).output_text == "Hello from fake"
+    body = {"model": "claude-test", "max_tokens": 9, "messages": USER, "stream": True}
+    reply = await request("POST", f"{fake_provider.url}/v1/messages", body, ANTHROPIC_HEADERS)
+    assert conf.check_anthropic_message(reply.json()).content[0].type == "text"
+
+
+async def test_sse_framed_error(fake_provider: FakeProvider) -> None:
+    fake_provider.queue(SSEFramedError(500, "resting"), SSEFramedError(529))
+    reply = await request("POST", f"{fake_provider.url}/v1/chat/completions", CHAT)
+    assert reply.status == 500 and reply.headers["content-type"].startswith("text/event-stream")
+    (event,) = conf.parse_sse(reply.body)
+    assert event.event is None and conf.check_openai_error(event.json()).message == "resting"
+    body = {"model": "claude-test", "max_tokens": 9, "messages": USER}
+    reply = await request("POST", f"{fake_provider.url}/v1/messages", body, ANTHROPIC_HEADERS)
+    (event,) = conf.parse_sse(reply.body)
+    assert reply.status == 529 and event.event == "error"
+    assert conf.check_anthropic_error(event.json()).error.type == "overloaded_error"
 
 
 async def test_huge_response(fake_provider: FakeProvider) -> None:

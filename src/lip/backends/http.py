@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+import re
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +17,7 @@ import orjson
 
 from lip.backends.base import EventStream, Opened, RelayBody, RelayStream, Target
 from lip.backends.upstream import UpstreamCall, get_json, post
-from lip.canonical.events import Event, StreamError
+from lip.canonical.events import Event, Repair, StreamError
 from lip.canonical.request import Request
 from lip.canonical.think_tags import ThinkTags
 from lip.config.load import BackendSpec, join_url
@@ -56,6 +57,10 @@ DIALECTS: dict[str, Dialect] = {
 }
 MODEL_PAGE_SIZE = 1000  # Anthropic's largest page
 MAX_MODEL_PAGES = 20  # an upstream that always says has_more cannot keep discovery going forever
+EXCERPT_CHARS = 500  # of a non-JSON error body, in the client's error message
+HTML_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+HTML_TAG = re.compile(r"<[^>]*>")
+WHOLE_BODY_FOR_STREAM = "whole_body_for_stream"  # the Repair kind: a stream asked, a whole JSON answer served as one
 
 
 class Admission:
@@ -222,37 +227,68 @@ class HttpBackend:
             raise self._explained(exc) from None
 
     def _explained(self, exc: UpstreamStatusError) -> UpstreamStatusError:
-        """The upstream's own message and error type, parsed by the codec of its protocol."""
+        """The upstream's own message and error type: parsed by the codec of its protocol from a JSON (or
+        SSE-framed) body; a bounded excerpt of any other body, alike for every protocol."""
+        status, body = exc.upstream_status, exc.body
         message, kind = (exc.message, None)
-        if self.codec is not None:
-            message, kind = self.codec.upstream_error(exc.upstream_status, exc.body)
+        if isinstance(body, str):
+            excerpt = self._excerpt(body)
+            message = (
+                f"the upstream answered HTTP {status}: {excerpt}" if excerpt else f"the upstream answered HTTP {status}"
+            )
+        elif self.codec is not None:
+            message, kind = self.codec.upstream_error(status, body)
         return UpstreamStatusError(
-            self._redacted(message),
-            upstream_status=exc.upstream_status,
-            body=exc.body,
-            retry_after=exc.retry_after,
-            error_type=kind,
+            message, upstream_status=status, body=body, retry_after=exc.retry_after, error_type=kind
         )
 
-    def _redacted(self, message: str) -> str:
-        """``message`` without this backend's keys: a provider may quote the key it rejected."""
-        return redact(message, self.keys.secrets())
+    # ---- the redaction point (docs/security.md, "What lip rewrites")
+
+    def _redacted(self, text: str) -> str:
+        """``text`` without this backend's keys, which a provider may quote (the key it rejected, a debug echo of
+        the request). Every upstream-originated text on its way to a client or a log passes here: the message of
+        every error that leaves this backend (``_redact_error``, at ``open``, ``count_tokens`` and
+        ``list_models``), the error events of translated streams (``_scrubbed``) and the error chunks of relayed
+        ones (``_redacted_bytes``). A successful answer is the model's output and is not rewritten."""
+        return redact(text, self.keys.secrets())
+
+    def _redact_error(self, error: LipError) -> None:
+        error.message = self._redacted(error.message)
+        error.args = (error.message,)
 
     def _redacted_bytes(self, chunk: bytes) -> bytes:
         """A relayed chunk without this backend's keys (only error chunks are checked: they may quote a key)."""
         return self._redacted(chunk.decode("utf-8", "replace")).encode()
 
+    def _scrubbed(self, batch: list[Event]) -> list[Event]:
+        """A batch of translated events whose error events are redacted (an upstream's error event may quote a
+        key); the events themselves are passed on as they are."""
+        for event in batch:
+            if type(event) is StreamError:
+                self._redact_error(event.error)
+        return batch
+
+    def _excerpt(self, text: str) -> str:
+        """A non-JSON body as a one-line excerpt (an HTML page by its title, else its text without the tags);
+        redacted before it is cut, so no part of a key survives the cut."""
+        text = self._redacted(text)
+        if text.lstrip().startswith("<"):
+            title = HTML_TITLE.search(text)
+            text = title.group(1) if title else HTML_TAG.sub(" ", text)
+        return " ".join(text.split())[:EXCERPT_CHARS]
+
     async def count_tokens(self, body: dict[str, Any], client_headers: Mapping[str, str]) -> Any:
         """Anthropic's ``/v1/messages/count_tokens`` on this upstream (Anthropic-protocol backends only)."""
-        call = await self._send(orjson.dumps(body), False, client_headers, self.count_tokens_url)
         try:
-            data = await call.read_body()
-        finally:
-            call.release()
-        try:
-            return orjson.loads(data)
-        except orjson.JSONDecodeError:
-            raise UpstreamProtocolError(f"backend '{self.id}': count_tokens answered with invalid JSON") from None
+            call = await self._send(orjson.dumps(body), False, client_headers, self.count_tokens_url)
+            try:
+                data = await call.read_body()
+            finally:
+                call.release()
+            return self._answer(data)
+        except LipError as exc:
+            self._redact_error(exc)
+            raise
 
     # ---- open
 
@@ -266,8 +302,10 @@ class HttpBackend:
             if passthrough:
                 return await self._open_relay(request, target)
             return await self._open_events(request, target)
-        except BaseException:
+        except BaseException as exc:
             self.admission.release()
+            if isinstance(exc, LipError):
+                self._redact_error(exc)
             raise
 
     def _release_closer(self, call: UpstreamCall) -> Any:
@@ -291,9 +329,12 @@ class HttpBackend:
             if not request.stream or "json" in call.content_type:
                 data = await call.read_body()
                 await close()
-                if request.stream:  # a stream was asked for and a JSON body came back: an error in a 200
-                    raise self._error_in_200(data)
-                return RelayBody(data, call.content_type, self._check_relayed(data))
+                answer = self._answer(data)
+                if request.stream:  # a stream was asked for and a whole answer came: lip serves it as one
+                    return EventStream(
+                        [Repair(WHOLE_BODY_FOR_STREAM), *self.codec.decode_response(answer, request)], _empty()
+                    )
+                return RelayBody(data, call.content_type, answer)
             first, rest = await call.first_chunk()
             if not first:
                 raise UpstreamProtocolError(f"backend '{self.id}': the upstream sent an empty stream")
@@ -302,27 +343,23 @@ class HttpBackend:
             raise
         return RelayStream(first, rest, close, call.content_type, self._redacted_bytes)
 
-    def _check_relayed(self, data: bytes) -> Any:
-        """A body relayed as is must be JSON and not an error object (some providers send errors with a 200).
-        Returns it parsed."""
-        assert self.codec is not None
+    def _answer(self, data: bytes) -> dict[str, Any]:
+        """A whole 200 body, parsed; it must be a JSON object and not an error object (some providers send errors
+        with a 200: the client then gets the upstream's own message, from the one redaction point)."""
         try:
             body = orjson.loads(data)
         except orjson.JSONDecodeError:
-            raise UpstreamProtocolError(f"backend '{self.id}': the upstream answered with invalid JSON") from None
-        if isinstance(body, dict) and (body.get("error") or body.get("type") == "error"):
-            message, _ = self.codec.upstream_error(502, body)
-            raise UpstreamProtocolError(f"backend '{self.id}': the upstream answered 200 with an error: {message}")
+            raise UpstreamProtocolError(
+                f"backend '{self.id}': the upstream answered HTTP 200 with invalid JSON"
+            ) from None
+        if not isinstance(body, dict):
+            raise UpstreamProtocolError(
+                f"backend '{self.id}': the upstream answered HTTP 200 with JSON that is not an object"
+            )
+        if body.get("error") or body.get("type") == "error":
+            message, _ = self.codec.upstream_error(200, body) if self.codec is not None else ("", None)
+            raise UpstreamProtocolError(f"backend '{self.id}': the upstream answered HTTP 200 with an error: {message}")
         return body
-
-    def _error_in_200(self, data: bytes) -> LipError:
-        assert self.codec is not None
-        try:
-            body = orjson.loads(data)
-        except orjson.JSONDecodeError:
-            body = None
-        message, _ = self.codec.upstream_error(502, body)
-        return UpstreamProtocolError(f"backend '{self.id}': expected a stream, got a JSON body: {message}")
 
     async def _open_events(self, request: Request, target: Target) -> Opened:
         codec = self.codec
@@ -331,17 +368,15 @@ class HttpBackend:
         call = await self._send(body, request.stream, request.headers)
         close = self._release_closer(call)
         try:
-            if not request.stream:
+            if not request.stream or "json" in call.content_type:
                 data = await call.read_body()
                 await close()
-                try:
-                    parsed = orjson.loads(data)
-                except orjson.JSONDecodeError:
-                    raise UpstreamProtocolError(
-                        f"backend '{self.id}': the upstream answered with invalid JSON"
-                    ) from None
-                events = codec.decode_response(parsed, request)
-                return EventStream(ThinkTags().feed(events) if self.spec.think_tags else events, _empty())
+                events = codec.decode_response(self._answer(data), request)
+                if self.spec.think_tags:
+                    events = ThinkTags().feed(events)
+                if request.stream:  # a stream was asked for and a whole answer came: lip serves it as one
+                    events.insert(0, Repair(WHOLE_BODY_FOR_STREAM))
+                return EventStream(events, _empty())
             first, rest = await call.first_chunk()
             decoder = codec.stream_decoder(request)
             if self.spec.think_tags:
@@ -361,7 +396,7 @@ class HttpBackend:
         except BaseException:
             await close()
             raise
-        return EventStream(batch, _decode(chunks, sse, decoder), close)
+        return EventStream(self._scrubbed(batch), _decode(chunks, sse, decoder, self._scrubbed), close)
 
     def _quirks(self, body: dict[str, Any]) -> dict[str, Any]:
         """What this provider spells differently from its protocol's common form (a preset's data or the row's)."""
@@ -373,6 +408,13 @@ class HttpBackend:
     # ---- models
 
     async def list_models(self) -> list[dict[str, Any]]:
+        try:
+            return await self._list_models()
+        except LipError as exc:
+            self._redact_error(exc)
+            raise
+
+    async def _list_models(self) -> list[dict[str, Any]]:
         key = next(self.keys.candidates(), None) if self.keys.authenticated else None
         headers = self._headers(key, False, {})
         headers.pop("Content-Type", None)
@@ -431,15 +473,18 @@ async def _empty() -> AsyncIterator[Sequence[Event]]:
     yield
 
 
-async def _decode(chunks: AsyncIterator[bytes], sse: SSEDecoder, decoder: Any) -> AsyncIterator[Sequence[Event]]:
-    """Upstream bytes -> SSE events -> canonical event batches; upstream failures become a StreamError."""
+async def _decode(
+    chunks: AsyncIterator[bytes], sse: SSEDecoder, decoder: Any, scrubbed: Callable[[list[Event]], list[Event]]
+) -> AsyncIterator[Sequence[Event]]:
+    """Upstream bytes -> SSE events -> canonical event batches (error events redacted by ``scrubbed``); upstream
+    failures become a StreamError."""
     try:
         async for chunk in chunks:
             batch = [e for s in sse.feed(chunk) for e in decoder.feed(s)]
             if batch:
-                yield batch
+                yield scrubbed(batch)
         tail = [e for s in sse.flush() for e in decoder.feed(s)] + decoder.finish()
     except LipError as exc:
         tail = [StreamError(exc)]
     if tail:
-        yield tail
+        yield scrubbed(tail)

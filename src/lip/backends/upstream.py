@@ -28,6 +28,7 @@ from lip.errors import (
     UpstreamTimeout,
     UpstreamUnreachable,
 )
+from lip.protocols.sse import SSEDecoder, loads_data
 
 MAX_ERROR_BODY = 256 * 1024
 MAX_RESPONSE_BODY = 64 * 1024 * 1024
@@ -51,10 +52,27 @@ def parse_retry_after(value: str | None) -> float | None:
 
 
 def parse_body(raw: bytes) -> Any:
+    """An upstream error body: its JSON; else the first JSON object of an SSE-framed body (some compatible servers
+    send their errors as ``data: {"error": ...}`` events); else its text, whole (the backend keeps a redacted
+    excerpt: cutting it first could leave half a key that redaction no longer recognises)."""
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
-        return raw.decode("utf-8", "replace")[:2000]
+        pass
+    framed = _framed_object(raw) if b"data:" in raw else None
+    return framed if framed is not None else raw.decode("utf-8", "replace")
+
+
+def _framed_object(raw: bytes) -> dict[str, Any] | None:
+    decoder = SSEDecoder()
+    for event in decoder.feed(raw) + decoder.flush():
+        try:
+            data = loads_data(event.data)
+        except orjson.JSONDecodeError:
+            continue
+        if isinstance(data, dict):
+            return data
+    return None
 
 
 class UpstreamErrors:
@@ -283,7 +301,7 @@ async def post(
     timeouts: Timeouts,
     what: str,
 ) -> UpstreamCall:
-    """POST and wait for the status line and headers; a non-2xx status raises UpstreamStatusError.
+    """POST and wait for the status line and headers; a non-2xx status raises (see ``raise_for_status``).
 
     The connect timeout bounds the TCP (and TLS) connect; the first-byte deadline starts now and covers the headers
     and the first body chunk (see ``UpstreamCall.first_chunk``); the total deadline covers the whole exchange.
@@ -292,7 +310,7 @@ async def post(
     timeout = client_timeout(timeouts.connect_s)
     with UpstreamErrors(what, deadlines.first_byte_message):
         async with asyncio.timeout_at(deadlines.first_byte_at()):
-            response = await session.post(url, data=body, headers=headers, timeout=timeout)
+            response = await session.post(url, data=body, headers=headers, timeout=timeout, allow_redirects=False)
             if response.status >= 300:
                 await raise_for_status(response, what)
     return UpstreamCall(response, deadlines, what)
@@ -306,20 +324,32 @@ async def get_json(
     what: str,
     params: Mapping[str, str] | None = None,
 ) -> Any:
-    """GET JSON; ``params`` are added to the URL's own query (a base_url may carry one)."""
+    """GET JSON; ``params`` are added to the URL's own query (a base_url may carry one). Redirects are not
+    followed (see ``raise_for_status``)."""
     with UpstreamErrors(what):
         async with asyncio.timeout(timeout_s):
-            async with session.get(url, headers=headers, params=params) as response:
+            async with session.get(url, headers=headers, params=params, allow_redirects=False) as response:
                 if response.status >= 300:
                     await raise_for_status(response, what)
                 raw = await response.content.read(MAX_RESPONSE_BODY)
-    body = parse_body(raw)
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        body = None
     if not isinstance(body, dict | list):
         raise UpstreamProtocolError(f"{what}: the upstream answered with something that is not JSON")
     return body
 
 
 async def raise_for_status(response: aiohttp.ClientResponse, what: str) -> None:
+    """A 3xx is an UpstreamProtocolError naming the status: lip never follows a redirect, which would hand the
+    key (and, for 307/308, the prompt) to wherever ``Location`` points; the target is not named either. Any other
+    status is an UpstreamStatusError with the parsed body."""
+    if response.status < 400:
+        response.release()
+        raise UpstreamProtocolError(
+            f"{what}: the upstream answered HTTP {response.status}, a redirect (lip does not follow redirects)"
+        )
     try:
         raw = await response.content.read(MAX_ERROR_BODY)
     finally:

@@ -188,7 +188,7 @@ class Endpoint:
         runtime.health.success(target)
         exchange.target = target
         exchange.first_byte = time.perf_counter()
-        final = decoded[0] if decoded else request
+        final = decoded[0] if decoded else self._whole(request) if isinstance(opened, EventStream) else request
         return await self.respond(http, final, target, opened, exchange, keepalive.response)
 
     # ---- hooks a frontend may extend
@@ -205,6 +205,14 @@ class Endpoint:
         full = self.codec.decode_request(head.raw, head.headers)
         full.headers, full.state = head.headers, head.state
         return full
+
+    def _whole(self, head: Request) -> Request:
+        """A relayed request answered with events (a stream asked, a whole body served as one): the encoder and
+        ``completed`` want the whole request; the head when lip cannot decode it (the upstream took it as is)."""
+        try:
+            return self.decode_full(head)
+        except LipError:
+            return head
 
     async def completed(self, request: Request, collector: Collector) -> None:
         """Called when a translated answer ended well (e.g. to store a response for previous_response_id)."""
