@@ -42,7 +42,7 @@ from typing import Any
 
 import orjson
 
-from lip.canonical.request import Image, Message, Part, Reasoning, Text, ToolCall, ToolResult
+from lip.canonical.request import Audio, Document, Image, Message, Part, Reasoning, Text, ToolCall, ToolResult
 from lip.store import Store
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,8 @@ FORMAT = 1
 PART_TYPES: dict[str, type[Part]] = {
     "text": Text,
     "image": Image,
+    "document": Document,
+    "audio": Audio,
     "tool_call": ToolCall,
     "tool_result": ToolResult,
     "reasoning": Reasoning,

@@ -8,11 +8,13 @@ message_stop.  A mid-stream failure is `event: error`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 import orjson
 
+from tests.fakes import files
 from tests.fakes.endpoint import mid_stream_error
 from tests.fakes.errors import ApiError, Family, anthropic_error
 from tests.fakes.script import ErrorMidStream, FakeToolCall, Turn, neutral_finish
@@ -27,6 +29,7 @@ _STOP = {
     "stop_sequence": "stop_sequence",
     "content_filter": "refusal",
 }
+TOOL_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 _TOOL_TAGS = "'custom', 'bash_20250124', 'text_editor_20250728', 'web_search_20250305'"
 
 
@@ -83,6 +86,9 @@ def _check_blocks(messages: list[dict[str, Any]]) -> None:
         for j, block in enumerate(_blocks(msg)):
             if block.get("type") == "thinking" and not block.get("signature"):
                 raise _bad(f"messages.{i}.content.{j}.thinking.signature: Field required")
+            problem = files.anthropic_document(block) if block.get("type") == "document" else None
+            if problem:
+                raise _bad(f"messages.{i}.content.{j}.document.{problem}")
 
 
 def _check_tool_pairing(messages: list[dict[str, Any]]) -> None:
@@ -116,6 +122,8 @@ def _check_tools(tools: Any) -> None:
         if kind == "custom":
             if not tool.get("name"):
                 raise _bad(f"tools.{i}.custom.name: Field required")
+            if not TOOL_NAME.fullmatch(str(tool["name"])):
+                raise _bad(f"tools.{i}.custom.name: String should match pattern '^[a-zA-Z0-9_-]{{1,64}}$'")
             if "input_schema" not in tool:
                 raise _bad(f"tools.{i}.custom.input_schema: Field required")
         elif kind == "function":

@@ -8,11 +8,13 @@ chunk, a usage chunk with `choices: []` when `stream_options.include_usage`, the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, get_args, get_type_hints
 
 from openai.types.chat import ChatCompletionMessageParam
 
+from tests.fakes import files
 from tests.fakes.endpoint import mid_stream_error
 from tests.fakes.errors import ApiError, Family, openai_error, openai_error_body
 from tests.fakes.script import ErrorMidStream, FakeToolCall, Turn, neutral_finish
@@ -20,6 +22,8 @@ from tests.fakes.wire import DONE, Frame, make_id, now, split_text
 
 __all__ = ["OpenAIChat"]
 
+_USER_PARTS = ("text", "image_url", "input_audio", "file")
+TOOL_NAME = re.compile(r"[a-zA-Z0-9_-]+")
 _ROLES = ("system", "developer", "user", "assistant", "tool", "function")
 _FINISH = {
     "end_turn": "stop",
@@ -44,8 +48,25 @@ def _check_tools(tools: Any) -> None:
             continue
         if not isinstance(tool.get("function"), dict):
             raise _missing(f"tools[{i}].function")
-        if not tool["function"].get("name"):
+        name = tool["function"].get("name")
+        if not name:
             raise _missing(f"tools[{i}].function.name")
+        if len(str(name)) > 64:
+            raise openai_error(
+                400,
+                f"Invalid 'tools[{i}].function.name': string too long. Expected a string with maximum length 64, "
+                f"but got a string with length {len(str(name))} instead.",
+                param=f"tools[{i}].function.name",
+                code="string_above_max_length",
+            )
+        if not TOOL_NAME.fullmatch(str(name)):
+            raise openai_error(
+                400,
+                f"Invalid 'tools[{i}].function.name': string does not match pattern. Expected a string that matches "
+                "the pattern '^[a-zA-Z0-9_-]+$'.",
+                param=f"tools[{i}].function.name",
+                code="invalid_value",
+            )
 
 
 def _check_message(i: int, msg: Any) -> None:
@@ -66,6 +87,24 @@ def _check_message(i: int, msg: Any) -> None:
         raise _missing(f"messages[{i}].content")
     if role == "tool" and not msg.get("tool_call_id"):
         raise _missing(f"messages[{i}].tool_call_id")
+    if role == "user" and isinstance(msg.get("content"), list):
+        _check_user_parts(i, msg["content"])
+
+
+def _check_user_parts(i: int, parts: list[Any]) -> None:
+    for j, part in enumerate(parts):
+        at = f"messages[{i}].content[{j}]"
+        kind = part.get("type") if isinstance(part, dict) else None
+        if kind not in _USER_PARTS:
+            raise openai_error(
+                400,
+                f"Invalid value: '{kind}'. Supported values are: 'text', 'image_url', 'input_audio', and 'file'.",
+                param=f"{at}.type",
+                code="invalid_value",
+            )
+        problem = files.chat_part(part) if kind in ("file", "input_audio") else None
+        if problem:
+            raise openai_error(400, f"Invalid '{at}': {problem}", param=at, code="invalid_value")
 
 
 # every key a Chat message may have, per role, from the SDK's request types (OpenAI refuses any other)

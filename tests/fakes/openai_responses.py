@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tests.fakes import files
 from tests.fakes.endpoint import mid_stream_error
 from tests.fakes.errors import ApiError, Family, openai_error
 from tests.fakes.script import ErrorMidStream, Turn, neutral_finish
@@ -43,10 +44,42 @@ def _input_items(body: dict[str, Any]) -> list[dict[str, Any]]:
     return [item for item in raw or [] if isinstance(item, dict)]
 
 
-def _check_tools(tools: Any) -> None:
+def _check_tools(tools: Any, where: str = "tools") -> None:
+    """Function tools need a name; a ``namespace`` groups function and custom tools under a name."""
     for i, tool in enumerate(tools if isinstance(tools, list) else []):
-        if isinstance(tool, dict) and tool.get("type") == "function" and not tool.get("name"):
-            raise _missing(f"tools[{i}].name")
+        at = f"{where}[{i}]"
+        kind = tool.get("type") if isinstance(tool, dict) else None
+        if kind in ("function", "custom", "namespace") and not tool.get("name"):
+            raise _missing(f"{at}.name")
+        if kind == "namespace":
+            if not isinstance(tool.get("tools"), list):
+                raise _missing(f"{at}.tools")
+            _check_tools(tool["tools"], f"{at}.tools")
+
+
+def _check_files(body: dict[str, Any]) -> None:
+    for i, item in enumerate(body["input"] if isinstance(body["input"], list) else []):
+        content = item.get("content") if isinstance(item, dict) else None
+        for j, part in enumerate(content if isinstance(content, list) else []):
+            is_file = isinstance(part, dict) and part.get("type") == "input_file"
+            problem = files.responses_file(part) if is_file else None
+            if problem:
+                at = f"input[{i}].content[{j}]"
+                raise openai_error(400, f"Invalid '{at}': {problem}", param=at, code="invalid_value")
+
+
+def _check_additional_tools(body: dict[str, Any]) -> None:
+    """``additional_tools`` input items: ``{type, role: "developer", tools}`` (the SDK's beta AdditionalTools)."""
+    for i, item in enumerate(body["input"] if isinstance(body["input"], list) else []):
+        if not isinstance(item, dict) or item.get("type") != "additional_tools":
+            continue
+        if item.get("role") != "developer":
+            raise openai_error(
+                400, f"Invalid value for 'input[{i}].role': expected 'developer'.", param=f"input[{i}].role"
+            )
+        if not isinstance(item.get("tools"), list):
+            raise _missing(f"input[{i}].tools")
+        _check_tools(item["tools"], f"input[{i}].tools")
 
 
 class OpenAIResponses:
@@ -69,6 +102,8 @@ class OpenAIResponses:
                 400, "Invalid type for 'input': expected a string or an array.", param="input", code="invalid_type"
             )
         _check_tools(body.get("tools"))
+        _check_additional_tools(body)
+        _check_files(body)
         previous = body.get("previous_response_id")
         if previous is not None and previous not in self.stored:
             raise openai_error(
@@ -225,16 +260,15 @@ def _output_items(body: dict[str, Any], turn: Turn, status: str) -> list[dict[st
             {"id": make_id("msg_", 48), "type": "message", "status": status, "role": "assistant", "content": [part]}
         )
     for tc in turn.tool_calls:
-        items.append(
-            {
-                "id": make_id("fc_", 48),
-                "type": "function_call",
-                "status": "completed",
-                "arguments": tc.arguments,
-                "call_id": tc.id or make_id("call_"),
-                "name": tc.name,
-            }
-        )
+        call = {
+            "id": make_id("fc_", 48),
+            "type": "function_call",
+            "status": "completed",
+            "arguments": tc.arguments,
+            "call_id": tc.id or make_id("call_"),
+            "name": tc.name,
+        }
+        items.append({**call, "namespace": tc.namespace} if tc.namespace else call)
     return items
 
 

@@ -79,6 +79,7 @@ class FakeToolCall:
     arguments: str = "{}"
     id: str | None = None
     fragments: int = 3
+    namespace: str | None = None  # Responses only: the call names the tool's namespace beside its name
 
 
 @dataclass(frozen=True, slots=True)

@@ -581,6 +581,71 @@ def codex_tool_loop(model: str, *, stream: bool = True) -> JSON:
     return body
 
 
+CODE_MODE = "text(await tools.shell({command: ['bash', '-lc', 'ls']}));"
+
+
+def codex_tool_groups() -> list[JSON]:
+    """Codex >= 0.147's grouped tools: sub-agent functions in one namespace, code mode's freeform ``exec`` in
+    another (``namespace`` entries: name, description, function/custom tools)."""
+    task = {"type": "string", "description": "What the sub-agent should do"}
+    return [
+        {
+            "type": "namespace",
+            "name": "collaboration",
+            "description": "Tools to delegate work to sub-agents.",
+            "tools": [
+                {
+                    "type": "function",
+                    "name": "spawn_agent",
+                    "description": "Start a sub-agent on a task.",
+                    "strict": False,
+                    "parameters": {
+                        "type": "object",
+                        "properties": {"task": task},
+                        "required": ["task"],
+                        "additionalProperties": False,
+                    },
+                },
+                {
+                    "type": "function",
+                    "name": "send_message",
+                    "description": "Send a message to a running sub-agent.",
+                    "strict": False,
+                    "parameters": {
+                        "type": "object",
+                        "properties": {"target": {"type": "string"}, "message": {"type": "string"}},
+                        "required": ["target", "message"],
+                        "additionalProperties": False,
+                    },
+                },
+            ],
+        },
+        {
+            "type": "namespace",
+            "name": "functions",
+            "description": "Code mode: JavaScript that calls the other tools.",
+            "tools": [
+                {
+                    "type": "custom",
+                    "name": "exec",
+                    "description": "Run code-mode JavaScript. This is a FREEFORM tool, so do not wrap the code in "
+                    "JSON.",
+                    "format": {"type": "text"},
+                }
+            ],
+        },
+    ]
+
+
+def codex_lite_first_turn(model: str, *, stream: bool = True) -> JSON:
+    """Codex >= 0.147 on its default model: top-level ``tools`` empty, every tool in one leading ``additional_tools``
+    input item (role developer), the sub-agent tools grouped in namespaces."""
+    body = codex_first_turn(model, stream=stream)
+    declared = {"type": "additional_tools", "role": "developer", "tools": [*codex_tools(), *codex_tool_groups()]}
+    body.update(tools=[], input=[declared, *codex_context()])
+    return body
+
+
 def codex_plain_model(model: str, *, stream: bool = True) -> JSON:
     """Codex on a model without reasoning: ``reasoning: null`` and ``include: []`` are still sent (codex-rs does not
     skip them), and apply_patch is a JSON function instead of a freeform tool."""

@@ -15,6 +15,7 @@ import pytest
 from openai.resources.responses import AsyncResponses
 
 from lip.protocols.anthropic_blocks import CUSTOM_TOOL_SCHEMA
+from lip.protocols.freeform import WRAPPED_NOTE
 from tests.fakes import FakeToolCall, Turn
 from tests.integration import client_shapes as shapes
 from tests.integration.matrix import MODEL, Rig
@@ -96,7 +97,7 @@ async def test_first_turn_to_a_chat_upstream(matrix: Rig, stream: bool) -> None:
             "content": [{"type": "text", "text": ENV_CONTEXT}, {"type": "text", "text": "Rename the greeting"}],
         },
     ]
-    shell, plan, apply_patch = shapes.codex_tools()[:3]
+    shell, plan = shapes.codex_tools()[:2]
     assert sent["tools"] == [
         {"type": "function", "function": {k: shell[k] for k in ("name", "description", "parameters", "strict")}},
         {"type": "function", "function": {k: plan[k] for k in ("name", "description", "parameters", "strict")}},
@@ -104,7 +105,8 @@ async def test_first_turn_to_a_chat_upstream(matrix: Rig, stream: bool) -> None:
             "type": "function",
             "function": {
                 "name": "apply_patch",
-                "description": apply_patch["description"],
+                "description": f"Use the `apply_patch` tool to edit files.\n\n{WRAPPED_NOTE}\n\n"
+                f"The text must match this lark grammar:\n{shapes.APPLY_PATCH_GRAMMAR}",
                 "parameters": {
                     "type": "object",
                     "properties": {"input": {"type": "string", "description": "The raw input for this tool."}},

@@ -733,7 +733,8 @@ def test_count_tokens_bodies_need_no_max_tokens() -> None:
 @pytest.mark.parametrize(
     ("content", "param"),
     [
-        ([{"type": "text", "text": "a"}, {"type": "document", "source": {}}], "messages[0].content[1].type"),
+        ([{"type": "text", "text": "a"}, {"type": "document", "source": {}}], "messages[0].content[1].source.type"),
+        ([{"type": "text", "text": "a"}, {"type": "search_result"}], "messages[0].content[1].type"),
         ([{"type": "image", "source": {"type": "file", "file_id": "f"}}], "messages[0].content[0].source.type"),
         ([{"type": "text"}], "messages[0].content[0].text"),
         ([{"type": "tool_result", "content": "x"}], "messages[0].content[0].tool_use_id"),

@@ -52,8 +52,36 @@ TOOL_RESULT = {"type": "tool_result", "tool_use_id": "toolu_1", "content": "ok"}
             "tools[0].function",
             "Missing required parameter: 'tools[0].function'",
         ),
+        (
+            {"model": "m", "messages": [USER], "tools": [{"type": "function", "function": {"name": "mcp.github"}}]},
+            "tools[0].function.name",
+            "string does not match pattern",
+        ),
+        (
+            {"model": "m", "messages": [USER], "tools": [{"type": "function", "function": {"name": "f" * 65}}]},
+            "tools[0].function.name",
+            "maximum length 64",
+        ),
         ({"model": "m", "messages": [USER], "stream_options": {"include_usage": True}}, "stream_options", "stream"),
         ({"model": "m", "messages": [{"role": "robot", "content": "x"}]}, "messages[0].role", "Invalid value"),
+        (
+            {"model": "m", "messages": [{"role": "user", "content": [{"type": "file", "file": {"filename": "a"}}]}]},
+            "messages[0].content[0]",
+            "one of file_data or file_id",
+        ),
+        (
+            {
+                "model": "m",
+                "messages": [{"role": "user", "content": [{"type": "file", "file": {"file_data": "JVBE"}}]}],
+            },
+            "messages[0].content[0]",
+            "data URL",
+        ),
+        (
+            {"model": "m", "messages": [{"role": "user", "content": [{"type": "document", "source": {}}]}]},
+            "messages[0].content[0].type",
+            "Invalid value: 'document'",
+        ),
     ],
 )
 async def test_chat_rejects(
@@ -103,6 +131,28 @@ async def test_chat_invalid_json(fake_provider: FakeProvider) -> None:
             "input",
             None,
             "No tool output found for function call call_9.",
+        ),
+        (
+            {"model": "m", "input": [{"type": "additional_tools", "role": "user", "tools": []}]},
+            "input[0].role",
+            None,
+            "expected 'developer'",
+        ),
+        (
+            {
+                "model": "m",
+                "input": "x",
+                "tools": [{"type": "namespace", "name": "ns", "tools": [{"type": "function"}]}],
+            },
+            "tools[0].tools[0].name",
+            "missing_required_parameter",
+            "Missing required parameter",
+        ),
+        (
+            {"model": "m", "input": [{"role": "user", "content": [{"type": "input_file", "filename": "a.pdf"}]}]},
+            "input[0].content[0]",
+            "invalid_value",
+            "one of file_data, file_id or file_url",
         ),
         (
             {"model": "m", "input": "x", "previous_response_id": "resp_missing"},
@@ -209,6 +259,23 @@ def _anthropic(**overrides: Any) -> dict[str, Any]:
             "tools.0: Input tag 'function'",
         ),
         (_anthropic(tools=[{"name": "f"}]), "tools.0.custom.input_schema: Field required"),
+        (
+            _anthropic(
+                messages=[
+                    {
+                        "role": "user",
+                        "content": [
+                            {"type": "document", "source": {"type": "base64", "media_type": "text/plain", "data": "x"}}
+                        ],
+                    }
+                ]
+            ),
+            "messages.0.content.0.document.source",
+        ),
+        (
+            _anthropic(tools=[{"name": "mcp.github", "input_schema": {"type": "object"}}]),
+            "tools.0.custom.name: String should match pattern",
+        ),
         (
             _anthropic(thinking={"type": "enabled", "budget_tokens": 2048}),
             "must be greater than `thinking.budget_tokens`",

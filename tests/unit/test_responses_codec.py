@@ -794,9 +794,9 @@ def test_translated_request_edges() -> None:
             "file",
         ),
         (
-            {"model": "m", "input": [{"role": "user", "content": [{"type": "input_file", "file_id": "f"}]}]},
+            {"model": "m", "input": [{"role": "user", "content": [{"type": "input_file", "filename": "a.pdf"}]}]},
             "input[0].content[0]",
-            "input_file",
+            "file_data, file_url or file_id",
         ),
         (
             {"model": "m", "input": [{"type": "function_call", "name": "f", "arguments": "{}"}]},

@@ -17,6 +17,8 @@ from lip.canonical.events import (
     Usage,
 )
 from lip.canonical.request import (
+    Audio,
+    Document,
     Image,
     Message,
     Params,
@@ -26,12 +28,15 @@ from lip.canonical.request import (
     Text,
     ToolCall,
     ToolChoice,
+    ToolOrigin,
     ToolResult,
     ToolSpec,
 )
 
 __all__ = [
+    "Audio",
     "Collector",
+    "Document",
     "Event",
     "Image",
     "Message",
@@ -55,6 +60,7 @@ __all__ = [
     "ToolCallEnd",
     "ToolCallStart",
     "ToolChoice",
+    "ToolOrigin",
     "ToolResult",
     "ToolSpec",
     "Usage",

@@ -24,6 +24,31 @@ class Image:
 
 
 @dataclass(slots=True)
+class Document:
+    """A file the user attached (a PDF or plain text): inline, by URL, or by the id a provider's Files API gave it.
+    ``where`` is the client's part, named in the 400 a backend with no equivalent answers (``protocols/documents``)."""
+
+    data: str | None = None  # base64 payload without the data: prefix
+    text: str | None = None  # a plain-text document
+    url: str | None = None
+    file_id: str | None = None
+    file_host: Literal["openai", "anthropic"] | None = None  # whose Files API issued file_id
+    media_type: str | None = None
+    filename: str | None = None  # Anthropic: the title
+    where: str = ""
+    extra: dict[str, Any] | None = None  # Anthropic context / citations / cache_control: only an Anthropic target
+
+
+@dataclass(slots=True)
+class Audio:
+    """Chat ``input_audio``: base64 audio the user attached; only a Chat backend takes it."""
+
+    data: str
+    format: str
+    where: str = ""
+
+
+@dataclass(slots=True)
 class ToolCall:
     id: str
     name: str
@@ -50,13 +75,21 @@ class Reasoning:
     id: str | None = None  # Responses reasoning item id
 
 
-Part = Text | Image | ToolCall | ToolResult | Reasoning
+Part = Text | Image | Document | Audio | ToolCall | ToolResult | Reasoning
 
 
 @dataclass(slots=True)
 class Message:
     role: Role
     content: list[Part]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolOrigin:
+    """A tool a Responses client grouped in a ``namespace``: the canonical ``ToolSpec.name`` is lip's flat name."""
+
+    namespace: str
+    name: str
 
 
 @dataclass(slots=True)
@@ -67,6 +100,7 @@ class ToolSpec:
     kind: ToolKind = "function"
     strict: bool | None = None
     extra: dict[str, Any] | None = None  # e.g. custom tool format, cache_control
+    origin: ToolOrigin | None = None  # set when the client declared the tool inside a namespace
 
 
 @dataclass(slots=True)
@@ -111,3 +145,7 @@ class Request:
     def custom_tool_names(self) -> frozenset[str]:
         """Names of freeform tools, whose calls a Chat or Anthropic upstream returns wrapped as ``{"input": ...}``."""
         return frozenset(t.name for t in self.tools if t.kind == "custom")
+
+    def tool_origins(self) -> dict[str, ToolOrigin]:
+        """Flat name -> namespace and name, for the tools a Responses client declared inside a namespace."""
+        return {t.name: t.origin for t in self.tools if t.origin is not None}

@@ -26,6 +26,8 @@ from typing import Any
 import orjson
 
 from lip.canonical.request import (
+    Audio,
+    Document,
     Image,
     Message,
     Params,
@@ -39,7 +41,7 @@ from lip.canonical.request import (
     ToolSpec,
 )
 from lip.errors import InvalidRequest
-from lip.protocols import fields
+from lip.protocols import documents, fields, freeform
 
 log = logging.getLogger("lip.protocols.anthropic_messages")
 
@@ -194,6 +196,8 @@ def _block(block: dict[str, Any], at: str) -> Part:
         return reasoning_from_signature(thinking, fields.optional(block, "signature", str, f"{at}.signature"))
     if kind == "redacted_thinking":
         return Reasoning(redacted=fields.required(block, "data", str, f"{at}.data"))
+    if kind == "document":
+        return documents.from_anthropic_document(block, at)
     raise _unsupported(kind, at)
 
 
@@ -435,6 +439,8 @@ def _user_blocks(parts: list[Part]) -> tuple[list[dict[str, Any]], list[dict[str
                 blocks.append(_text_block(part))
         elif isinstance(part, Image):
             blocks.append(_image_block(part))
+        elif isinstance(part, Document | Audio):
+            blocks.append(documents.anthropic_block(part))
         else:
             log.debug("dropping %s from a user turn: Anthropic user turns cannot carry it", type(part).__name__)
     return results, blocks
@@ -547,7 +553,9 @@ def encode_tools(request: Request) -> list[dict[str, Any]]:
     tools: list[dict[str, Any]] = []
     for spec in request.tools:
         tool: dict[str, Any] = {"name": spec.name}
-        if spec.description:
+        if spec.kind == "custom":
+            tool["description"] = freeform.wrapped_description(spec)
+        elif spec.description:
             tool["description"] = spec.description
         tool["input_schema"] = CUSTOM_TOOL_SCHEMA if spec.kind == "custom" else (spec.parameters or EMPTY_SCHEMA)
         if spec.extra and "cache_control" in spec.extra:

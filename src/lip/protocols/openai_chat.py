@@ -8,7 +8,8 @@ Mapping decisions (see docs/protocol-mapping.md):
   effort ``effort_for_budget`` names. An assistant turn's reasoning text goes back as ``reasoning_content``
   (DeepSeek, Kimi and GLM refuse a tool loop without it); the backend renames or drops the field per its
   ``reasoning_field`` (``chat_reasoning.place_reasoning``). Proofs (signatures, encrypted content) are dropped.
-- A freeform (custom) tool goes as a function taking one string ``input``; its calls are unwrapped on the way back.
+- A freeform (custom) tool goes as a function taking one string ``input``, described as one (``freeform``); its
+  calls are unwrapped on the way back.
 - A tool message takes text only: a result's images follow the tool messages in a user message, labelled with the
   call id; an error result's text starts with ``Error``.
 - From a Chat backend: ``reasoning_content`` (or ``reasoning``) deltas are reasoning; tool calls with a ``stop`` or
@@ -44,6 +45,8 @@ from lip.canonical.events import (
     Usage,
 )
 from lip.canonical.request import (
+    Audio,
+    Document,
     Image,
     Message,
     Params,
@@ -57,7 +60,7 @@ from lip.canonical.request import (
     ToolSpec,
 )
 from lip.errors import InvalidRequest, LipError, UpstreamProtocolError, UpstreamStatusError
-from lip.protocols import fields
+from lip.protocols import documents, fields, freeform
 from lip.protocols.sse import DONE_DATA, DONE_FRAME, SSEEvent, encode, loads_data
 
 NAME = "openai_chat"
@@ -171,6 +174,10 @@ def _content_parts(content: Any, where: str) -> list[Part]:
             else:
                 url = fields.required(image, "url", str, f"{at}.image_url.url")
                 parts.append(_image_from_url(url, fields.optional(image, "detail", str, f"{at}.image_url.detail")))
+        elif kind == "file":
+            parts.append(documents.from_chat_file(item, at))
+        elif kind == "input_audio":
+            parts.append(documents.from_chat_audio(item, at))
         else:
             raise InvalidRequest(f"'{at}.type' {kind!r} is not supported by lip's Chat translation", param=f"{at}.type")
     return parts
@@ -407,14 +414,18 @@ def _image_url(image: Image) -> dict[str, Any]:
 
 
 def _user_content(parts: list[Part]) -> str | list[dict[str, Any]]:
-    if all(isinstance(p, Text) for p in parts) and len(parts) <= 1:
-        return parts[0].text if parts else ""  # type: ignore[union-attr]
+    if not parts:
+        return ""
+    if len(parts) == 1 and isinstance(parts[0], Text):
+        return parts[0].text
     content: list[dict[str, Any]] = []
     for part in parts:
         if isinstance(part, Text):
             content.append({"type": "text", "text": part.text})
         elif isinstance(part, Image):
             content.append(_image_url(part))
+        elif isinstance(part, Document | Audio):
+            content.append(documents.chat_part(part))
     return content
 
 
@@ -450,7 +461,7 @@ def _encode_message(message: Message, out: list[dict[str, Any]]) -> None:
         images = [p for p in result.content if isinstance(p, Image)]
         if images:
             shown += [Text(f"[image from tool call {result.call_id}]"), *images]
-    rest = shown + [p for p in message.content if isinstance(p, Text | Image)]
+    rest = shown + [p for p in message.content if isinstance(p, Text | Image | Document | Audio)]
     if rest or not results:
         out.append({"role": "user", "content": _user_content(list(rest))})
 
@@ -459,7 +470,9 @@ def _encode_tools(request: Request) -> list[dict[str, Any]]:
     tools: list[dict[str, Any]] = []
     for tool in request.tools:
         function: dict[str, Any] = {"name": tool.name}
-        if tool.description:
+        if tool.kind == "custom":
+            function["description"] = freeform.wrapped_description(tool)
+        elif tool.description:
             function["description"] = tool.description
         if tool.kind == "custom":
             function["parameters"] = CUSTOM_TOOL_SCHEMA

@@ -57,9 +57,9 @@ from lip.canonical.events import (
     ToolCallStart,
     Usage,
 )
-from lip.canonical.request import Message, Params, Reasoning, Request
+from lip.canonical.request import Message, Params, Reasoning, Request, ToolOrigin
 from lip.errors import InvalidRequest, LipError, UpstreamProtocolError, UpstreamStatusError
-from lip.protocols import fields
+from lip.protocols import fields, responses_tools
 from lip.protocols import responses_items as items
 from lip.protocols.openai_chat import ERROR_CODE_STATUS, effort_for_budget, error_body, upstream_error
 from lip.protocols.sse import DONE_DATA, SSEEvent, encode, loads_data
@@ -132,8 +132,7 @@ class OpenAIResponsesCodec:
         raw = request.raw
         _reject_unsupported(raw)
         request.system, request.messages = items.decode_input(raw["input"], raw.get("instructions"))
-        if raw.get("tools"):
-            request.tools = items.decode_tools(raw["tools"])
+        request.tools = responses_tools.declared_tools(raw)
         request.tool_choice = items.decode_tool_choice(raw.get("tool_choice"), raw.get("parallel_tool_calls"))
         request.params = _params(raw)
         request.metadata = fields.optional(raw, "metadata", dict)
@@ -284,7 +283,7 @@ def _translated(request: Request, body: dict[str, Any], effort: str | None) -> N
 def _same_protocol(request: Request, body: dict[str, Any], effort: str | None) -> None:
     raw = request.raw
     body.update({k: v for k, v in raw.items() if k not in LIP_OWNED})
-    if request.tools and not raw.get("tools"):
+    if request.tools and not raw.get("tools") and not responses_tools.additional_items(raw.get("input")):
         body["tools"] = items.encode_tools(request.tools, same_protocol=True)
     if effort:
         body["reasoning"] = {**(raw.get("reasoning") or {}), "effort": effort}
@@ -345,7 +344,7 @@ def encode_response(response: Response, request: Request) -> dict[str, Any]:
     )
     status = "incomplete" if response.stop_reason in items.INCOMPLETE_REASONS else "completed"
     return items.finished_response(
-        head, items.output_items(response.content, status), response.usage, response.stop_reason
+        head, items.output_items(response.content, status, request.tool_origins()), response.usage, response.stop_reason
     )
 
 
@@ -391,10 +390,10 @@ def _text_where(item: _OpenItem) -> bytes:
 class _Call:
     """One tool call: streamed live when it is the active output item, buffered while another one is."""
 
-    __slots__ = ("args", "call_id", "ended", "index", "item_id", "kind", "name")
+    __slots__ = ("args", "call_id", "ended", "index", "item_id", "kind", "name", "origin")
 
-    def __init__(self, call_id: str, name: str, kind: str) -> None:
-        self.call_id, self.name, self.kind = call_id, name, kind
+    def __init__(self, call_id: str, name: str, kind: str, origin: ToolOrigin | None) -> None:
+        self.call_id, self.name, self.kind, self.origin = call_id, name, kind, origin
         self.args = ""
         self.ended = False
         self.index = -1
@@ -402,7 +401,7 @@ class _Call:
 
     def item(self, status: str) -> dict[str, Any]:
         args = self.args if status == "completed" else ""
-        return items.call_item(self.item_id, self.call_id, self.name, args, self.kind, status)
+        return items.call_item(self.item_id, self.call_id, self.name, args, self.kind, status, self.origin)
 
 
 class ResponsesStreamEncoder:
@@ -411,6 +410,7 @@ class ResponsesStreamEncoder:
 
     def __init__(self, request: Request) -> None:
         self.request = request
+        self.origins = request.tool_origins()
         self.response_id = ""
         self.usage = Usage()
         self._head: dict[str, Any] = {}
@@ -452,7 +452,7 @@ class ResponsesStreamEncoder:
             case ReasoningEnd(signature=sig, encrypted=enc, redacted=red):
                 out += self._reasoning_end(items.opaque_payload(sig, enc, red))
             case ToolCallStart(index=index, id=id_, name=name, kind=kind):
-                out += self._call_start(index, _Call(id_, name, kind))
+                out += self._call_start(index, _Call(id_, name, kind, self.origins.get(name)))
             case ToolCallDelta(index=index, arguments=args):
                 out += self._call_delta(index, args)
             case ToolCallEnd(index=index):
@@ -833,9 +833,10 @@ class ResponsesStreamDecoder:
         up.tool, self._tools = self._tools, self._tools + 1
         call_id = str(item.get("call_id") or item.get("id") or items.new_id("call_"))
         custom = kind == "custom_tool_call"
-        events: list[Event] = [
-            ToolCallStart(up.tool, call_id, str(item.get("name") or ""), "custom" if custom else "function")
-        ]
+        name, namespace = str(item.get("name") or ""), item.get("namespace")
+        if isinstance(namespace, str) and namespace:
+            name = responses_tools.flat_name(namespace, name)
+        events: list[Event] = [ToolCallStart(up.tool, call_id, name, "custom" if custom else "function")]
         initial = item.get("input" if custom else "arguments")
         if isinstance(initial, str) and initial:
             up.streamed = initial

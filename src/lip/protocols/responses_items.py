@@ -9,8 +9,8 @@ Decoding (client body -> canonical) validates as it goes and raises ``InvalidReq
   ones become a ``system`` message at their place. Ids are optional (Codex sends items without them).
 - Records of hosted tools (``web_search_call``, ``file_search_call``, ...) are dropped with a debug log: their
   results already live in the assistant's text. ``item_reference`` and anything else unknown is a 400 naming it.
-- Function and custom tools become ``ToolSpec``; built-in tools (``web_search``, ``file_search``, ...) are not
-  canonical: they stay in ``request.raw`` and only a Responses backend re-emits them (see the codec).
+- Tool declarations (function and custom tools, ``namespace`` groups, ``additional_tools`` items) are read by
+  ``responses_tools``; a call item's ``namespace`` is folded into its canonical name there, and unfolded here.
 
 Opaque reasoning rides in ``encrypted_content``: a Responses client only ever sees one opaque field, so an
 Anthropic thinking signature travels as ``lip-signature:<sig>`` and redacted thinking as ``lip-redacted:<data>``;
@@ -22,12 +22,15 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
 
 from lip.canonical.events import ReasoningEnd, StopReason, Usage
 from lip.canonical.request import (
+    Audio,
+    Document,
     Image,
     Message,
     Part,
@@ -36,12 +39,14 @@ from lip.canonical.request import (
     Text,
     ToolCall,
     ToolChoice,
+    ToolOrigin,
     ToolResult,
     ToolSpec,
 )
 from lip.errors import InvalidRequest
 from lip.ids import unique_hex
-from lip.protocols import fields
+from lip.protocols import documents, fields, responses_tools
+from lip.protocols.responses_tools import TOOL_KINDS
 
 log = logging.getLogger("lip.protocols.openai_responses")
 
@@ -55,7 +60,6 @@ INCOMPLETE_REASONS = {
 SIGNATURE_PREFIX = "lip-signature:"
 LIP_ID_MARK = "lip"  # after the prefix of every id lip mints: rs_lip…, msg_lip…, fc_lip…
 REDACTED_PREFIX = "lip-redacted:"
-TOOL_KINDS = frozenset({"function", "custom"})
 # Records of hosted tools that a client sends back; nothing to translate, the results are in the assistant text.
 HOSTED_CALL_RECORDS = frozenset(
     {"web_search_call", "file_search_call", "image_generation_call", "code_interpreter_call", "mcp_list_tools"}
@@ -108,11 +112,11 @@ def _image(item: dict[str, Any], at: str) -> Image:
     return Image(url=url, detail=detail)
 
 
-def content_parts(content: Any, where: str) -> list[Text | Image]:
+def content_parts(content: Any, where: str) -> list[Text | Image | Document]:
     """A message's or a tool output's content: a string or a list of input/output parts."""
     if isinstance(content, str):
         return [Text(content)] if content else []
-    parts: list[Text | Image] = []
+    parts: list[Text | Image | Document] = []
     for i, raw in enumerate(fields.expect(content, list, where)):
         at = f"{where}[{i}]"
         item = fields.expect(raw, dict, at)
@@ -123,6 +127,8 @@ def content_parts(content: Any, where: str) -> list[Text | Image]:
             parts.append(Text(fields.required(item, "refusal", str, f"{at}.refusal")))
         elif kind == "input_image":
             parts.append(_image(item, at))
+        elif kind == "input_file":
+            parts.append(documents.from_responses_file(item, at))
         else:
             raise InvalidRequest(f"'{at}.type' {kind!r} is not supported by lip's Responses translation", param=at)
     return parts
@@ -131,10 +137,15 @@ def content_parts(content: Any, where: str) -> list[Text | Image]:
 def _tool_output(item: dict[str, Any], at: str) -> tuple[list[Text | Image], bool]:
     output = item.get("output")
     if isinstance(output, dict) and isinstance(output.get("content"), str):  # older Codex: {content, success}
-        return content_parts(output["content"], f"{at}.output.content"), output.get("success") is False
+        return [Text(output["content"])] if output["content"] else [], output.get("success") is False
     if output is None:
         raise InvalidRequest(f"'{at}.output' is required", param=f"{at}.output")
-    return content_parts(output, f"{at}.output"), False
+    parts: list[Text | Image] = []
+    for part in content_parts(output, f"{at}.output"):
+        if isinstance(part, Document):
+            raise InvalidRequest(f"'{part.where}': lip translates no files in a tool output", param=part.where)
+        parts.append(part)
+    return parts, False
 
 
 def _reasoning(item: dict[str, Any], at: str) -> Reasoning:
@@ -158,7 +169,7 @@ def _model_item(kind: str, item: dict[str, Any], at: str) -> Part:
     if kind == "reasoning":
         return _reasoning(item, at)
     call_id = fields.required(item, "call_id", str, f"{at}.call_id")
-    name = fields.required(item, "name", str, f"{at}.name")
+    name = responses_tools.call_name(item, at)
     if kind == "function_call":
         return ToolCall(id=call_id, name=name, arguments=_arguments(item, "arguments", at))
     return ToolCall(id=call_id, name=name, arguments=_arguments(item, "input", at), kind="custom")
@@ -208,6 +219,8 @@ class _Conversation:
             if kind == "custom_tool_call_output":
                 result.kind = "custom"
             self.push("user", [result])
+        elif kind == responses_tools.ADDITIONAL_TOOLS:
+            return  # declarations: read with the tools (responses_tools.declared_tools)
         elif kind in HOSTED_CALL_RECORDS:
             log.debug("dropping a %s input item: hosted tool records have no canonical form", kind)
         elif kind == "item_reference":
@@ -233,28 +246,6 @@ def decode_input(value: Any, instructions: Any) -> tuple[list[Text], list[Messag
     return conversation.system, conversation.messages
 
 
-def decode_tools(value: Any) -> list[ToolSpec]:
-    specs: list[ToolSpec] = []
-    for i, raw in enumerate(fields.expect(value, list, "tools")):
-        at = f"tools[{i}]"
-        tool = fields.expect(raw, dict, at)
-        kind = fields.required(tool, "type", str, f"{at}.type")
-        if kind not in TOOL_KINDS:
-            log.debug("built-in tool %r stays in the raw body: only a Responses backend can run it", kind)
-            continue
-        name = fields.required(tool, "name", str, f"{at}.name")
-        description = fields.optional(tool, "description", str, f"{at}.description")
-        if kind == "custom":
-            fmt = fields.optional(tool, "format", dict, f"{at}.format")
-            specs.append(ToolSpec(name, description, kind="custom", extra={"format": fmt} if fmt else None))
-            continue
-        parameters = fields.optional(tool, "parameters", dict, f"{at}.parameters")
-        specs.append(
-            ToolSpec(name, description, parameters, strict=fields.optional(tool, "strict", bool, f"{at}.strict"))
-        )
-    return specs
-
-
 def decode_tool_choice(value: Any, parallel: Any) -> ToolChoice | None:
     if value is None and parallel is None:
         return None
@@ -269,7 +260,7 @@ def decode_tool_choice(value: Any, parallel: Any) -> ToolChoice | None:
     value = fields.expect(value, dict, "tool_choice")
     kind = fields.required(value, "type", str, "tool_choice.type")
     if kind in TOOL_KINDS:
-        choice.mode, choice.name = "tool", fields.required(value, "name", str, "tool_choice.name")
+        choice.mode, choice.name = "tool", responses_tools.call_name(value, "tool_choice")
     elif kind == "allowed_tools":
         choice.mode = "required" if value.get("mode") == "required" else "auto"
         log.debug("tool_choice allowed_tools narrows to %s for non-Responses targets", choice.mode)
@@ -308,8 +299,16 @@ def _input_image(image: Image) -> dict[str, Any]:
     return {"type": "input_image", "image_url": url, "detail": image.detail or "auto"}
 
 
-def _input_content(parts: list[Text | Image]) -> list[dict[str, Any]]:
-    return [{"type": "input_text", "text": p.text} if isinstance(p, Text) else _input_image(p) for p in parts]
+def _input_part(part: Text | Image | Document | Audio) -> dict[str, Any]:
+    if isinstance(part, Text):
+        return {"type": "input_text", "text": part.text}
+    if isinstance(part, Image):
+        return _input_image(part)
+    return documents.responses_part(part)
+
+
+def _input_content(parts: Sequence[Text | Image | Document | Audio]) -> list[dict[str, Any]]:
+    return [_input_part(p) for p in parts]
 
 
 def _result_output(result: ToolResult) -> str | list[dict[str, Any]]:
@@ -325,10 +324,11 @@ def _result_output(result: ToolResult) -> str | list[dict[str, Any]]:
     return _input_content(parts)
 
 
-def _call_item(call: ToolCall, custom_names: frozenset[str]) -> dict[str, Any]:
+def _call_item(call: ToolCall, custom_names: frozenset[str], origins: dict[str, ToolOrigin]) -> dict[str, Any]:
+    named = responses_tools.origin_fields(origins.get(call.name), call.name)
     if call.kind == "custom" or call.name in custom_names:
-        return {"type": "custom_tool_call", "call_id": call.id, "name": call.name, "input": call.arguments}
-    return {"type": "function_call", "call_id": call.id, "name": call.name, "arguments": call.arguments or "{}"}
+        return {"type": "custom_tool_call", "call_id": call.id, **named, "input": call.arguments}
+    return {"type": "function_call", "call_id": call.id, **named, "arguments": call.arguments or "{}"}
 
 
 def _reasoning_item(part: Reasoning) -> dict[str, Any] | None:
@@ -341,7 +341,9 @@ def _reasoning_item(part: Reasoning) -> dict[str, Any] | None:
     return {"type": "reasoning", "summary": summary, "encrypted_content": part.encrypted}
 
 
-def _assistant_items(message: Message, custom_names: frozenset[str], out: list[dict[str, Any]]) -> None:
+def _assistant_items(
+    message: Message, custom_names: frozenset[str], origins: dict[str, ToolOrigin], out: list[dict[str, Any]]
+) -> None:
     texts: list[str] = []
 
     def flush() -> None:
@@ -357,7 +359,7 @@ def _assistant_items(message: Message, custom_names: frozenset[str], out: list[d
             continue
         flush()
         if isinstance(part, ToolCall):
-            out.append(_call_item(part, custom_names))
+            out.append(_call_item(part, custom_names, origins))
         elif isinstance(part, Reasoning):
             item = _reasoning_item(part)
             if item is not None:
@@ -368,7 +370,7 @@ def _assistant_items(message: Message, custom_names: frozenset[str], out: list[d
 
 
 def _user_items(message: Message, custom_calls: set[str], out: list[dict[str, Any]]) -> None:
-    pending: list[Text | Image] = []
+    pending: list[Text | Image | Document | Audio] = []
 
     def flush() -> None:
         if pending:
@@ -376,7 +378,7 @@ def _user_items(message: Message, custom_calls: set[str], out: list[dict[str, An
             pending.clear()
 
     for part in message.content:
-        if isinstance(part, Text | Image):
+        if isinstance(part, Text | Image | Document | Audio):
             pending.append(part)
         elif isinstance(part, ToolResult):
             flush()
@@ -400,13 +402,16 @@ def encode_input(request: Request) -> list[dict[str, Any]]:
         for p in m.content
         if isinstance(p, ToolCall) and (p.kind == "custom" or p.name in custom_names)
     }
+    origins = request.tool_origins()
     items: list[dict[str, Any]] = []
+    if request.protocol == "openai_responses":  # a Responses client's own declarations lead, as it sent them
+        items += responses_tools.additional_items(request.raw.get("input"))
     for message in request.messages:
         if message.role in ("system", "developer"):
             texts = [p for p in message.content if isinstance(p, Text)]
             items.append({"type": "message", "role": message.role, "content": _input_content(list(texts))})
         elif message.role == "assistant":
-            _assistant_items(message, custom_names, items)
+            _assistant_items(message, custom_names, origins, items)
         else:
             _user_items(message, custom_calls, items)
     return items
@@ -471,16 +476,19 @@ def reasoning_item(item_id: str, text: str, payload: str | None) -> dict[str, An
     return item
 
 
-def call_item(item_id: str, call_id: str, name: str, arguments: str, kind: str, status: str) -> dict[str, Any]:
+def call_item(
+    item_id: str, call_id: str, name: str, arguments: str, kind: str, status: str, origin: ToolOrigin | None = None
+) -> dict[str, Any]:
+    named = responses_tools.origin_fields(origin, name)
     if kind == "custom":
-        return {"id": item_id, "type": "custom_tool_call", "call_id": call_id, "name": name, "input": arguments}
+        return {"id": item_id, "type": "custom_tool_call", "call_id": call_id, **named, "input": arguments}
     return {
         "id": item_id,
         "type": "function_call",
         "status": status,
         "arguments": arguments,
         "call_id": call_id,
-        "name": name,
+        **named,
     }
 
 
@@ -583,7 +591,9 @@ def finished_response(
     return body
 
 
-def output_items(content: list[Text | Reasoning | ToolCall], status: str) -> list[dict[str, Any]]:
+def output_items(
+    content: list[Text | Reasoning | ToolCall], status: str, origins: dict[str, ToolOrigin]
+) -> list[dict[str, Any]]:
     """A collected answer's parts as output items: adjacent text joins one message item."""
     output: list[dict[str, Any]] = []
     text: list[str] = []
@@ -600,7 +610,9 @@ def output_items(content: list[Text | Reasoning | ToolCall], status: str) -> lis
         flush()
         if isinstance(part, ToolCall):
             prefix = "ctc_" if part.kind == "custom" else "fc_"
-            output.append(call_item(new_item_id(prefix), part.id, part.name, part.arguments, part.kind, "completed"))
+            origin = origins.get(part.name)
+            item = call_item(new_item_id(prefix), part.id, part.name, part.arguments, part.kind, "completed", origin)
+            output.append(item)
             continue
         payload = opaque_payload(part.signature, part.encrypted, part.redacted)
         if part.text or payload:
