@@ -45,10 +45,15 @@ def _input_items(body: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _check_tools(tools: Any, where: str = "tools") -> None:
-    """Function tools need a name; a ``namespace`` groups function and custom tools under a name."""
-    for i, tool in enumerate(tools if isinstance(tools, list) else []):
+    """Function tools need a name; a ``namespace`` groups function and custom tools under a name. A list of objects,
+    as OpenAI checks it (a mistyped one would otherwise reach the answer's echo of the tools)."""
+    if tools is not None and not isinstance(tools, list):
+        raise openai_error(400, f"Invalid type for '{where}': expected an array.", param=where, code="invalid_type")
+    for i, tool in enumerate(tools or []):
         at = f"{where}[{i}]"
-        kind = tool.get("type") if isinstance(tool, dict) else None
+        if not isinstance(tool, dict):
+            raise openai_error(400, f"Invalid type for '{at}': expected an object.", param=at, code="invalid_type")
+        kind = tool.get("type")
         if kind in ("function", "custom", "namespace") and not tool.get("name"):
             raise _missing(f"{at}.name")
         if kind == "namespace":
@@ -101,6 +106,11 @@ class OpenAIResponses:
             raise openai_error(
                 400, "Invalid type for 'input': expected a string or an array.", param="input", code="invalid_type"
             )
+        for name in ("reasoning", "text", "metadata"):
+            if body.get(name) is not None and not isinstance(body[name], dict):
+                raise openai_error(
+                    400, f"Invalid type for '{name}': expected an object.", param=name, code="invalid_type"
+                )
         _check_tools(body.get("tools"))
         _check_additional_tools(body)
         _check_files(body)

@@ -10,6 +10,8 @@ Order of checks per request: route → API key (when `keys` is set) → body JSO
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Literal
@@ -246,12 +248,14 @@ class FakeProvider:
                 else anthropic_error(400, "There was an error parsing the body of your request as JSON")
             )
         if route == "count_tokens":
-            body = self._messages.validate(body, request.headers, count_tokens=True)
+            with _mistyped(family):
+                body = self._messages.validate(body, request.headers, count_tokens=True)
             self._check_model(family, body)
             return web.Response(body=json_bytes(self._messages.count_tokens(body)), content_type="application/json")
         endpoints: dict[str, Endpoint] = {"chat": self._chat, "responses": self._responses, "messages": self._messages}
         endpoint = endpoints[route]
-        body = endpoint.validate(body, request.headers)
+        with _mistyped(family):
+            body = endpoint.validate(body, request.headers)
         self._check_model(family, body)
         action = self.script.pop(0) if self.script else Turn()
         return await deliver(request, endpoint, body, action)
@@ -315,6 +319,17 @@ class FakeProvider:
         else:
             listing = openai_models(self.models)
         return web.Response(body=json_bytes(listing), content_type="application/json")
+
+
+@contextmanager
+def _mistyped(family: Family) -> Iterator[None]:
+    """A field of the wrong type where the fake's checks expected another is a 400, as the providers answer it (the
+    fakes check the fields they use, not the whole schema: a value of an unexpected type surfaces as a TypeError)."""
+    try:
+        yield
+    except (TypeError, AttributeError, KeyError, ValueError):
+        message = "Invalid request: a field of the body has the wrong type"
+        raise (openai_error(400, message) if family == "openai" else anthropic_error(400, message)) from None
 
 
 def _not_found(family: Family, request: web.Request) -> ApiError:

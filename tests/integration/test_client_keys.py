@@ -268,7 +268,7 @@ async def test_a_key_added_with_the_cli_works_after_a_reload(tmp_path: Path) -> 
 def test_check_config_names_a_bad_keys_file(tmp_path: Path) -> None:
     config_path = tmp_path / "lip.yaml"
     (tmp_path / "keys.yaml").write_text(yaml.safe_dump({"keys": [{"name": "a", "sha256": CANARY}]}))
-    write_config(str(config_path), {"server": {"client_keys_file": "keys.yaml"}})
+    write_config(str(config_path), {"server": {"client_keys_file": "keys.yaml"}, "plugins": {"backends": STUBS}})
     result = CliRunner().invoke(main, ["check-config", "--config", str(config_path)])
     assert result.exit_code == 1
     assert "server.client_keys_file" in result.output and "64 lowercase hex digits" in result.output

@@ -41,7 +41,7 @@ BASE_PATH = {CHAT: "/v1", MESSAGES: ""}
 
 
 def wired(path: str) -> bool:
-    app = create_app(load_text("{}", "probe.yaml", {}), {})
+    app = create_app(load_text("server: {allow_no_backends: true}", "probe.yaml", {}), {})
     protocol = "anthropic_messages" if path == MESSAGES else "openai_chat"
     routes = {r.resource.canonical for r in app.router.routes() if r.resource is not None}
     return path in routes and load_codec(protocol) is not None

@@ -91,7 +91,7 @@ async def test_streams_in_flight_are_a_gauge() -> None:
 
 
 async def test_metrics_need_the_client_key_when_keys_are_set() -> None:
-    async with run_lip({}, {"LIP_API_KEY": CLIENT_KEY}) as lip:
+    async with run_lip({"server": {"allow_no_backends": True}}, {"LIP_API_KEY": CLIENT_KEY}) as lip:
         refused = await call(lip.url + "/metrics", method="GET")
         text = await scrape(lip.url, {"Authorization": f"Bearer {CLIENT_KEY}"})
     assert refused.status == 401

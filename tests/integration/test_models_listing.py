@@ -128,7 +128,8 @@ async def test_a_failed_discovery_leaves_the_backend_serving(fake_provider_facto
 
 async def test_disabled_backends_are_not_listed_nor_asked(fake_provider: FakeProvider) -> None:
     off = {**backend_row("off", fake_provider.url + "/v1"), "enabled": False}
-    async with run_lip({"plugins": {"backends": [off]}}) as lip:
+    config = {"server": {"allow_no_backends": True}, "plugins": {"backends": [off]}}
+    async with run_lip(config) as lip:
         page = await lip.openai().models.list()
     assert page.data == [] and fake_provider.received == []
 

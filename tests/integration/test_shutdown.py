@@ -77,7 +77,7 @@ async def test_after_the_drain_timeout_streams_end_with_an_error_event(fake_prov
 
 
 def has_route(path: str) -> bool:
-    app = create_app(load_text("{}", "probe.yaml", {}), {})
+    app = create_app(load_text("server: {allow_no_backends: true}", "probe.yaml", {}), {})
     return any(r.resource is not None and r.resource.canonical == path for r in app.router.routes())
 
 

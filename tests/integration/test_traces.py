@@ -185,9 +185,9 @@ def test_check_config_refuses_tracing_without_the_sdk(tmp_path: Any) -> None:
         "importlib.util.find_spec = lambda name, *a: None if name.startswith('opentelemetry') else real(name, *a)\n"
         "from lip.config.load import load_text, ConfigError\n"
         "try:\n"
-        "    load_text('telemetry: {enabled: true}', 'x.yaml', {})\n"
+        "    load_text('telemetry: {enabled: true}\\nplugins: {backends: [{id: s, kind: local-stub}]}', 'x.yaml', {})\n"
         "except ConfigError as e:\n"
-        "    print(e.problems[0])\n"
+        "    print(e.problems)\n"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert "x.yaml: field telemetry" in done.stdout and "pip install 'lip[otel]'" in done.stdout, done.stderr

@@ -220,8 +220,11 @@ def test_the_top_level_must_be_a_mapping() -> None:
     assert problem.startswith(SOURCE) and "mapping" in problem
 
 
-def test_an_empty_file_is_a_valid_config_with_no_backends() -> None:
-    assert load("").backends == ()
+def test_an_empty_file_serves_nothing_only_when_the_operator_says_so() -> None:
+    [problem] = problems_of("")
+    assert problem.startswith(f"{SOURCE}: field plugins.backends: no backend is enabled")
+    assert "server.allow_no_backends: true" in problem
+    assert load("server: {allow_no_backends: true}\n").backends == ()
 
 
 def test_a_key_root_without_any_variable_is_a_warning_not_an_error() -> None:
@@ -238,7 +241,7 @@ def test_no_warning_when_the_key_is_set_or_the_row_is_disabled() -> None:
     text = config_of(backend_row("p1", URL, key_root="P1_API_KEY"))
     assert load(text, {"P1_API_KEY": CANARY}).warnings == ()
     disabled = {**backend_row("p1", URL, key_root="P1_API_KEY"), "enabled": False}
-    assert load(config_of(disabled)).warnings == ()
+    assert load(config_of(disabled, backend_row("p2", URL, key_root="P1_API_KEY")), {"P1_API_KEY": "k"}).warnings == ()
 
 
 def test_warnings_travel_with_errors() -> None:

@@ -24,6 +24,7 @@ from lip.backends.presets import BY_KIND, KINDS, RESERVED_PREFIXES, KindSpec
 from lip.capabilities import UNKNOWN, Capabilities, CapabilityRule, resolve
 from lip.clientkeys import ClientKey, read_keys
 from lip.config.models import BackendRow, BackendSettings, Config, ModelCapabilities, ModelItem, Plugins
+from lip.config.variables import lip_variables, looks_like_system, own_variable
 from lip.credentials import key_variable_names
 from lip.errors import InvalidRequest
 from lip.routing.overrides import parse_overrides
@@ -127,9 +128,11 @@ class _Report:
 
 
 def mask_url(url: str) -> str:
-    """The URL with any userinfo and every query value replaced by ``***``, for messages and diagnostics.
+    """The URL with any userinfo, every query value and the fragment replaced by ``***``, for messages and
+    diagnostics.
 
-    Query names are kept (``?api-version=***``): an operator may have put a token in any value.
+    Query names are kept (``?api-version=***``): an operator may have put a token in any value. A URL without a
+    host (``https:/user:key@host``) has its path masked up to its last ``@``: that may be userinfo too.
     """
     try:
         parts = urlsplit(url)
@@ -137,7 +140,10 @@ def mask_url(url: str) -> str:
         return "<unparseable URL>"
     if "@" in parts.netloc:
         parts = parts._replace(netloc="***:***@" + parts.netloc.rpartition("@")[2])
-    return parts._replace(query=_masked_query(parts.query)).geturl()
+    if not parts.netloc and "@" in parts.path:
+        parts = parts._replace(path="***@" + parts.path.rpartition("@")[2])
+    masked = parts._replace(query=_masked_query(parts.query), fragment="***" if parts.fragment else "").geturl()
+    return masked + "#" if url.endswith("#") and not masked.endswith("#") else masked
 
 
 def _masked_query(query: str) -> str:
@@ -339,7 +345,7 @@ def _static_models(
 
 
 def _resolve_row(
-    report: _Report, row: BackendRow, index: int, env: Mapping[str, str], base_dir: Path
+    report: _Report, row: BackendRow, index: int, env: Mapping[str, str], base_dir: Path, own: dict[str, str]
 ) -> BackendSpec | None:
     kind = BY_KIND.get(row.kind)
     if kind is None:
@@ -367,6 +373,8 @@ def _resolve_row(
         )
     if prefix is None or (base_url is None and kind.protocol != "local"):
         return None
+    if settings.api_key_env_var_root is not None and key_root:
+        _check_key_root(report, row, index, key_root, own)
     if row.enabled and key_root and not key_variable_names(env, key_root, from_one=kind.key_from_one):
         report.warnings.append(
             f"{report.source}: backend '{row.id}': no environment variable {key_root} (or {key_root}_2, ...) is set; "
@@ -374,6 +382,24 @@ def _resolve_row(
         )
     rules = tuple(CapabilityRule(r.pattern, capabilities_of(r)) for r in settings.capabilities) + kind.capabilities
     return BackendSpec(row.id, kind, prefix, base_url, key_root or None, settings, static, source, rules)
+
+
+def _check_key_root(report: _Report, row: BackendRow, index: int, root: str, own: dict[str, str]) -> None:
+    where = report.where(row, index, "config.api_key_env_var_root")
+    taken = own_variable(root, own)
+    if taken is not None:
+        name, setting = taken
+        report.error(
+            where,
+            f"{root!r} reads lip's own variable {name} ({setting}): its value would be sent upstream as this "
+            "backend's API key",
+            "name the provider's key variable instead, such as PROVIDER123_API_KEY",
+        )
+    elif looks_like_system(root):
+        report.warnings.append(
+            f"{where}: {root!r} looks like a system variable, not an API key; its value would be sent upstream as "
+            "this backend's key. Fix: name the provider's key variable, such as PROVIDER123_API_KEY"
+        )
 
 
 def _check_selector(report: _Report, name: str, text: str, prefixes: set[str], alias: bool) -> None:
@@ -468,13 +494,14 @@ def validate(data: Any, source: str, env: Mapping[str, str], base_dir: Path) -> 
     if not isinstance(data, dict):
         raise ConfigError([f"{source}: the top level must be a mapping (server:, routing:, plugins:)"])
     config, rows = _parse(report, data)
+    own = lip_variables(config)
     backends: list[BackendSpec] = []
     seen_ids: set[str] = set()
     for index, row in rows:
         if row.id in seen_ids:
             report.error(report.where(row, index, "id"), f"duplicate id {row.id!r}", "give every backend a unique id")
         seen_ids.add(row.id)
-        spec = _resolve_row(report, row, index, env, base_dir)
+        spec = _resolve_row(report, row, index, env, base_dir, own)
         if spec is None or not row.enabled:
             continue
         if any(b.prefix == spec.prefix for b in backends):
@@ -492,6 +519,12 @@ def validate(data: Any, source: str, env: Mapping[str, str], base_dir: Path) -> 
         _check_selector(report, "routing.default_route", config.routing.default_route, prefixes, alias=False)
     aliases = _aliases(report, config, prefixes)
     _check_store(report, config, env)
+    if not backends and not report.problems and not config.server.allow_no_backends:
+        report.error(
+            report.where(None, None, "plugins.backends"),
+            "no backend is enabled, so lip would answer every request with 404 (is the file empty or cut short?)",
+            "add an enabled row under plugins.backends, or set server.allow_no_backends: true to serve nothing",
+        )
     _check_telemetry(report, config, env)
     keys_file, client_keys = _client_keys(report, config, base_dir)
     if report.problems:

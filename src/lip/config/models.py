@@ -109,6 +109,7 @@ class ServerConfig(Strict):
     client_api_key_env_var_root: str = "LIP_API_KEY"
     client_keys_file: str | None = None  # named client keys by SHA-256, with limits (lip.clientkeys); relative to
     # the config file's directory
+    allow_no_backends: bool = False  # serve with no enabled backend (every request a 404) instead of refusing to
 
     @field_validator("host")
     @classmethod

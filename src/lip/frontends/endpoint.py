@@ -24,6 +24,7 @@ from lip.errors import (
     BodyTooLarge,
     Forbidden,
     InvalidJSON,
+    InvalidRequest,
     LipError,
     QuotaExceeded,
     UpstreamProtocolError,
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 CLIENT_CLOSED = 499  # nginx's status for a request whose client left before any answer: logged, never sent
 DELTAS = frozenset({TextDelta, ReasoningDelta, ToolCallDelta})  # the per-chunk events: content only
+MAX_DEPTH = 128  # levels of nesting a request body may have (the body itself is level 1): docs/security.md
 SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "Connection": "keep-alive"}
 
 
@@ -88,9 +90,33 @@ async def read_json(http: web.Request, limit: int, bodies: BodyLog | None = None
     if not raw.strip():
         raise InvalidJSON("the request body is empty; send a JSON object")
     try:
-        return orjson.loads(raw)
+        body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise InvalidJSON(f"the request body is not valid JSON: {exc}") from None
+    if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH:  # else it cannot be that deep: most bodies skip the walk
+        check_depth(body)
+    return body
+
+
+def check_depth(body: Any) -> None:
+    """A 400 naming the top-level field of a body nested deeper than MAX_DEPTH. orjson reads 1,024 levels but
+    writes only 254, so a deeper body would parse and then fail to be sent; the margin leaves room for the levels
+    a translation adds around a client's value (a tool's parameters, metadata)."""
+    if not isinstance(body, dict):
+        return
+    for key, value in body.items():
+        stack = [(value, 2)]
+        while stack:
+            item, depth = stack.pop()
+            if depth > MAX_DEPTH:
+                raise InvalidRequest(
+                    f"'{key}' is nested more than {MAX_DEPTH} levels deep; lip refuses bodies nested that deep",
+                    param=key,
+                )
+            if isinstance(item, dict):
+                stack.extend((child, depth + 1) for child in item.values() if isinstance(child, dict | list))
+            elif isinstance(item, list):
+                stack.extend((child, depth + 1) for child in item if isinstance(child, dict | list))
 
 
 def error_response(codec: Codec, error: LipError, headers: dict[str, str] | None = None) -> web.Response:

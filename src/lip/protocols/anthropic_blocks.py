@@ -288,7 +288,7 @@ def decode_tool_choice(value: Any) -> ToolChoice | None:
     if value is None:
         return None
     value = fields.expect(value, dict, "tool_choice")
-    mode = _CHOICE_MODES.get(value.get("type"))
+    mode = _CHOICE_MODES.get(fields.optional(value, "type", str, "tool_choice.type") or "")
     if mode is None:
         raise InvalidRequest("'tool_choice.type' must be auto, any, tool or none", param="tool_choice.type")
     choice = ToolChoice(mode=mode)  # type: ignore[arg-type]

@@ -9,6 +9,7 @@ from typing import Any
 from lip.canonical.request import Request
 from lip.errors import InvalidRequest
 
+MAX_SELECTOR = 4096  # characters of a request's model selector (docs/routing.md): it reaches headers, logs, metrics
 MAX_NAMED = 32  # dropped fields named in one debug line; a body of thousands of unknown keys stays one short line
 
 _TYPE_NAMES = {
@@ -74,6 +75,8 @@ def model_field(body: dict[str, Any]) -> str:
     model: str = required(body, "model", str)
     if not model.strip():
         raise InvalidRequest("'model' must not be empty", param="model")
+    if len(model) > MAX_SELECTOR:
+        raise InvalidRequest(f"'model' is longer than {MAX_SELECTOR} characters", param="model")
     return model.strip()
 
 

@@ -205,7 +205,7 @@ class _Conversation:
 
     def item(self, raw: Any, at: str) -> None:
         item = fields.expect(raw, dict, at)
-        kind = item.get("type")
+        kind = fields.optional(item, "type", str, f"{at}.type")
         if kind is None and "role" in item:
             kind = "message"
         if kind == "message":

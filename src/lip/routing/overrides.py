@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -10,13 +11,30 @@ from typing import Any
 from lip.canonical.request import Params, Request
 from lip.errors import InvalidRequest
 
+INT64 = range(-(2**63), 2**63)  # what every provider (and orjson) takes as a JSON integer
+
+
+def _integer(text: str) -> int:
+    value = int(text)
+    if value not in INT64:
+        raise ValueError(text)
+    return value
+
+
+def _number(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(text)
+    return value
+
+
 CONVERTERS: dict[str, Callable[[str], Any]] = {
-    "temperature": float,
-    "top_p": float,
-    "max_tokens": int,
+    "temperature": _number,
+    "top_p": _number,
+    "max_tokens": _integer,
     "reasoning_effort": str,
-    "reasoning_budget": int,
-    "seed": int,
+    "reasoning_budget": _integer,
+    "seed": _integer,
 }
 # how each override is spelled in a raw body of each protocol (same-protocol passthrough)
 RAW_NAMES: dict[str, dict[str, tuple[str, ...]]] = {
@@ -36,7 +54,9 @@ def parse_overrides(params: tuple[tuple[str, str], ...]) -> dict[str, Any]:
         try:
             values[key] = convert(raw)
         except ValueError:
-            raise InvalidRequest(f"selector parameter {key}={raw!r} has the wrong type", param="model") from None
+            raise InvalidRequest(
+                f"selector parameter {key}={raw!r} has the wrong type or is out of range", param="model"
+            ) from None
     return values
 
 
