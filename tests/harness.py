@@ -13,7 +13,7 @@ import openai
 import yaml
 from aiohttp import web
 
-from lip.config.load import Settings, load_text
+from lip.config.load import Settings, load_default, load_text
 from lip.runtime import RUNTIME, Runtime
 from lip.server import create_app
 
@@ -72,14 +72,18 @@ def backend_row(
 
 @asynccontextmanager
 async def run_lip(
-    config: Mapping[str, Any] | str,
+    config: Mapping[str, Any] | str | None,
     env: Mapping[str, str] | None = None,
     *,
     wait_discovery: bool = True,
 ) -> AsyncIterator[LipServer]:
-    """Validate ``config`` exactly as ``lip serve`` does, serve it on a free loopback port, yield, shut down."""
-    text = config if isinstance(config, str) else yaml.safe_dump(dict(config))
-    settings = load_text(text, "test-config.yaml", env or {})
+    """Validate ``config`` exactly as ``lip serve`` does (None: the embedded default, as ``lip serve`` without
+    ``--config``), serve it on a free loopback port, yield, shut down."""
+    if config is None:
+        settings = load_default(env or {})
+    else:
+        text = config if isinstance(config, str) else yaml.safe_dump(dict(config))
+        settings = load_text(text, "test-config.yaml", env or {})
     app = create_app(settings, env or {})
     runner = web.AppRunner(app, handler_cancellation=True, access_log=None)
     await runner.setup()

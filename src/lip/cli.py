@@ -16,7 +16,15 @@ import orjson
 
 from lip import __version__
 from lip.cli_keys import keys, read_live
-from lip.config.load import BackendSpec, ConfigError, Settings, load_default, load_file, mask_url
+from lip.config.load import (
+    DEFAULT_SOURCE,
+    BackendSpec,
+    ConfigError,
+    Settings,
+    load_default,
+    load_file,
+    mask_url,
+)
 from lip.credentials import key_variable_names
 
 if TYPE_CHECKING:
@@ -108,6 +116,7 @@ def check_config(config: str | None) -> None:
     for spec in settings.backends:
         table.add_row(spec.id, spec.prefix, spec.kind.kind, spec.protocol, auth[spec.id], spec.models_source)
     console.print(table)
+    _print_from_env(settings, console)
     server = settings.config.server
     console.print(f"serves on {server.host}:{server.port}; {len(settings.backends)} enabled backend(s)", markup=False)
     clients = key_variable_names(os.environ, server.client_api_key_env_var_root)
@@ -120,6 +129,14 @@ def check_config(config: str | None) -> None:
     console.print(f"store: {shared}", markup=False)
     for warning in settings.warnings:
         console.print(f"warning: {warning}", markup=False, soft_wrap=True)
+
+
+def _print_from_env(settings: Settings, console: Console) -> None:
+    """The presets the embedded default enabled because their key variable is set (names only, never values)."""
+    if settings.source != DEFAULT_SOURCE:
+        return
+    enabled = ", ".join(settings.from_env) or "none (no provider key variable is set; docs/routing.md)"
+    console.print(f"presets enabled by the environment: {enabled}", markup=False, soft_wrap=True)
 
 
 def _alias_name(pattern: str) -> str:
@@ -154,6 +171,7 @@ def routes(config: str | None, url: str | None) -> None:
         upstream = mask_url(spec.base_url) if spec.base_url else "(no network)"
         table.add_row(f"{spec.prefix}:<model>", spec.id, spec.kind.kind, upstream, auth[spec.id])
     console.print(table)
+    _print_from_env(settings, console)
     resilience = _table(title="resilience (docs/routing.md)")
     for column in ("backend id", "timeouts s: connect/first byte/idle/total", "concurrency", "circuit", "keep-alive"):
         resilience.add_column(column)

@@ -231,3 +231,25 @@ def test_the_installed_entry_point(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "valid" in done.stdout
+
+
+@pytest.mark.parametrize("command", ["check-config", "routes"])
+def test_the_embedded_default_names_the_presets_the_environment_enabled(command: str) -> None:
+    """Which presets a key variable turned on, by the variable's name; never a key, and Azure without its endpoint
+    is a warning (check-config) instead of a backend."""
+    env = {"DEEPSEEK_API_KEY": CANARY, "GROQ_API_KEY": CANARY, "GROQ_API_KEY_2": CANARY, "AZURE_OPENAI_API_KEY": CANARY}
+    result = run(command, env={**env, "AZURE_OPENAI_ENDPOINT": ""})
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "presets enabled by the environment: " in out
+    assert "deepseek (DEEPSEEK_API_KEY)" in out and "groq (GROQ_API_KEY, GROQ_API_KEY_2)" in out
+    assert "azure-openai (" not in out and CANARY not in out
+    if command == "check-config":
+        assert "AZURE_OPENAI_API_KEY is set but AZURE_OPENAI_ENDPOINT is not" in out
+
+
+def test_a_config_file_lists_no_environment_presets(tmp_path: Path) -> None:
+    config = write(tmp_path, {"plugins": {"backends": [{"id": "deepseek", "kind": "deepseek"}]}})
+    result = run("check-config", "--config", config, env={"DEEPSEEK_API_KEY": CANARY})
+    assert result.exit_code == 0, result.output
+    assert "enabled by the environment" not in result.output and "yes (1 key from DEEPSEEK_API_KEY)" in result.output

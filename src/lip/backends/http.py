@@ -46,7 +46,7 @@ class Dialect:
 
     call_path: str
     models_path: str
-    auth: str  # "bearer" | "x-api-key"
+    auth: str  # "bearer" | "x-api-key" (a preset may say "api-key": KindSpec.auth)
     models_paged: bool = False  # the list is paged: `limit`, then `after_id=<last_id>` while `has_more`
 
 
@@ -126,6 +126,7 @@ class HttpBackend:
         self.codec = codec
         self.session = session
         self.dialect = DIALECTS[spec.protocol]
+        self.auth = spec.kind.auth or self.dialect.auth  # a preset may authenticate its own way (Azure's api-key)
         self.keys = KeyRing.of(
             read_numbered(env, spec.key_root, from_one=spec.kind.key_from_one) if spec.key_root else []
         )
@@ -158,12 +159,14 @@ class HttpBackend:
         if static:
             headers = {k: v for k, v in headers.items() if k.lower() not in self._static_names}
             headers.update(static)
-        if self.dialect.auth == "x-api-key":
+        if self.auth == "x-api-key":
             headers["anthropic-version"] = client_headers.get("anthropic-version", ANTHROPIC_VERSION)
             if "anthropic-beta" in client_headers:
                 headers["anthropic-beta"] = client_headers["anthropic-beta"]
             if key is not None:
                 headers["x-api-key"] = key.secret.reveal()
+        elif key is not None and self.auth == "api-key":
+            headers["api-key"] = key.secret.reveal()
         elif key is not None:
             headers["Authorization"] = "Bearer " + key.secret.reveal()
         traceparent = client_headers.get("traceparent")  # the attempt's trace context, when tracing is on

@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from lip.capabilities import Capabilities, CapabilityRule
+from lip.backends import provider_models as models
+from lip.backends.provider_models import rule as _rule
+from lip.capabilities import CapabilityRule
 
 Protocol = Literal["openai_chat", "openai_responses", "anthropic_messages", "local"]
 # Chat kinds: the assistant-message field a translated request carries the assistant's reasoning back in
@@ -36,10 +38,10 @@ class KindSpec:
     reasoning_field: ReasoningField = "reasoning_content"
     think_tags: bool = False  # text a model leaks inside <think>...</think> at the start of its answer is reasoning
     capabilities: tuple[CapabilityRule, ...] = ()  # what the provider's known models accept (the operator's go first)
-
-
-def _rule(pattern: str, reasoning: bool, max_output: int, context: int, vision: bool = True) -> CapabilityRule:
-    return CapabilityRule(pattern, Capabilities(reasoning, max_output, context, vision))
+    auth: str | None = None  # instead of the protocol's own: "api-key" (Azure's header)
+    url_env: str | None = None  # a variable that may give the base URL (a region, a gateway, an Azure resource)
+    url_path: str = ""  # appended to url_env's value (Azure: the resource endpoint, then /openai/v1)
+    version_env: str | None = None  # a variable that may give the ?api-version= query (Azure)
 
 
 # Published limits of each provider's current models (December 2026); the more specific pattern comes first.
@@ -166,6 +168,173 @@ KINDS: tuple[KindSpec, ...] = (
         "llamacpp", OPENAI_CHAT, "http://127.0.0.1:8080/v1", description="local llama.cpp server", think_tags=True
     ),
     KindSpec("vllm", OPENAI_CHAT, "http://127.0.0.1:8000/v1", description="local vLLM server", think_tags=True),
+    # Hosted providers that speak Chat Completions (and, for three of them, Anthropic Messages as well)
+    KindSpec(
+        "deepseek",
+        OPENAI_CHAT,
+        "https://api.deepseek.com",
+        "DEEPSEEK_API_KEY",
+        hosted=True,
+        description="DeepSeek, Chat Completions",
+        capabilities=models.DEEPSEEK_MODELS,
+        url_env="DEEPSEEK_BASE_URL",
+    ),
+    KindSpec(
+        "deepseek-anthropic",
+        ANTHROPIC_MESSAGES,
+        "https://api.deepseek.com/anthropic",
+        "DEEPSEEK_API_KEY",
+        description="DeepSeek, Anthropic Messages (relays Claude Code untranslated)",
+        capabilities=models.DEEPSEEK_MODELS,
+    ),
+    KindSpec(
+        "moonshot",
+        OPENAI_CHAT,
+        "https://api.moonshot.ai/v1",
+        "MOONSHOT_API_KEY",
+        hosted=True,
+        description="Moonshot (Kimi), Chat Completions",
+        capabilities=models.MOONSHOT_MODELS,
+        url_env="MOONSHOT_BASE_URL",
+    ),
+    KindSpec(
+        "moonshot-anthropic",
+        ANTHROPIC_MESSAGES,
+        "https://api.moonshot.ai/anthropic",
+        "MOONSHOT_API_KEY",
+        description="Moonshot (Kimi), Anthropic Messages",
+        capabilities=models.MOONSHOT_MODELS,
+    ),
+    KindSpec(
+        "zai",
+        OPENAI_CHAT,
+        "https://api.z.ai/api/paas/v4",
+        "ZAI_API_KEY",
+        hosted=True,
+        description="Z.ai (Zhipu GLM), Chat Completions",
+        capabilities=models.ZAI_MODELS,
+        url_env="ZAI_BASE_URL",
+    ),
+    KindSpec(
+        "zai-anthropic",
+        ANTHROPIC_MESSAGES,
+        "https://api.z.ai/api/anthropic",
+        "ZAI_API_KEY",
+        description="Z.ai (Zhipu GLM), Anthropic Messages",
+        capabilities=models.ZAI_MODELS,
+    ),
+    KindSpec(
+        "dashscope",
+        OPENAI_CHAT,
+        "https://dashscope-intl.aliyuncs.com/compatible-mode/v1",
+        "DASHSCOPE_API_KEY",
+        hosted=True,
+        description="Alibaba Cloud DashScope (Qwen), Chat Completions, international endpoint",
+        capabilities=models.QWEN_MODELS,
+        url_env="DASHSCOPE_BASE_URL",
+    ),
+    KindSpec(
+        "xai",
+        OPENAI_CHAT,
+        "https://api.x.ai/v1",
+        "XAI_API_KEY",
+        hosted=True,
+        description="xAI (Grok), Chat Completions",
+        reasoning_field="none",
+        capabilities=models.XAI_MODELS,
+        url_env="XAI_BASE_URL",
+    ),
+    KindSpec(
+        "mistral",
+        OPENAI_CHAT,
+        "https://api.mistral.ai/v1",
+        "MISTRAL_API_KEY",
+        hosted=True,
+        description="Mistral AI, Chat Completions",
+        reasoning_field="none",  # refuses a message field it does not define (422)
+        capabilities=models.MISTRAL_MODELS,
+        url_env="MISTRAL_BASE_URL",
+    ),
+    KindSpec(
+        "groq",
+        OPENAI_CHAT,
+        "https://api.groq.com/openai/v1",
+        "GROQ_API_KEY",
+        hosted=True,
+        description="Groq, Chat Completions",
+        max_tokens_field="max_completion_tokens",  # max_tokens is deprecated there
+        reasoning_field="none",  # "property 'reasoning_content' is unsupported"
+        capabilities=models.GROQ_MODELS,
+        url_env="GROQ_BASE_URL",
+    ),
+    KindSpec(
+        "together",
+        OPENAI_CHAT,
+        "https://api.together.xyz/v1",
+        "TOGETHER_API_KEY",
+        hosted=True,
+        description="Together AI, Chat Completions",
+        reasoning_field="none",
+        capabilities=models.OPEN_WEIGHT_MODELS,
+        url_env="TOGETHER_BASE_URL",
+    ),
+    KindSpec(
+        "fireworks",
+        OPENAI_CHAT,
+        "https://api.fireworks.ai/inference/v1",
+        "FIREWORKS_API_KEY",
+        hosted=True,
+        description="Fireworks AI, Chat Completions",
+        capabilities=models.OPEN_WEIGHT_MODELS,
+        url_env="FIREWORKS_BASE_URL",
+    ),
+    KindSpec(
+        "cerebras",
+        OPENAI_CHAT,
+        "https://api.cerebras.ai/v1",
+        "CEREBRAS_API_KEY",
+        hosted=True,
+        description="Cerebras, Chat Completions",
+        max_tokens_field="max_completion_tokens",
+        reasoning_field="none",  # "property 'messages.N.assistant.reasoning_content' is unsupported"
+        capabilities=models.CEREBRAS_MODELS,
+        url_env="CEREBRAS_BASE_URL",
+    ),
+    KindSpec(
+        "deepinfra",
+        OPENAI_CHAT,
+        "https://api.deepinfra.com/v1/openai",
+        "DEEPINFRA_API_KEY",
+        hosted=True,
+        description="DeepInfra, Chat Completions",
+        capabilities=models.OPEN_WEIGHT_MODELS,
+        url_env="DEEPINFRA_BASE_URL",
+    ),
+    KindSpec(  # the `gemini` kind and prefix are kept for the native Gemini API
+        "gemini-openai",
+        OPENAI_CHAT,
+        "https://generativelanguage.googleapis.com/v1beta/openai",
+        "GEMINI_API_KEY",
+        hosted=True,
+        description="Google Gemini, its OpenAI-compatible Chat Completions endpoint",
+        reasoning_field="none",  # Google refuses an unknown field ("Invalid JSON payload received. Unknown name")
+        capabilities=models.GEMINI_MODELS,
+    ),
+    KindSpec(
+        "azure-openai",
+        OPENAI_CHAT,
+        None,  # the resource's endpoint: config.base_url, or AZURE_OPENAI_ENDPOINT + /openai/v1
+        "AZURE_OPENAI_API_KEY",
+        hosted=True,
+        description="Azure OpenAI (v1 API), Chat Completions; model = the deployment name",
+        max_tokens_field="max_completion_tokens",
+        reasoning_field="none",
+        capabilities=OPENAI_MODELS,
+        auth="api-key",
+        url_env="AZURE_OPENAI_ENDPOINT",
+        url_path="/openai/v1",
+        version_env="AZURE_OPENAI_API_VERSION",
+    ),
     KindSpec("local-stub", LOCAL, description="no-network deterministic replies, for smoke tests and the default"),
 )
 
@@ -187,6 +356,22 @@ RESERVED_PREFIXES: frozenset[str] = frozenset(
         "lmstudio",
         "vllm",
         "local-stub",
+        "deepseek",
+        "deepseek-anthropic",
+        "moonshot",
+        "moonshot-anthropic",
+        "zai",
+        "zai-anthropic",
+        "dashscope",
+        "xai",
+        "mistral",
+        "groq",
+        "together",
+        "fireworks",
+        "cerebras",
+        "deepinfra",
+        "gemini-openai",
+        "azure-openai",
     }
 )
 

@@ -11,11 +11,11 @@ import importlib.util
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote_plus, urlsplit
+from urllib.parse import quote, unquote_plus, urlsplit
 
 import yaml
 from pydantic import ValidationError
@@ -102,6 +102,7 @@ class Settings:
     backends: tuple[BackendSpec, ...]
     aliases: tuple[AliasSpec, ...]
     warnings: tuple[str, ...] = ()
+    from_env: tuple[str, ...] = ()  # the embedded default: each preset its key enabled, as "kind (VARIABLE, ...)"
     client_keys: tuple[ClientKey, ...] = ()  # from server.client_keys_file (lip.clientkeys)
     keys_file: Path | None = None
 
@@ -269,18 +270,46 @@ def _prefix(report: _Report, row: BackendRow, index: int, kind: KindSpec, settin
     return prefix
 
 
-def _base_url(report: _Report, row: BackendRow, index: int, kind: KindSpec, settings: BackendSettings) -> str | None:
+def preset_url(kind: KindSpec, env: Mapping[str, str]) -> str | None:
+    """The base URL a preset takes from the environment (``url_env``, then ``version_env``), or None."""
+    value = env.get(kind.url_env, "").strip() if kind.url_env else ""
+    if not value:
+        return None
+    url = _strip_trailing_slashes(value)
+    if kind.url_path and not urlsplit(url).path.endswith(kind.url_path):
+        url = join_url(url, kind.url_path)
+    version = env.get(kind.version_env, "").strip() if kind.version_env else ""
+    if version:  # after any api-version the endpoint variable already has (that one wins)
+        parts = urlsplit(url)
+        url = parts._replace(query=_merged_query(parts.query, "api-version=" + quote(version, safe=""))).geturl()
+    return url
+
+
+def _base_url(
+    report: _Report, row: BackendRow, index: int, kind: KindSpec, settings: BackendSettings, env: Mapping[str, str]
+) -> str | None:
     where = report.where(row, index, "config.base_url")
-    url = settings.base_url.strip() if settings.base_url else kind.base_url
+    from_env = None if settings.base_url else preset_url(kind, env)
+    url = settings.base_url.strip() if settings.base_url else from_env or kind.base_url
     if url is None:
-        if kind.protocol != "local":
+        if kind.url_env:
+            report.error(where, f"is required for kind {kind.kind!r}", _url_fix(kind))
+        elif kind.protocol != "local":
             report.error(where, "is required for custom kinds", "add config.base_url: https://api.example.com/v1")
         return None
     problem = check_base_url(url)
+    if problem and from_env is not None:
+        report.error(where, f"{mask_url(url)!r} (from {kind.url_env}) {problem}", _url_fix(kind))
+        return None
     if problem:
         report.error(where, f"{mask_url(url)!r} {problem}", "give an absolute URL such as https://api.example.com/v1")
         return None
     return _strip_trailing_slashes(url)
+
+
+def _url_fix(kind: KindSpec) -> str:
+    example = "https://<resource>.openai.azure.com" if kind.url_path else "https://api.example.com/v1"
+    return f"set {kind.url_env}={example} in lip's environment, or add config.base_url"
 
 
 CHAT_ONLY_FIELDS = ("max_tokens_field", "reasoning_field")
@@ -359,7 +388,7 @@ def _resolve_row(
     if settings is None:
         return None
     prefix = _prefix(report, row, index, kind, settings)
-    base_url = _base_url(report, row, index, kind, settings)
+    base_url = _base_url(report, row, index, kind, settings, env)
     static, source = _static_models(report, row, index, settings, base_dir)
     _check_chat_only_fields(report, row, index, kind, settings)
     if kind.protocol == "local":
@@ -529,7 +558,9 @@ def validate(data: Any, source: str, env: Mapping[str, str], base_dir: Path) -> 
     keys_file, client_keys = _client_keys(report, config, base_dir)
     if report.problems:
         raise ConfigError(report.problems, report.warnings)
-    return Settings(source, config, tuple(backends), aliases, tuple(report.warnings), client_keys, keys_file)
+    return Settings(
+        source, config, tuple(backends), aliases, tuple(report.warnings), client_keys=client_keys, keys_file=keys_file
+    )
 
 
 def _check_telemetry(report: _Report, config: Config, env: Mapping[str, str]) -> None:
@@ -615,8 +646,20 @@ def load_default(env: Mapping[str, str]) -> Settings:
     data = yaml.safe_load(default_text())
     rows = data.setdefault("plugins", {}).setdefault("backends", [])
     present = {row.get("kind") for row in rows}
+    enabled: list[str] = []
+    skipped: list[str] = []
     for kind in KINDS:
         wanted = kind.hosted and kind.key_root and kind.kind not in present
-        if wanted and key_variable_names(env, kind.key_root or "", from_one=kind.key_from_one):
-            rows.append({"id": kind.kind, "kind": kind.kind})
-    return validate(data, DEFAULT_SOURCE, env, Path.cwd())
+        names = key_variable_names(env, kind.key_root or "", from_one=kind.key_from_one) if wanted else []
+        if not names:
+            continue
+        if kind.base_url is None and preset_url(kind, env) is None:  # Azure: the key alone names no resource
+            skipped.append(
+                f"{DEFAULT_SOURCE}: {kind.key_root} is set but {kind.url_env} is not, so the {kind.kind!r} preset is "
+                f"not enabled; set {kind.url_env}=https://<resource>.openai.azure.com"
+            )
+            continue
+        rows.append({"id": kind.kind, "kind": kind.kind})
+        enabled.append(f"{kind.kind} ({', '.join(names)})")
+    settings = validate(data, DEFAULT_SOURCE, env, Path.cwd())
+    return replace(settings, warnings=settings.warnings + tuple(skipped), from_env=tuple(enabled))
