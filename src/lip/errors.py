@@ -11,6 +11,7 @@
     │   ├── NotFound                  404 not_found
     │   │   ├── UnknownBackend        404 unknown_backend
     │   │   └── ModelNotFound         404 model_not_found
+    │   ├── RequestTimeout            408 request_timeout
     │   ├── BodyTooLarge              413 body_too_large
     │   └── UnsupportedTranslation    501 unsupported_translation
     ├── AdmissionRejected             429 admission_full       (carries retry_after)
@@ -83,6 +84,11 @@ class UnknownBackend(NotFound):
 
 class ModelNotFound(NotFound):
     code = "model_not_found"
+
+
+class RequestTimeout(ClientError):
+    status = 408
+    code = "request_timeout"
 
 
 class BodyTooLarge(ClientError):

@@ -12,6 +12,7 @@ import aiohttp
 import orjson
 from aiohttp import web
 
+from lip.client_body import preread
 from lip.config.load import Settings
 from lip.errors import ClientError, LipError
 from lip.frontends.anthropic_messages import count_tokens, messages
@@ -25,7 +26,7 @@ from lip.frontends.usage import usage_endpoint
 from lip.lifecycle import LIFECYCLE, Lifecycle, admin_reload, admit, close_retired, drain, leave
 from lip.middlewares import LIMITS, Limits, error_reply, key_refusal, release_slot, slot_refusal
 from lip.observability import OBSERVABILITY, assign_request_id, current_runtime, id_header, install, request_id
-from lip.runtime import RUNTIME, Runtime, RuntimeHolder
+from lip.runtime import RUNTIME, Runtime, RuntimeHolder, runtime_of
 from lip.shared_metrics import CountedLifecycle, SharedMetrics
 from lip.status import StatusBoard
 from lip.store import Store, open_store
@@ -52,9 +53,10 @@ def new_session() -> aiohttp.ClientSession:
 @web.middleware
 async def gate(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every request's way in and out, in order: its id; the shutdown check and the runtime pin; the client key; the
-    concurrency limits. Then aiohttp's own 404/405/413, and a 500 for an error lip did not expect (logged with its
-    traceback), become JSON an SDK can read, in the path's protocol. On the way out: the slot and the pin are
-    released and the response is counted (and logged when no frontend did).
+    body, read within ``server.body_timeout_s`` (a stalled one never holds a slot); the concurrency limits. Then
+    aiohttp's own 404/405/413, and a 500 for an error lip did not expect (logged with its traceback), become JSON an
+    SDK can read, in the path's protocol. On the way out: the slot and the pin are released and the response is
+    counted (and logged when no frontend did).
 
     One middleware, not one per job: each would add a coroutine that every resumption of every request passes
     through. The checks stay in their modules; a streaming body is never touched here.
@@ -66,6 +68,8 @@ async def gate(request: web.Request, handler: Handler) -> web.StreamResponse:
         refusal = admit(request)
         if refusal is None:
             refusal = key_refusal(request)
+        if refusal is None:
+            refusal = await body_refusal(request)
         if refusal is None:
             refusal = slot_refusal(request)
         response: web.StreamResponse
@@ -96,6 +100,20 @@ async def gate(request: web.Request, handler: Handler) -> web.StreamResponse:
         release_slot(request)
         leave(request)
         request.app[OBSERVABILITY].finished(request, status, started)
+
+
+async def body_refusal(request: web.Request) -> web.Response | None:
+    """A 408 for a POST whose body did not arrive in time, sent at once and the connection closed (aiohttp would
+    otherwise linger reading the rest for 10 s); the body is read otherwise."""
+    server = runtime_of(request).settings.config.server
+    stalled = await preread(request, server.max_body_bytes, server.body_timeout_s)
+    if stalled is None:
+        return None
+    response = error_reply(request, stalled, {"Connection": "close", **id_header(request)})
+    await response.prepare(request)
+    await response.write_eof()
+    request.protocol.force_close()  # what was written is flushed first
+    return response
 
 
 def unexpected_failure(request: web.Request, exc: Exception) -> web.Response:

@@ -23,6 +23,7 @@ from tests.fakes.script import (
     DisconnectAfter,
     ErrorMidStream,
     Fail,
+    Hostile,
     HtmlErrorPage,
     HugeResponse,
     IgnoreStream,
@@ -116,6 +117,8 @@ def static_response(family: Family, action: StaticAction) -> web.Response:
 
 async def deliver(request: web.Request, endpoint: Endpoint, body: dict[str, Any], action: Action) -> web.StreamResponse:
     family = endpoint.family
+    if isinstance(action, Hostile):
+        raise TypeError("hostile answers are delivered by tests.fakes.hostile")
     if isinstance(action, Stall):
         await asyncio.sleep(action.seconds)
         return await deliver(request, endpoint, body, action.then or Turn())

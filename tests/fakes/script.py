@@ -17,6 +17,13 @@ when the script is empty).  `Turn` is a successful answer; the rest are failures
     ErrorMidStream(after_chunks, ...)  the provider's own mid-stream error event after `after_chunks` events
     StallMidStream(after_chunks, s)    stream `after_chunks` events, go silent for `s` seconds, then finish
 
+Hostile answers (what a broken or malicious upstream can send; delivered by `hostile.py`):
+
+    HugeLine(n_bytes)                  a stream with one line of `n_bytes`; a JSON body `n_bytes` long
+    Bomb(n_bytes, encoding)            the same, gzip- or deflate-compressed to a small fraction of its size
+    BadUsage(value, turn)              a normal answer whose usage counts are `value` (`[1]`, -5, 1e30, "12", ...)
+    OrphanDeltas(count, delay)         Anthropic: text deltas with no message_start or content_block_start
+
 Stream faults applied to a non-streaming request behave as the closest non-stream equivalent (see `server.py`).
 """
 
@@ -27,6 +34,8 @@ from typing import Literal
 
 __all__ = [
     "Action",
+    "BadUsage",
+    "Bomb",
     "DisconnectAfter",
     "ErrorMidStream",
     "Fail",
@@ -34,11 +43,13 @@ __all__ = [
     "FakeUsage",
     "Finish",
     "HtmlErrorPage",
+    "HugeLine",
     "HugeResponse",
     "IgnoreStream",
     "MalformedSSE",
     "NonObjectBody",
     "OkWithErrorBody",
+    "OrphanDeltas",
     "Redirect",
     "SSEFramedError",
     "Stall",
@@ -220,7 +231,46 @@ class StallMidStream:
     turn: Turn = field(default_factory=Turn)
 
 
+@dataclass(frozen=True, slots=True)
+class HugeLine:
+    """Stream: after `after_chunks` events of `turn`, an SSE comment line of `n_bytes` spaces (sent in 64 KiB
+    pieces), then the rest of the stream. JSON: the answer after `n_bytes` of leading whitespace (still valid JSON)."""
+
+    n_bytes: int
+    after_chunks: int = 1
+    turn: Turn = field(default_factory=Turn)
+
+
+@dataclass(frozen=True, slots=True)
+class Bomb:
+    """`HugeLine`'s answer compressed (`Content-Encoding: gzip` or `deflate`): ~1,000 times smaller on the wire."""
+
+    n_bytes: int
+    encoding: Literal["gzip", "deflate"] = "gzip"
+    after_chunks: int = 1
+    turn: Turn = field(default_factory=Turn)
+
+
+@dataclass(frozen=True, slots=True)
+class BadUsage:
+    """`turn` answered normally, but its input and output token counts are `value` in the usage object(s)."""
+
+    value: object
+    turn: Turn = field(default_factory=Turn)
+
+
+@dataclass(frozen=True, slots=True)
+class OrphanDeltas:
+    """Anthropic only: `count` text `content_block_delta` events, `delay` seconds apart, with no `message_start` and no
+    `content_block_start`; then (when `finish`) `message_delta` and `message_stop`."""
+
+    count: int = 3
+    delay: float = 0.0
+    finish: bool = True
+
+
 StreamFault = DisconnectAfter | MalformedSSE | ErrorMidStream | StallMidStream
+Hostile = HugeLine | Bomb | BadUsage | OrphanDeltas
 Action = (
     Turn
     | Fail
@@ -233,4 +283,5 @@ Action = (
     | SSEFramedError
     | HugeResponse
     | StreamFault
+    | Hostile
 )

@@ -24,12 +24,14 @@ from tests.fakes.anthropic_messages import AnthropicMessages
 from tests.fakes.delivery import deliver, error_response, fail_response, static_response
 from tests.fakes.endpoint import Endpoint
 from tests.fakes.errors import ApiError, Family, anthropic_error, openai_error
+from tests.fakes.hostile import deliver_hostile
 from tests.fakes.models import anthropic_models, openai_models
 from tests.fakes.openai_chat import OpenAIChat
 from tests.fakes.openai_responses import OpenAIResponses
 from tests.fakes.script import (
     Action,
     Fail,
+    Hostile,
     HtmlErrorPage,
     NonObjectBody,
     OkWithErrorBody,
@@ -258,6 +260,8 @@ class FakeProvider:
             body = endpoint.validate(body, request.headers)
         self._check_model(family, body)
         action = self.script.pop(0) if self.script else Turn()
+        if isinstance(action, Hostile):
+            return await deliver_hostile(request, endpoint, body, action)
         return await deliver(request, endpoint, body, action)
 
     def _check_key(self, headers: Any, family: Family) -> Fail | None:

@@ -70,8 +70,9 @@ def test_usage_is_read_from_the_first_and_last_chunks(protocol: str) -> None:
     watch = RelayWatch(protocol)
     for chunk in USAGE_STREAMS[protocol]:
         assert watch.feed(chunk) is chunk
-    usage = watch.usage()
+    usage, dropped = watch.usage()
     assert usage is not None and (usage.input_tokens, usage.output_tokens) == (7, 3)
+    assert not dropped
 
 
 def test_only_error_chunks_are_redacted() -> None:

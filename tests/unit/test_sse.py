@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
+from lip.errors import UpstreamProtocolError
 from lip.protocols.sse import DONE_FRAME, KEEPALIVE_FRAME, SSEDecoder, SSEEvent, encode, loads_data
 
 TRANSCRIPT = (
@@ -106,3 +109,42 @@ def test_encode_then_decode_round_trips() -> None:
 
 def test_an_invalid_utf8_byte_in_json_data_becomes_a_replacement_character() -> None:
     assert loads_data(b'{"t":"a\xffb"}') == {"t": "a\ufffdb"}
+
+
+@pytest.mark.parametrize("newline", [b"\n", b"\r\n", b"\r"])
+def test_an_event_split_over_many_chunks_is_joined_once(newline: bytes) -> None:
+    """Each chunk is searched on its own: a 32 MB event in 16 KiB chunks decodes in well under a second here (a
+    decoder that rescans its buffer per chunk copies ~32 GB and takes minutes)."""
+    size, piece = 32 * 2**20, 16 * 1024
+    chunks = [b"data: " + b"x" * (piece - 6)] + [b"x" * piece] * (size // piece - 1)
+    chunks += [newline + b"event: e" + newline, newline]
+    decoder = SSEDecoder(max_event_bytes=0)
+    started = time.perf_counter()
+    events = [e for chunk in chunks for e in decoder.feed(chunk)] + decoder.flush()
+    assert time.perf_counter() - started < 5  # generous: a bound, not a benchmark
+    assert [(len(e.data), e.event) for e in events] == [(size - 6, "e")]
+
+
+def test_a_blank_line_split_between_chunks_ends_the_event() -> None:
+    assert decode([b"data: a", b"bc\n", b"\n", b"data: d\n", b"\ndata: e\n\n"]) == [
+        SSEEvent(b"abc"),
+        SSEEvent(b"d"),
+        SSEEvent(b"e"),
+    ]
+
+
+def test_an_event_over_the_cap_is_a_protocol_error() -> None:
+    decoder = SSEDecoder(max_event_bytes=100)
+    assert decoder.feed(b"data: " + b"x" * 90) == []
+    with pytest.raises(UpstreamProtocolError, match="larger than 100 bytes"):
+        decoder.feed(b"x" * 10)
+    one_chunk = SSEDecoder(max_event_bytes=100)
+    with pytest.raises(UpstreamProtocolError):
+        one_chunk.feed(b'data: {"a":1}\n\ndata: ' + b"x" * 200)
+
+
+def test_events_up_to_the_cap_pass() -> None:
+    decoder = SSEDecoder(max_event_bytes=100)
+    event = b"data: " + b"x" * 92 + b"\n\n"  # 100 bytes with its blank line
+    chunks = [event[:50], event[50:], event]
+    assert [len(e.data) for c in chunks for e in decoder.feed(c)] == [92, 92]

@@ -380,22 +380,29 @@ class HttpBackend:
                 if request.stream:  # a stream was asked for and a whole answer came: lip serves it as one
                     events.insert(0, Repair(WHOLE_BODY_FOR_STREAM))
                 return EventStream(events, _empty())
-            first, rest = await call.first_chunk()
+            first, rest = await call.first_chunk(hold=True)
             decoder = codec.stream_decoder(request)
             if self.spec.think_tags:
                 decoder = ThinkTagDecoder(decoder)
-            sse = SSEDecoder()
+            sse = SSEDecoder(self.spec.settings.max_event_bytes)
             batch = [e for s in sse.feed(first) for e in decoder.feed(s)]
             chunks = rest
-            while not batch:  # some upstreams send a comment or a partial line first
+            repairs: list[Event] = []
+            # Until an event other than a Repair, nothing was answered: the first-byte deadline goes on (some
+            # upstreams send a comment or a partial line first; a broken one, deltas of blocks it never started)
+            while not _answers(batch):
+                repairs += batch
                 try:
                     chunk = await anext(chunks)
                 except StopAsyncIteration:
                     batch = [e for s in sse.flush() for e in decoder.feed(s)] + decoder.finish()
                     break
                 batch = [e for s in sse.feed(chunk) for e in decoder.feed(s)]
-            if batch and isinstance(batch[0], StreamError):
-                raise batch[0].error
+            call.answered()
+            error = next((e for e in batch if type(e) is not Repair), None)
+            if isinstance(error, StreamError):
+                raise error.error
+            batch = repairs + batch
         except BaseException:
             await close()
             raise
@@ -453,6 +460,11 @@ class HttpBackend:
 
     async def aclose(self) -> None:
         return None
+
+
+def _answers(batch: Sequence[Event]) -> bool:
+    """Whether ``batch`` holds more than repair notes."""
+    return any(type(e) is not Repair for e in batch)
 
 
 class ThinkTagDecoder:

@@ -148,13 +148,14 @@ class Watchdog:
     """Closes a response that has not sent its first chunk by ``first_byte``, then one idle too long or past its
     total deadline; ``fired`` names the phase that ran out ("first_byte", "idle" or "total")."""
 
-    __slots__ = ("_first_byte", "_handle", "_idle", "_loop", "_response", "deadline", "fired", "last")
+    __slots__ = ("_first_byte", "_handle", "_hold", "_idle", "_loop", "_response", "deadline", "fired", "last")
 
     def __init__(self, response: aiohttp.ClientResponse, idle: float, deadline: float, first_byte: float) -> None:
         self._loop = asyncio.get_running_loop()
         self._response = response
         self._idle = idle
         self._first_byte: float | None = first_byte  # None once the first chunk came
+        self._hold: float | None = None  # set by ``hold``: what a chunk leaves of the first-byte deadline
         now = self._loop.time()
         self.last = now
         self.deadline = deadline
@@ -190,8 +191,16 @@ class Watchdog:
     def touch(self) -> None:
         """A chunk came: the idle gap starts again, and after the first one the idle and total deadlines apply (the
         timer already set is due no later than they are)."""
-        self._first_byte = None
+        self._first_byte = self._hold
         self.last = self._loop.time()
+
+    def hold(self) -> None:
+        """Chunks no longer end the first-byte phase; ``answered`` does (a translated stream's bytes that decode to
+        no event, such as comments or orphan deltas, are not an answer)."""
+        self._hold = self._first_byte
+
+    def answered(self) -> None:
+        self._hold = self._first_byte = None
 
     def cancel(self) -> None:
         if self._handle is not None:
@@ -223,16 +232,23 @@ class UpstreamCall:
                     watchdog.touch()
                     size += len(chunk)
                     if size > MAX_RESPONSE_BODY:
+                        # freed now: the error's traceback holds this frame, and with lip.heap's tuned collector
+                        # the cycle it makes may live for many requests
+                        chunks.clear()
+                        del chunk
                         raise UpstreamProtocolError(f"{self.what}: the upstream response is larger than 64 MiB")
                     chunks.append(chunk)
         finally:
             watchdog.cancel()
         return b"".join(chunks)
 
-    async def first_chunk(self) -> tuple[bytes, AsyncIterator[bytes]]:
-        """The first body chunk (by the first-byte deadline, which also covered the headers) and the rest."""
+    async def first_chunk(self, hold: bool = False) -> tuple[bytes, AsyncIterator[bytes]]:
+        """The first body chunk (by the first-byte deadline, which also covered the headers) and the rest. With
+        ``hold``, the first-byte deadline goes on until ``answered`` (see ``Watchdog.hold``)."""
         chunks = self.response.content.iter_any()
         watchdog = self._watch()
+        if hold:
+            watchdog.hold()
         try:
             with UpstreamErrors(self.what), WatchdogCut(self, watchdog):
                 try:
@@ -250,6 +266,11 @@ class UpstreamCall:
         deadlines = self.deadlines
         self.watchdog = Watchdog(self.response, deadlines.timeouts.idle_s, deadlines.total, deadlines.first_byte)
         return self.watchdog
+
+    def answered(self) -> None:
+        """The answer began (the first-byte phase is over) for a call whose first chunk was ``hold``."""
+        if self.watchdog is not None:
+            self.watchdog.answered()
 
     def timed_out(self, fired: str) -> UpstreamTimeout:
         deadlines = self.deadlines

@@ -64,6 +64,7 @@ class BackendSettings(Strict):
     keepalive_s: float = Field(default=0.0, ge=0)  # SSE keep-alive comment interval while waiting; 0 = off
     circuit_failures: int = Field(default=5, ge=1)
     circuit_cooldown_s: float = Field(default=30.0, ge=0)
+    max_event_bytes: int = Field(default=16 * 1024 * 1024, ge=0)  # one SSE event of a translated stream; 0 = no cap
     # Chat kinds only: the field a translated request's max tokens goes in (None: the kind's own choice)
     max_tokens_field: Literal["max_tokens", "max_completion_tokens"] | None = None
     # what models accept, by glob on the native name; before the preset's own table, after inline items
@@ -102,6 +103,7 @@ class ServerConfig(Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     max_body_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
+    body_timeout_s: float = Field(default=60.0, ge=0)  # a request body must arrive within this; 0 = no limit
     max_header_bytes: int = Field(default=16 * 1024, ge=1024)
     max_in_flight: int = Field(default=1024, ge=0)  # 0 = unlimited
     max_per_client: int = Field(default=0, ge=0)  # concurrent requests per client key/address; 0 = unlimited

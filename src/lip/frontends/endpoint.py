@@ -18,10 +18,10 @@ from lip.canonical.collect import Collector
 from lip.canonical.events import Event, ReasoningDelta, Repair, StreamError, TextDelta, ToolCallDelta, Usage
 from lip.canonical.request import Request
 from lip.capabilities import fit
+from lip.client_body import body_of
 from lip.clientkeys import ClientKey
 from lip.errors import (
     AdmissionRejected,
-    BodyTooLarge,
     Forbidden,
     InvalidJSON,
     InvalidRequest,
@@ -35,6 +35,7 @@ from lip.lifecycle import drain_scope
 from lip.middlewares import KEY
 from lip.observability import id_header
 from lip.protocols.codec import Codec
+from lip.protocols.counts import BAD_USAGE
 from lip.protocols.ratelimit import rate_limit_headers
 from lip.protocols.relay import RelayWatch, body_usage, fix_body_stop
 from lip.quotas import Admission
@@ -75,16 +76,7 @@ class Exchange:
 
 async def read_json(http: web.Request, limit: int, bodies: BodyLog | None = None) -> Any:
     """The body parsed once with orjson, refusing more than ``limit`` bytes; handed to ``bodies`` when set."""
-    if http.content_length is not None and http.content_length > limit:
-        raise BodyTooLarge(f"the request body is larger than the limit of {limit} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in http.content.iter_any():
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge(f"the request body is larger than the limit of {limit} bytes")
-        chunks.append(chunk)
-    raw = b"".join(chunks)
+    raw = await body_of(http, limit)
     if bodies is not None:
         bodies.received(raw)
     if not raw.strip():
@@ -263,7 +255,8 @@ class Endpoint:
 
         match opened:
             case RelayBody(body=body, content_type=content_type, parsed=parsed):
-                exchange.status, exchange.usage = 200, body_usage(self.codec.name, parsed)
+                exchange.status = 200
+                self._relayed_usage(exchange, body_usage(self.codec.name, parsed))
                 if single_choice(request) and fix_body_stop(self.codec.name, parsed):
                     body = orjson.dumps(parsed)
                 return web.Response(body=body, status=200, headers={**headers, "Content-Type": content_type})
@@ -302,9 +295,15 @@ class Endpoint:
         except ConnectionResetError:
             exchange.client_gone = True
         finally:
-            exchange.usage = watch.usage()
+            self._relayed_usage(exchange, watch.usage())
             await opened.close()
         return response
+
+    @staticmethod
+    def _relayed_usage(exchange: Exchange, report: tuple[Usage | None, bool]) -> None:
+        exchange.usage, dropped = report
+        if dropped:
+            exchange.repairs.append(BAD_USAGE)
 
     async def _stream_events(
         self,

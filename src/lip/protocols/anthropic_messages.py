@@ -40,6 +40,7 @@ from lip.canonical.events import (
     MessageStart,
     ReasoningDelta,
     ReasoningEnd,
+    Repair,
     StopReason,
     StreamError,
     TextDelta,
@@ -52,6 +53,7 @@ from lip.canonical.request import Reasoning, Request, Text, ToolCall
 from lip.errors import InvalidRequest, LipError, UpstreamProtocolError, UpstreamStatusError
 from lip.protocols import anthropic_blocks as blocks
 from lip.protocols import fields
+from lip.protocols.counts import BAD_USAGE, Counts
 from lip.protocols.sse import SSEEvent, encode, loads_data
 
 NAME = "anthropic_messages"
@@ -84,6 +86,7 @@ ERROR_TYPES = {
     402: "billing_error",
     403: "permission_error",
     404: "not_found_error",
+    408: "invalid_request_error",  # the client's body did not arrive in time (server.body_timeout_s)
     413: "request_too_large",
     429: "rate_limit_error",
     501: "invalid_request_error",  # a translation lip cannot make: retrying will not help
@@ -274,21 +277,24 @@ def encode_request(request: Request, model: str, default_max_tokens: int = DEFAU
 class UsageTally:
     """Anthropic usage counts as reported so far; later reports overwrite the fields they carry."""
 
-    __slots__ = ("fields",)
+    __slots__ = ("counts", "fields")
 
     def __init__(self) -> None:
         self.fields: dict[str, int] = {}
+        self.counts = Counts()  # ``counts.dropped``: a reported value was not a count (``lip.protocols.counts``)
 
     def update(self, raw: Any) -> Usage | None:
         if not isinstance(raw, dict):
             return None
+        counts = self.counts
         for key in ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"):
-            value = raw.get(key)
-            if isinstance(value, int):
+            value = counts.get(raw, key)
+            if value is not None:
                 self.fields[key] = value
         details = raw.get("output_tokens_details")
-        if isinstance(details, dict) and isinstance(details.get("thinking_tokens"), int):
-            self.fields["thinking_tokens"] = details["thinking_tokens"]
+        thinking = counts.get(details, "thinking_tokens") if isinstance(details, dict) else None
+        if thinking is not None:
+            self.fields["thinking_tokens"] = thinking
         f = self.fields
         cached, created = f.get("cache_read_input_tokens", 0), f.get("cache_creation_input_tokens", 0)
         return Usage(
@@ -314,6 +320,9 @@ class _Open:
         self.redacted: str | None = None
 
 
+ORPHAN_DELTA = "orphan_delta"  # the Repair kind of a content_block_delta without its content_block_start
+
+
 class AnthropicStreamDecoder:
     """Anthropic SSE events -> canonical events. Tool call indices count tool_use blocks only."""
 
@@ -327,6 +336,8 @@ class AnthropicStreamDecoder:
         self._stop: str | None = None
         self._stop_sequence: str | None = None
         self._stopped = False  # message_delta seen
+        self._orphans = False  # a delta of a block that never started went by
+        self._ignored: set[int] = set()  # blocks of kinds the canonical model has no equivalent for
 
     def feed(self, sse: SSEEvent) -> list[Event]:
         if self.done or not sse.data:
@@ -349,6 +360,8 @@ class AnthropicStreamDecoder:
             return self._error(event)
         if kind == "ping" or self.done:
             return []
+        if kind == "content_block_delta" and self._orphaned(_index(event, -1)):
+            return self._orphan()
         events: list[Event] = []
         if not self.started:
             self._start(event.get("message") if kind == "message_start" else None, events)
@@ -363,6 +376,17 @@ class AnthropicStreamDecoder:
         elif kind == "message_stop":
             events.extend(self._end())
         return events
+
+    def _orphaned(self, index: int) -> bool:
+        return index not in self._blocks and index not in self._ignored
+
+    def _orphan(self) -> list[Event]:
+        """A delta of a block that never started: dropped (it has no kind to go by), a Repair the first time. It
+        starts nothing: an upstream that sends only these has not answered (its first-byte deadline runs on)."""
+        if self._orphans:
+            return []
+        self._orphans = True
+        return [Repair(ORPHAN_DELTA)]
 
     def _fail(self, error: LipError) -> list[Event]:
         self.done = True
@@ -379,9 +403,7 @@ class AnthropicStreamDecoder:
         events.append(
             MessageStart(id=str(message.get("id") or f"msg_{uuid.uuid4().hex}"), model=str(message.get("model") or ""))
         )
-        usage = self._usage.update(message.get("usage"))
-        if usage is not None:
-            events.append(usage)
+        self._usage_event(message.get("usage"), events)
 
     def _block_start(self, event: dict[str, Any], events: list[Event]) -> None:
         index = _index(event, len(self._blocks))
@@ -403,6 +425,7 @@ class AnthropicStreamDecoder:
         elif kind == "tool_use":
             self._tool_start(index, block, events)
         else:
+            self._ignored.add(index)
             log.debug("dropping an Anthropic %r content block: the canonical model has no equivalent", kind)
 
     def _tool_start(self, index: int, block: dict[str, Any], events: list[Event]) -> None:
@@ -460,9 +483,16 @@ class AnthropicStreamDecoder:
         if isinstance(delta, dict):
             self._stop = delta.get("stop_reason") or self._stop
             self._stop_sequence = delta.get("stop_sequence") or self._stop_sequence
-        usage = self._usage.update(event.get("usage"))
+        self._usage_event(event.get("usage"), events)
+
+    def _usage_event(self, raw: Any, events: list[Event]) -> None:
+        """The usage so far, after a report; the first report with a value that is not a count also a Repair."""
+        dropped = self._usage.counts.dropped
+        usage = self._usage.update(raw)
         if usage is not None:
             events.append(usage)
+        if self._usage.counts.dropped and not dropped:
+            events.append(Repair(BAD_USAGE))
 
     def _stop_reason(self) -> StopReason:
         if self._tools and self._stop in (None, "end_turn"):

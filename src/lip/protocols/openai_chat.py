@@ -61,6 +61,7 @@ from lip.canonical.request import (
 )
 from lip.errors import InvalidRequest, LipError, UpstreamProtocolError, UpstreamStatusError
 from lip.protocols import documents, fields, freeform
+from lip.protocols.counts import BAD_USAGE, Counts
 from lip.protocols.sse import DONE_DATA, DONE_FRAME, SSEEvent, encode, loads_data
 
 NAME = "openai_chat"
@@ -87,6 +88,7 @@ ERROR_TYPES = {
     401: "authentication_error",
     403: "permission_error",
     404: "not_found_error",
+    408: "invalid_request_error",  # the client's body did not arrive in time (server.body_timeout_s)
     409: "conflict_error",
     413: "invalid_request_error",
     422: "invalid_request_error",
@@ -561,14 +563,16 @@ def _count(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
 
 
-def usage_from(raw: Any) -> Usage:
-    raw = _obj(raw)
-    return Usage(
-        input_tokens=_count(raw.get("prompt_tokens")),
-        output_tokens=_count(raw.get("completion_tokens")),
-        cached_tokens=_count(_obj(raw.get("prompt_tokens_details")).get("cached_tokens")),
-        reasoning_tokens=_count(_obj(raw.get("completion_tokens_details")).get("reasoning_tokens")),
+def usage_from(raw: Any) -> tuple[Usage, bool]:
+    """The usage object's counts, and whether one was not a count and was dropped (``lip.protocols.counts``)."""
+    raw, counts = _obj(raw), Counts()
+    usage = Usage(
+        input_tokens=counts.of(raw, "prompt_tokens"),
+        output_tokens=counts.of(raw, "completion_tokens"),
+        cached_tokens=counts.of(_obj(raw.get("prompt_tokens_details")), "cached_tokens"),
+        reasoning_tokens=counts.of(_obj(raw.get("completion_tokens_details")), "reasoning_tokens"),
     )
+    return usage, counts.dropped
 
 
 def _plain_text(chunk: dict[str, Any]) -> str | None:
@@ -640,7 +644,9 @@ class ChatStreamDecoder:
             if isinstance(choice, dict) and not choice.get("index"):
                 self._choice(choice, events)
         if chunk.get("usage"):
-            self.usage = usage_from(chunk["usage"])
+            self.usage, dropped = usage_from(chunk["usage"])
+            if dropped:
+                events.append(Repair(BAD_USAGE))
         return events
 
     def _choice(self, choice: dict[str, Any], events: list[Event]) -> None:

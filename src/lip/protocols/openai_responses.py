@@ -49,6 +49,7 @@ from lip.canonical.events import (
     MessageStart,
     ReasoningDelta,
     ReasoningEnd,
+    Repair,
     StopReason,
     StreamError,
     TextDelta,
@@ -61,6 +62,7 @@ from lip.canonical.request import Message, Params, Reasoning, Request, ToolOrigi
 from lip.errors import InvalidRequest, LipError, UpstreamProtocolError, UpstreamStatusError
 from lip.protocols import fields, responses_tools
 from lip.protocols import responses_items as items
+from lip.protocols.counts import BAD_USAGE, Counts
 from lip.protocols.openai_chat import ERROR_CODE_STATUS, effort_for_budget, error_body, upstream_error
 from lip.protocols.sse import DONE_DATA, SSEEvent, encode, loads_data
 from lip.response_store import StoredConversation
@@ -648,20 +650,23 @@ def _summary_part(text: str) -> dict[str, Any]:
 # ---------------------------------------------------------------- response: upstream -> canonical
 
 
-def usage_from(raw: Any) -> Usage:
+def usage_from(raw: Any) -> tuple[Usage, bool]:
+    """The usage object's counts, and whether one was not a count and was dropped (``lip.protocols.counts``)."""
     if not isinstance(raw, dict):
-        return Usage()
+        return Usage(), False
     given = raw.get("input_tokens_details")
     taken = raw.get("output_tokens_details")
     given = given if isinstance(given, dict) else {}
     taken = taken if isinstance(taken, dict) else {}
-    return Usage(
-        input_tokens=int(raw.get("input_tokens") or 0),
-        output_tokens=int(raw.get("output_tokens") or 0),
-        cached_tokens=int(given.get("cached_tokens") or 0),
-        reasoning_tokens=int(taken.get("reasoning_tokens") or 0),
-        cache_creation_tokens=int(given.get("cache_write_tokens") or 0),
+    counts = Counts()
+    usage = Usage(
+        input_tokens=counts.of(raw, "input_tokens"),
+        output_tokens=counts.of(raw, "output_tokens"),
+        cached_tokens=counts.of(given, "cached_tokens"),
+        reasoning_tokens=counts.of(taken, "reasoning_tokens"),
+        cache_creation_tokens=counts.of(given, "cache_write_tokens"),
     )
+    return usage, counts.dropped
 
 
 def _item_text(item: dict[str, Any]) -> str:
@@ -789,7 +794,8 @@ class ResponsesStreamDecoder:
                 up.done = True
                 events.append(ToolCallEnd(up.tool))
         if response.get("usage"):
-            events.append(usage_from(response["usage"]))
+            usage, dropped = usage_from(response["usage"])
+            events += [usage, Repair(BAD_USAGE)] if dropped else [usage]
         incomplete = data.get("type") == "response.incomplete" or response.get("status") == "incomplete"
         events.append(MessageEnd(self._stop_reason(response, incomplete)))
         self.done = True

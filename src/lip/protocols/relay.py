@@ -118,8 +118,9 @@ class RelayWatch:
                 return fixed
         return chunk
 
-    def usage(self) -> Usage | None:
-        """The usage the stream reported, read from its first and last chunks; None when it reported none."""
+    def usage(self) -> tuple[Usage | None, bool]:
+        """The usage the stream reported, read from its first and last chunks (None when it reported none), and
+        whether a reported value was not a count and was dropped (``lip.protocols.counts``)."""
         return relayed_usage(self._protocol, (b"".join(self._head), self._prev + self._last))
 
 
@@ -128,10 +129,11 @@ def carries_error(protocol: str, chunk: bytes) -> bool:
     return any(m in chunk for m in ERROR_MARKERS.get(protocol, ()))
 
 
-def relayed_usage(protocol: str, segments: Iterable[bytes]) -> Usage | None:
+def relayed_usage(protocol: str, segments: Iterable[bytes]) -> tuple[Usage | None, bool]:
     """The usage reported in ``segments`` (whole bodies or runs of consecutive stream chunks) of ``protocol``.
 
     Anthropic's reports add up (later fields overwrite earlier ones); for the OpenAI protocols the last report wins.
+    With it: whether a reported value was dropped.
     """
     return _usage_of(protocol, [obj for segment in segments for obj in _usage_objects(segment)])
 
@@ -155,26 +157,26 @@ def fix_body_stop(protocol: str, body: Any) -> bool:
     return changed
 
 
-def body_usage(protocol: str, body: Any) -> Usage | None:
-    """The usage of a whole relayed JSON body, already parsed."""
+def body_usage(protocol: str, body: Any) -> tuple[Usage | None, bool]:
+    """The usage of a whole relayed JSON body, already parsed, and whether a reported value was dropped."""
     usage = body.get("usage") if isinstance(body, dict) else None
     return _usage_of(protocol, [usage] if isinstance(usage, dict) else [])
 
 
-def _usage_of(protocol: str, found: list[dict[str, Any]]) -> Usage | None:
+def _usage_of(protocol: str, found: list[dict[str, Any]]) -> tuple[Usage | None, bool]:
     if not found:
-        return None
+        return None, False
     if protocol == "anthropic_messages":
         tally = UsageTally()
         usage = None
         for obj in found:
             usage = tally.update(obj) or usage
-        return usage
+        return usage, tally.counts.dropped
     parse = _PARSERS.get(protocol)
-    return parse(found[-1]) if parse else None
+    return parse(found[-1]) if parse else (None, False)
 
 
-_PARSERS: dict[str, Callable[[Any], Usage]] = {
+_PARSERS: dict[str, Callable[[Any], tuple[Usage, bool]]] = {
     "openai_chat": openai_chat.usage_from,
     "openai_responses": openai_responses.usage_from,
 }

@@ -7,14 +7,18 @@ costs about three times as much to construct (measured: ~1.0 vs ~0.34 µs).
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
+from lip.errors import UpstreamProtocolError
+
 DONE_DATA = b"[DONE]"
 DONE_FRAME = b"data: [DONE]\n\n"
 KEEPALIVE_FRAME = b": keep-alive\n\n"
+MAX_EVENT_BYTES = 16 * 1024 * 1024  # one event's default cap (a backend's config.max_event_bytes)
 
 
 @dataclass(slots=True)
@@ -33,24 +37,72 @@ def loads_data(data: bytes) -> Any:
 
 
 class SSEDecoder:
-    """Turns arbitrary byte chunks into complete events; tolerant of \\r\\n, \\r and split UTF-8."""
+    """Turns arbitrary byte chunks into complete events; tolerant of \\r\\n, \\r and split UTF-8.
 
-    __slots__ = ("_buffer", "_data", "_event", "_id")
+    Linear in the stream: the unfinished event's pieces wait in a list and only a new chunk is searched for the end
+    of the event; they are joined once, when it ends. An event longer than ``max_event_bytes`` (0: no limit) raises
+    UpstreamProtocolError, so one endless line can neither grow memory nor hold the event loop. A chunk of whole
+    events no longer than the cap, without \\r (the commonest), is split at once, as before.
+    """
 
-    def __init__(self) -> None:
-        self._buffer = b""
+    __slots__ = ("_cr", "_data", "_event", "_id", "_limit", "_size", "_tail")
+
+    def __init__(self, max_event_bytes: int = MAX_EVENT_BYTES) -> None:
+        self._tail: list[bytes] = []  # the unfinished event, line breaks already \n
+        self._size = 0  # its length
+        self._cr = False  # the last chunk ended on \r, whose \n may come next
+        self._limit = max_event_bytes or sys.maxsize
         self._data: list[bytes] = []
         self._event: str | None = None
         self._id: str | None = None
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
-        buffer = self._buffer + chunk if self._buffer else chunk
-        if b"\r" in buffer:
-            if buffer.endswith(b"\r"):  # a \r\n may be split across chunks
-                self._buffer = buffer
-                return []
-            buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        *blocks, self._buffer = buffer.split(b"\n\n")  # whole events; the last, unfinished one waits
+        if self._tail or self._cr or len(chunk) > self._limit or b"\r" in chunk:
+            return self._feed_slow(chunk)
+        *blocks, rest = chunk.split(b"\n\n")  # whole events; the last, unfinished one waits
+        if rest:
+            self._tail.append(rest)
+            self._size = len(rest)
+        return self._blocks(blocks) if blocks else []
+
+    def _feed_slow(self, chunk: bytes) -> list[SSEEvent]:
+        """A chunk that continues an unfinished event, has \\r line breaks or is longer than the cap."""
+        if self._cr:
+            chunk, self._cr = b"\r" + chunk, False
+        if b"\r" in chunk:
+            if chunk.endswith(b"\r"):  # a \r\n may be split across chunks
+                chunk, self._cr = chunk[:-1], True
+            chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        if not chunk:
+            return []
+        tail = self._tail
+        size = self._size + len(chunk)
+        if tail and b"\n\n" not in chunk and not (chunk[:1] == b"\n" and tail[-1].endswith(b"\n")):
+            self._check(size)
+            tail.append(chunk)  # the event goes on: only this chunk was searched
+            self._size = size
+            return []
+        if tail:
+            tail.append(chunk)
+            chunk = b"".join(tail)  # the event ended: its pieces are joined once
+            tail.clear()
+        *blocks, rest = chunk.split(b"\n\n")
+        if size > self._limit:
+            self._check(max(len(block) for block in [*blocks, rest]))
+        self._size = len(rest)
+        if rest:
+            tail.append(rest)
+        return self._blocks(blocks) if blocks else []
+
+    def _check(self, size: int) -> None:
+        if size > self._limit:
+            self._tail.clear()  # freed now, not when the error's traceback goes
+            self._size = 0
+            raise UpstreamProtocolError(
+                f"the upstream sent a stream event larger than {self._limit} bytes (config.max_event_bytes)"
+            )
+
+    def _blocks(self, blocks: list[bytes]) -> list[SSEEvent]:
         events: list[SSEEvent] = []
         for block in blocks:
             # The commonest events whole, as _line would take them: "data: X" and "event: E\ndata: X"
@@ -71,11 +123,13 @@ class SSEDecoder:
     def flush(self) -> list[SSEEvent]:
         """End of stream: a last event without its blank line still counts."""
         events: list[SSEEvent] = []
-        if self._buffer:
-            buffer = self._buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-            self._buffer = b""
+        if self._tail:
+            buffer = b"".join(self._tail)
+            self._tail.clear()
+            self._size = 0
             for line in buffer.split(b"\n"):
                 self._line(line, events)
+        self._cr = False
         self._line(b"", events)
         return events
 
