@@ -30,6 +30,7 @@ from prometheus_client.registry import Collector
 from lip.bodylog import body_log
 from lip.credentials import KeyRing
 from lip.errors import UpstreamError
+from lip.exchange import Exchange
 from lip.ids import unique_hex
 from lip.lifecycle import Lifecycle
 from lip.middlewares import client_of
@@ -38,7 +39,6 @@ from lip.runtime import RUNTIME, Runtime, runtime_of
 from lip.usage import KeyUsage, cost, price_of
 
 if TYPE_CHECKING:
-    from lip.frontends.endpoint import Exchange
     from lip.shared_metrics import SharedMetrics
     from lip.status import StatusBoard
     from lip.store.base import StoreHealth

@@ -4,13 +4,13 @@ A Responses client may send only its new input plus ``previous_response_id``; th
 rest. When the answer came from (or goes to) a backend that keeps no such state, lip keeps it: the canonical
 conversation that led to each response, assistant turn included, under the response's id.
 
-The Responses frontend follows this sequence, in the hooks of ``frontends/endpoint.py`` (helpers from
-``lip.protocols.openai_responses``)::
+The Responses frontend follows this sequence, in the hooks of ``frontends/endpoint.py``, keeping the stored
+conversation in its per-request context (helpers from ``lip.protocols.openai_responses``)::
 
     # before(head): head is decode_head's Request (raw body only)
     previous = previous_response_id(head)                    # None unless the client sent one
     if previous is not None:
-        stored = await store.get(previous)
+        stored = ctx.previous = await store.get(previous)
         if stored is None and no Responses backend will take it by passthrough:
             raise previous_response_not_found(previous)      # 400 in OpenAI's shape, code previous_response_not_found
         # if stored is not None: lip owns this id; translate even for a Responses backend (no passthrough),

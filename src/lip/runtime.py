@@ -18,20 +18,21 @@ from lip.backends.registry import build_backend
 from lip.clientkeys import KeyIndex
 from lip.config.load import Settings, mask_url
 from lip.credentials import KeyRing, Secret, read_numbered
+from lip.exchange import Exchange
 from lip.inventory import Inventory
 from lip.quotas import Quotas
 from lip.response_store import ResponseStore
 from lip.routing.health import Health
 from lip.routing.plan import Planner
+from lip.routing.router import Router
 from lip.routing.shared import SharedRouting
 from lip.store import Store
 
 if TYPE_CHECKING:
-    from lip.frontends.endpoint import Exchange
     from lip.otel import Tracing
 
 log = logging.getLogger(__name__)
-Observer = Callable[[web.Request, "Exchange"], None]
+Observer = Callable[[web.Request, Exchange], None]
 
 
 class Runtime:
@@ -54,6 +55,7 @@ class Runtime:
         self.inventory = Inventory(self.backends.values())
         self.planner = Planner(settings, self.backends, self.inventory)
         self.health = Health()
+        self.router = Router(self.planner, self.health, self.inventory)
         self.store = store
         config = settings.config.store
         self.responses = ResponseStore(store, config.response_ttl_s)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from lip.runtime import Runtime
 
 if TYPE_CHECKING:
-    from lip.frontends.endpoint import Exchange
+    from lip.exchange import Exchange
 
 MINUTES = 15  # the rates' window
 MAX_MODELS_SHOWN = 20

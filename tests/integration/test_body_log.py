@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from lip.credentials import REDACTED
-from lip.frontends.endpoint import Exchange
+from lip.exchange import Exchange
 from lip.runtime import RUNTIME
 from tests.fakes import FakeProvider, Stall, Turn
 from tests.harness import CANARY, backend_row, run_lip

@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 import pytest
+from aiohttp.test_utils import make_mocked_request
 from anthropic.lib.streaming._messages import accumulate_event
 from anthropic.types import Message as SDKMessage
 from anthropic.types import RawMessageStreamEvent, ToolUseBlock
@@ -49,6 +50,7 @@ from lip.errors import (
     UpstreamStatusError,
     UpstreamTimeout,
 )
+from lip.frontends.endpoint import forwarded_headers
 from lip.protocols.anthropic_blocks import unverifiable_thinking
 from lip.protocols.anthropic_messages import (
     NAME,
@@ -632,12 +634,14 @@ HEADERS = {
 }
 
 
-def test_decode_head_is_cheap_and_keeps_the_forwarded_headers() -> None:
+def test_decode_head_is_cheap_and_the_anthropic_headers_are_forwarded() -> None:
     body = claude_code_body()
     request = codec.decode_head(body, HEADERS)
     assert (request.model, request.stream, request.protocol, request.raw) == ("claude-sonnet-4-5", True, NAME, body)
     assert request.messages == []
-    assert request.headers == {
+    # the request's context carries them (never the client's key): what the endpoint forwards
+    http = make_mocked_request("POST", "/v1/messages", headers=HEADERS)
+    assert forwarded_headers(http) == {
         "anthropic-version": "2023-06-01",
         "anthropic-beta": "claude-code-20250219,interleaved-thinking-2025-05-14,context-1m-2025-08-07",
     }

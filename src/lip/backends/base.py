@@ -7,7 +7,7 @@ caller iterates the rest and must always ``aclose()``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -80,7 +80,14 @@ class Backend(Protocol):
     @property
     def protocol(self) -> str: ...
 
-    async def open(self, request: Request, target: Target, *, passthrough: bool) -> Opened: ...
+    async def open(self, request: Request, target: Target, headers: Mapping[str, str], *, passthrough: bool) -> Opened:
+        """``headers``: the client's headers a same-protocol upstream should see (lip.frontends.endpoint)."""
+        ...
+
+    async def count_tokens(self, request: Request, target: Target, headers: Mapping[str, str]) -> Any:
+        """The upstream's own count of ``request``'s input tokens (its answer as is), or None when this backend
+        cannot count it (the caller then estimates)."""
+        ...
 
     async def list_models(self) -> list[dict[str, Any]]:
         """The provider's model list as raw entries (``id`` at least); raises on failure."""

@@ -280,10 +280,14 @@ class HttpBackend:
             text = title.group(1) if title else HTML_TAG.sub(" ", text)
         return " ".join(text.split())[:EXCERPT_CHARS]
 
-    async def count_tokens(self, body: dict[str, Any], client_headers: Mapping[str, str]) -> Any:
-        """Anthropic's ``/v1/messages/count_tokens`` on this upstream (Anthropic-protocol backends only)."""
+    async def count_tokens(self, request: Request, target: Target, headers: Mapping[str, str]) -> Any:
+        """The upstream's count-tokens answer for a request in its own protocol (the client's body with the native
+        model, to the call path's ``/count_tokens``); None for a request it would have to translate."""
+        if request.protocol != self.protocol or self.codec is None:
+            return None
+        body = orjson.dumps(self.codec.with_model(request.raw, target.model))
         try:
-            call = await self._send(orjson.dumps(body), False, client_headers, self.count_tokens_url)
+            call = await self._send(body, False, headers, self.count_tokens_url)
             try:
                 data = await call.read_body()
             finally:
@@ -295,7 +299,7 @@ class HttpBackend:
 
     # ---- open
 
-    async def open(self, request: Request, target: Target, *, passthrough: bool) -> Opened:
+    async def open(self, request: Request, target: Target, headers: Mapping[str, str], *, passthrough: bool) -> Opened:
         if self.codec is None:
             raise UnsupportedTranslation(
                 f"translation from {request.protocol} to {self.protocol} (backend '{self.id}') is not available yet"
@@ -303,8 +307,8 @@ class HttpBackend:
         await self.admission.acquire()
         try:
             if passthrough:
-                return await self._open_relay(request, target)
-            return await self._open_events(request, target)
+                return await self._open_relay(request, target, headers)
+            return await self._open_events(request, target, headers)
         except BaseException as exc:
             self.admission.release()
             if isinstance(exc, LipError):
@@ -323,10 +327,10 @@ class HttpBackend:
 
         return close
 
-    async def _open_relay(self, request: Request, target: Target) -> Opened:
+    async def _open_relay(self, request: Request, target: Target, headers: Mapping[str, str]) -> Opened:
         assert self.codec is not None
         body = orjson.dumps(self.codec.with_model(request.raw, target.model))
-        call = await self._send(body, request.stream, request.headers)
+        call = await self._send(body, request.stream, headers)
         close = self._release_closer(call)
         try:
             if not request.stream or "json" in call.content_type:
@@ -364,11 +368,11 @@ class HttpBackend:
             raise UpstreamProtocolError(f"backend '{self.id}': the upstream answered HTTP 200 with an error: {message}")
         return body
 
-    async def _open_events(self, request: Request, target: Target) -> Opened:
+    async def _open_events(self, request: Request, target: Target, headers: Mapping[str, str]) -> Opened:
         codec = self.codec
         assert codec is not None
         body = orjson.dumps(self._quirks(codec.encode_request(request, target.model)))
-        call = await self._send(body, request.stream, request.headers)
+        call = await self._send(body, request.stream, headers)
         close = self._release_closer(call)
         try:
             if not request.stream or "json" in call.content_type:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from lip.backends.base import EventStream, Opened, Target
@@ -58,7 +58,7 @@ class LocalStubBackend:
     def protocol(self) -> str:
         return "local"
 
-    async def open(self, request: Request, target: Target, *, passthrough: bool) -> Opened:
+    async def open(self, request: Request, target: Target, headers: Mapping[str, str], *, passthrough: bool) -> Opened:
         text = reply_text(request, target.model, self.spec.settings.reply)
         deltas = split_deltas(text)
         start: list[Event] = [MessageStart(f"stub-{uuid.uuid4().hex[:16]}", target.model, int(time.time()))]
@@ -75,6 +75,9 @@ class LocalStubBackend:
                 await asyncio.sleep(self.spec.settings.chunk_delay_s)
             yield [TextDelta(delta)]
         yield end
+
+    async def count_tokens(self, request: Request, target: Target, headers: Mapping[str, str]) -> None:
+        return None  # no upstream to ask: the caller estimates
 
     async def list_models(self) -> list[dict[str, Any]]:
         return [{"id": model, "owned_by": "lip"} for model in STUB_MODELS]

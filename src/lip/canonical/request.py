@@ -139,8 +139,6 @@ class Request:
     protocol: str = ""  # the wire protocol the request came in
     raw: dict[str, Any] = field(default_factory=dict)  # the untouched original body, for passthrough
     unmodelled: tuple[str, ...] = ()  # names of raw fields with no canonical form: dropped when translating
-    headers: dict[str, str] = field(default_factory=dict)  # client headers worth forwarding (e.g. anthropic-beta)
-    state: dict[str, Any] = field(default_factory=dict)  # a frontend's per-request notes (e.g. a stored conversation)
 
     def custom_tool_names(self) -> frozenset[str]:
         """Names of freeform tools, whose calls a Chat or Anthropic upstream returns wrapped as ``{"input": ...}``."""

@@ -5,13 +5,12 @@ from __future__ import annotations
 import orjson
 from aiohttp import web
 
-from lip.backends.http import HttpBackend
 from lip.canonical.request import Image, Reasoning, Request, Text, ToolCall, ToolResult
 from lip.errors import LipError
-from lip.frontends.endpoint import Endpoint, allowed_targets, error_response, forwarded_headers, read_json
+from lip.frontends.endpoint import Context, Endpoint, allowed_targets, error_response, forwarded_headers, read_json
 from lip.middlewares import key_of
 from lip.protocols.anthropic_blocks import unverifiable_thinking, without_unverifiable_thinking
-from lip.protocols.anthropic_messages import NAME, AnthropicMessagesCodec
+from lip.protocols.anthropic_messages import AnthropicMessagesCodec
 from lip.runtime import runtime_of
 
 CHARS_PER_TOKEN = 4
@@ -19,14 +18,14 @@ IMAGE_TOKENS = 1600  # a typical image's cost; an estimate is all a non-Anthropi
 MESSAGE_OVERHEAD = 4
 
 
-class MessagesEndpoint(Endpoint):
-    def passthrough_allowed(self, request: Request) -> bool:
+class MessagesEndpoint(Endpoint[Context]):
+    def passthrough_allowed(self, request: Request, ctx: Context) -> bool:
         """Thinking from another kind of backend (a failover, a model switch) is translated, which drops it."""
         return not unverifiable_thinking(request.raw.get("messages"))
 
 
-def messages() -> Endpoint:
-    return MessagesEndpoint(AnthropicMessagesCodec())
+def messages() -> MessagesEndpoint:
+    return MessagesEndpoint(AnthropicMessagesCodec(), Context)
 
 
 def estimate_tokens(request: Request) -> int:
@@ -52,22 +51,21 @@ def estimate_tokens(request: Request) -> int:
 
 
 async def count_tokens(http: web.Request) -> web.Response:
-    """Exact from an Anthropic upstream (forwarded with the native model), estimated for any other backend."""
+    """Exact from an Anthropic upstream (forwarded with the native model), estimated for any other backend; the
+    plan's leaves in failover order, as for a message (lip.routing.router)."""
     codec = AnthropicMessagesCodec()
     runtime = runtime_of(http)
     try:
         body = await read_json(http, runtime.settings.config.server.max_body_bytes)
         request = codec.decode_count_tokens(body, http.headers)
-        target = allowed_targets(key_of(http), runtime.health.order(runtime.planner.plan(request.model)))[0]
-        backend = target.backend
-        if backend.protocol == NAME and isinstance(backend, HttpBackend):
-            if unverifiable_thinking(body["messages"]):  # thinking from another provider: it would be refused
-                body = {**body, "messages": without_unverifiable_thinking(body["messages"])}
-            result = await backend.count_tokens(codec.with_model(body, target.model), forwarded_headers(http))
-        else:
-            result = {"input_tokens": estimate_tokens(request)}
+        if unverifiable_thinking(body["messages"]):  # thinking from another provider: an upstream would refuse it
+            request.raw = {**body, "messages": without_unverifiable_thinking(body["messages"])}
+        router = runtime.router
+        targets = allowed_targets(key_of(http), router.plan(request.model))
+        target, counted = await router.count_tokens(targets, request, forwarded_headers(http))
     except LipError as exc:
         return error_response(codec, exc)
+    result = counted if counted is not None else {"input_tokens": estimate_tokens(request)}
     return web.Response(
         body=orjson.dumps(result), content_type="application/json", headers={"x-lip-backend": target.leaf}
     )

@@ -6,8 +6,8 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import orjson
 from aiohttp import web
@@ -17,7 +17,6 @@ from lip.bodylog import BodyLog, returned, stream_response
 from lip.canonical.collect import Collector
 from lip.canonical.events import Event, ReasoningDelta, Repair, StreamError, TextDelta, ToolCallDelta, Usage
 from lip.canonical.request import Request
-from lip.capabilities import fit
 from lip.client_body import body_of
 from lip.clientkeys import ClientKey
 from lip.errors import (
@@ -30,6 +29,7 @@ from lip.errors import (
     UpstreamProtocolError,
     UpstreamStatusError,
 )
+from lip.exchange import Exchange
 from lip.frontends.keepalive import KeepAlive, interval_for
 from lip.lifecycle import drain_scope
 from lip.middlewares import KEY
@@ -39,8 +39,6 @@ from lip.protocols.counts import BAD_USAGE
 from lip.protocols.ratelimit import rate_limit_headers
 from lip.protocols.relay import RelayWatch, body_usage, fix_body_stop
 from lip.quotas import Admission
-from lip.routing.failover import open_first, reason
-from lip.routing.overrides import apply_overrides
 from lip.runtime import Runtime, runtime_of
 
 if TYPE_CHECKING:
@@ -54,24 +52,15 @@ SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
 
 
 @dataclass(slots=True)
-class Exchange:
-    """What one request did; handed to the runtime's observers (access log, metrics) when it ends."""
+class Context:
+    """One request's surroundings, handed to the endpoint's hooks and to the router: what is not the request."""
 
-    frontend: str
-    started: float = field(default_factory=time.perf_counter)
-    model: str = ""
-    target: Target | None = None
-    status: int = 0
-    first_byte: float | None = None
-    usage: Usage | None = None
-    error: LipError | None = None
-    attempts: list[tuple[str, str]] = field(default_factory=list)  # (leaf, why abandoned)
-    streamed: bool = False
-    client_gone: bool = False
-    bodies: BodyLog | None = None  # set when logging.log_bodies is on
-    trace: RequestTrace | None = None  # set when tracing is on (lip.otel)
-    key: ClientKey | None = None  # the client key it came with, when client keys are configured
-    repairs: list[str] = field(default_factory=list)  # what lip repaired in the upstream's answer (Repair kinds)
+    runtime: Runtime
+    exchange: Exchange
+    client_headers: dict[str, str]  # the client's headers a same-protocol upstream should see (never its key)
+
+
+C = TypeVar("C", bound=Context)
 
 
 async def read_json(http: web.Request, limit: int, bodies: BodyLog | None = None) -> Any:
@@ -124,14 +113,16 @@ def error_response(codec: Codec, error: LipError, headers: dict[str, str] | None
     )
 
 
-class Endpoint:
-    """One client protocol's POST endpoint; the protocol's codec does every protocol-specific step."""
+class Endpoint(Generic[C]):
+    """One client protocol's POST endpoint: decode -> router -> respond; the protocol's codec does every
+    protocol-specific step, and a frontend extends the hooks below (each gets the request's ``Context``)."""
 
     keeps_content = False  # whether ``completed`` uses the streamed answer (else it is not called mid-stream and
     # content deltas skip the collector)
 
-    def __init__(self, codec: Codec) -> None:
+    def __init__(self, codec: Codec, context: type[C]) -> None:
         self.codec = codec
+        self.context = context
 
     async def handle(self, http: web.Request) -> web.StreamResponse:
         runtime = runtime_of(http)
@@ -163,76 +154,39 @@ class Endpoint:
         body = await read_json(http, runtime.settings.config.server.max_body_bytes, exchange.bodies)
         head = self.codec.decode_head(body, http.headers)
         exchange.model = head.model
-        head.headers = forwarded_headers(http)
-        trace = exchange.trace
-        if trace is not None:
-            trace.decoded(head.model, head.raw)
-        request = await self.before(head, runtime)
-        targets = allowed_targets(exchange.key, runtime.health.order(runtime.planner.plan(request.model)))
-        decoded: list[Request] = []
-
-        async def open_target(target: Target) -> Opened:
-            passthrough = target.backend.protocol == self.codec.name and self.passthrough_allowed(request)
-            if passthrough:
-                chosen = request
-            else:
-                if not decoded:
-                    decoded.append(self.decode_full(request))
-                chosen = decoded[0]
-            chosen = apply_overrides(chosen, target.params, passthrough)
-            if not passthrough:  # fitted to what the model accepts; a relayed body is the client's own
-                capabilities = runtime.inventory.capabilities(target.backend.prefix, target.model)
-                chosen = fit(chosen, capabilities, target.model, target.backend.id)
-            if trace is not None:  # this attempt's trace context goes upstream
-                chosen.headers = {**chosen.headers, **trace.attempt(target)}
-            runtime.health.check(target)
-            return await target.backend.open(chosen, target, passthrough=passthrough)
-
-        def abandoned(target: Target, error: LipError) -> None:
-            if trace is not None:
-                trace.failed(error)
-            exchange.attempts.append((target.leaf, reason(error)))
-            runtime.health.failure(target, error)
-
+        if exchange.trace is not None:
+            exchange.trace.decoded(head.model, head.raw)
+        ctx = self.context(runtime, exchange, forwarded_headers(http))
+        request = await self.before(head, ctx)
+        router = runtime.router
+        targets = allowed_targets(exchange.key, router.plan(request.model))
         keepalive = KeepAlive(http, interval_for(targets) if request.stream else 0.0, SSE_HEADERS, exchange.bodies)
         try:
             async with drain_scope(http):
-                target, opened = await keepalive.wait(open_first(targets, open_target, abandoned))
+                routed = await keepalive.wait(router.open(targets, request, self, ctx, exchange, ctx.client_headers))
         except LipError as exc:
             if keepalive.response is None:
                 raise
             exchange.error, exchange.status, exchange.streamed = exc, 200, True
             return await keepalive.fail(self.codec, exc)
-        runtime.health.success(target)
-        exchange.target = target
         exchange.first_byte = time.perf_counter()
-        final = decoded[0] if decoded else self._whole(request) if isinstance(opened, EventStream) else request
-        return await self.respond(http, final, target, opened, exchange, keepalive.response)
+        return await self.respond(http, routed.request, routed.target, routed.opened, ctx, keepalive.response)
 
     # ---- hooks a frontend may extend
 
-    async def before(self, request: Request, runtime: Runtime) -> Request:
+    async def before(self, request: Request, ctx: C) -> Request:
         """Called after decode_head, before planning (e.g. resolve previous_response_id)."""
         return request
 
-    def passthrough_allowed(self, request: Request) -> bool:
+    def passthrough_allowed(self, request: Request, ctx: C) -> bool:
         """Whether a same-protocol backend may get the body as is (False when lip must add to it)."""
         return True
 
-    def decode_full(self, head: Request) -> Request:
-        full = self.codec.decode_request(head.raw, head.headers)
-        full.headers, full.state = head.headers, head.state
-        return full
+    def decode_full(self, head: Request, ctx: C) -> Request:
+        """The whole canonical request of ``decode_head``'s head (the router asks, for a leaf that translates)."""
+        return self.codec.decode_request(head.raw, ctx.client_headers)
 
-    def _whole(self, head: Request) -> Request:
-        """A relayed request answered with events (a stream asked, a whole body served as one): the encoder and
-        ``completed`` want the whole request; the head when lip cannot decode it (the upstream took it as is)."""
-        try:
-            return self.decode_full(head)
-        except LipError:
-            return head
-
-    async def completed(self, request: Request, collector: Collector) -> None:
+    async def completed(self, request: Request, collector: Collector, ctx: C) -> None:
         """Called when a translated answer ended well (e.g. to store a response for previous_response_id)."""
         return None
 
@@ -244,10 +198,11 @@ class Endpoint:
         request: Request,
         target: Target,
         opened: Opened,
-        exchange: Exchange,
+        ctx: C,
         prepared: web.StreamResponse | None = None,
     ) -> web.StreamResponse:
         """``prepared``: a stream response to continue (committed by keep-alive comments, or recording bodies)."""
+        exchange = ctx.exchange
         headers = {"x-lip-backend": target.leaf}
 
         def stream() -> web.StreamResponse:
@@ -263,10 +218,10 @@ class Endpoint:
             case RelayStream():
                 return await self._relay(http, request, opened, exchange, stream())
             case EventStream() if request.stream:
-                return await self._stream_events(http, request, opened, exchange, stream())
+                return await self._stream_events(http, request, opened, ctx, stream())
             case EventStream():
                 async with drain_scope(http):
-                    return await self._collect(request, opened, headers, exchange)
+                    return await self._collect(request, opened, headers, ctx)
         raise AssertionError(opened)
 
     async def _relay(
@@ -310,9 +265,10 @@ class Endpoint:
         http: web.Request,
         request: Request,
         opened: EventStream,
-        exchange: Exchange,
+        ctx: C,
         response: web.StreamResponse,
     ) -> web.StreamResponse:
+        exchange = ctx.exchange
         encoder = self.codec.stream_encoder(request)
         collector = Collector()
         exchange.status, exchange.streamed = 200, True
@@ -334,7 +290,7 @@ class Endpoint:
                                 break  # an error event ends the stream: nothing may follow it
                         if keep and collector.ended and not stored and collector.error is None:
                             stored = True  # before the client sees the end: its next turn may reach another process
-                            await self.completed(request, collector)
+                            await self.completed(request, collector, ctx)
                         if out:
                             await response.write(bytes(out))
                         if collector.error is not None:
@@ -353,12 +309,13 @@ class Endpoint:
         exchange.usage, exchange.error = collector.response.usage, collector.error
         exchange.repairs += collector.repairs
         if collector.error is None and not exchange.client_gone and not stored:
-            await self.completed(request, collector)
+            await self.completed(request, collector, ctx)
         return response
 
     async def _collect(
-        self, request: Request, opened: EventStream, headers: dict[str, str], exchange: Exchange
+        self, request: Request, opened: EventStream, headers: dict[str, str], ctx: C
     ) -> web.StreamResponse:
+        exchange = ctx.exchange
         collector = Collector()
         try:
             async for batch in _batches(opened):
@@ -370,7 +327,7 @@ class Endpoint:
         if collector.error is not None:
             raise collector.error
         exchange.usage, exchange.status = collector.response.usage, 200
-        await self.completed(request, collector)
+        await self.completed(request, collector, ctx)
         body = self.codec.encode_response(collector.response, request)
         return web.Response(body=orjson.dumps(body), status=200, content_type="application/json", headers=headers)
 

@@ -13,14 +13,13 @@ from collections.abc import Awaitable, Mapping, Sequence
 
 from aiohttp import web
 
-from lip.backends.base import Opened, RelayBody, Target
+from lip.backends.base import RelayBody, Target
 from lip.bodylog import BodyLog, stream_response
 from lip.errors import LipError
 from lip.observability import id_header
 from lip.protocols.codec import Codec
 from lip.protocols.sse import KEEPALIVE_FRAME
-
-Attempt = tuple[Target, Opened]
+from lip.routing.router import Routed
 
 
 def interval_for(targets: Sequence[Target]) -> float:
@@ -41,11 +40,11 @@ class KeepAlive:
         self.bodies = bodies
         self.response: web.StreamResponse | None = None  # set once the 200 is committed
 
-    def wait(self, attempt: Awaitable[Attempt]) -> Awaitable[Attempt]:
+    def wait(self, attempt: Awaitable[Routed]) -> Awaitable[Routed]:
         """``attempt`` itself when keep-alive is off: no extra coroutine on the request's every resumption."""
         return attempt if self.interval <= 0 else self._wait(attempt)
 
-    async def _wait(self, attempt: Awaitable[Attempt]) -> Attempt:
+    async def _wait(self, attempt: Awaitable[Routed]) -> Routed:
         task = asyncio.ensure_future(attempt)
         try:
             while True:
@@ -74,13 +73,13 @@ class KeepAlive:
         return self.response
 
 
-async def _discard(task: asyncio.Future[Attempt]) -> None:
+async def _discard(task: asyncio.Future[Routed]) -> None:
     if not task.done():
         task.cancel()
         await asyncio.wait({task})
         return
     if task.cancelled() or task.exception() is not None:
         return
-    _, opened = task.result()
+    opened = task.result().opened
     if not isinstance(opened, RelayBody):
         await opened.close()

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from lip.frontends.endpoint import Endpoint
+from lip.frontends.endpoint import Context, Endpoint
 from lip.protocols.openai_chat import OpenAIChatCodec
 
 
-def chat_completions() -> Endpoint:
-    return Endpoint(OpenAIChatCodec())
+def chat_completions() -> Endpoint[Context]:
+    return Endpoint(OpenAIChatCodec(), Context)

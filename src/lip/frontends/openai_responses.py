@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from lip.canonical.collect import Collector
 from lip.canonical.request import Request
-from lip.frontends.endpoint import Endpoint
+from lip.frontends.endpoint import Context, Endpoint
 from lip.protocols.openai_responses import (
     NAME,
     OpenAIResponsesCodec,
@@ -16,50 +18,48 @@ from lip.protocols.openai_responses import (
     should_store,
 )
 from lip.protocols.responses_items import unverifiable_reasoning
-from lip.response_store import ResponseStore
-from lip.runtime import Runtime
-
-STORED = "previous_conversation"
-RESPONSES = "response_store"  # request.state: the runtime's store, for completed()
+from lip.response_store import StoredConversation
 
 
-class ResponsesEndpoint(Endpoint):
+@dataclass(slots=True)
+class ResponsesContext(Context):
+    previous: StoredConversation | None = None  # the stored conversation previous_response_id names, when lip has it
+
+
+class ResponsesEndpoint(Endpoint[ResponsesContext]):
     keeps_content = True  # a finished answer is stored for previous_response_id
 
     def __init__(self) -> None:
-        super().__init__(OpenAIResponsesCodec())
+        super().__init__(OpenAIResponsesCodec(), ResponsesContext)
 
-    async def before(self, request: Request, runtime: Runtime) -> Request:
-        request.state[RESPONSES] = runtime.responses
+    async def before(self, request: Request, ctx: ResponsesContext) -> Request:
         previous = previous_response_id(request)
         if previous is None:
             return request
-        stored = await runtime.responses.get(previous)
-        if stored is not None:
-            request.state[STORED] = stored  # lip owns this id: translate, even to a Responses backend
+        runtime = ctx.runtime
+        ctx.previous = await runtime.responses.get(previous)
+        if ctx.previous is not None:  # lip owns this id: translate, even to a Responses backend
             return request
         if not any(t.backend.protocol == NAME for t in runtime.planner.plan(request.model)):
             raise previous_response_not_found(previous)
         return request  # a Responses upstream may know it: passed through untouched
 
-    def passthrough_allowed(self, request: Request) -> bool:
-        if STORED in request.state:
+    def passthrough_allowed(self, request: Request, ctx: ResponsesContext) -> bool:
+        if ctx.previous is not None:
             return False
         # reasoning from another kind of backend (a failover, a model switch): translating drops what the upstream
         # cannot verify; unless the upstream holds the history (its own previous_response_id), which only it can use
         raw = request.raw
         return raw.get("previous_response_id") is not None or not unverifiable_reasoning(raw.get("input"))
 
-    def decode_full(self, head: Request) -> Request:
-        request = super().decode_full(head)
-        stored = request.state.get(STORED)
-        return prepend_previous(request, stored) if stored is not None else request
+    def decode_full(self, head: Request, ctx: ResponsesContext) -> Request:
+        request = super().decode_full(head, ctx)
+        return prepend_previous(request, ctx.previous) if ctx.previous is not None else request
 
-    async def completed(self, request: Request, collector: Collector) -> None:
-        store = request.state.get(RESPONSES)
-        if isinstance(store, ResponseStore) and should_store(request):
+    async def completed(self, request: Request, collector: Collector, ctx: ResponsesContext) -> None:
+        if should_store(request):
             response = collector.response
-            await store.put(response_id_for(response.id), conversation_to_store(request, response))
+            await ctx.runtime.responses.put(response_id_for(response.id), conversation_to_store(request, response))
 
 
 def responses() -> ResponsesEndpoint:

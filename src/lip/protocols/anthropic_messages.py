@@ -60,7 +60,6 @@ NAME = "anthropic_messages"
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_TOKENS = blocks.DEFAULT_MAX_TOKENS
-FORWARDED_HEADERS = ("anthropic-beta", "anthropic-version")
 
 STOP_TO_ANTHROPIC = {
     StopReason.END_TURN: "end_turn",
@@ -141,7 +140,7 @@ def dumps(obj: Any) -> bytes:
 
 
 def decode_head(body: Any, headers: Mapping[str, str], *, require_max_tokens: bool = True) -> Request:
-    """Model, stream flag, forwarded headers and the raw body; ``max_tokens`` and ``messages`` are checked here
+    """Model, stream flag and the raw body; ``max_tokens`` and ``messages`` are checked here
     (``require_max_tokens=False`` for count_tokens bodies)."""
     body = fields.body_object(body)
     model = fields.model_field(body)
@@ -159,7 +158,6 @@ def decode_head(body: Any, headers: Mapping[str, str], *, require_max_tokens: bo
         include_usage=True,  # an Anthropic stream always carries usage
         protocol=NAME,
         raw=body,
-        headers={k.lower(): v for k, v in headers.items() if k.lower() in FORWARDED_HEADERS},
     )
 
 

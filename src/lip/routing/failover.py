@@ -1,4 +1,4 @@
-"""Run a plan's attempts in order; fail over only while nothing has reached the client.
+"""When to fail over: a plan's attempts run in order (lip.routing.router) only while nothing has reached the client.
 
 An attempt is over once its backend's ``open`` returns, which it does only after the upstream produced its first
 item; so every failure seen here happened before the client saw a byte, and whether to try the next leaf depends
@@ -11,10 +11,10 @@ serve this client yet. Never on the client's own mistakes (400, 413, 422, ...).
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from lip.backends.base import Opened, Target
+from lip.backends.base import Target
 from lip.errors import (
     AdmissionRejected,
     LipError,
@@ -73,37 +73,23 @@ def reason(error: LipError) -> str:
     return error.code
 
 
-async def open_first(
-    targets: Sequence[Target],
-    opener: Callable[[Target], Awaitable[Opened]],
-    on_abandon: Callable[[Target, LipError], None] | None = None,
-) -> tuple[Target, Opened]:
-    """The first target that opens; the last error when none does, or the first error failover may not pass."""
-    last: LipError | None = None
-    for position, target in enumerate(targets, start=1):
-        try:
-            return target, await opener(target)
-        except LipError as exc:
-            last = exc
-            if on_abandon is not None:
-                on_abandon(target, exc)
-            passes = should_fail_over(exc)
-            if not passes:
-                then = "not failing over: the request itself was refused"
-            elif position < len(targets):
-                then = f"failing over to {targets[position].leaf}"
-            else:
-                then = "no leaf left"
-            log.warning(
-                "attempt %d/%d at %s abandoned (%s): %s; %s",
-                position,
-                len(targets),
-                target.leaf,
-                reason(exc),
-                exc.message,
-                then,
-            )
-            if not passes:
-                raise
-    assert last is not None, "a plan has at least one target"
-    raise last
+def go_on(targets: Sequence[Target], position: int, error: LipError) -> bool:
+    """Whether to try the next target after the ``position``-th (from 1) failed with ``error``; says why in the log
+    (when False, the caller raises ``error``: failover may not pass it, or no target is left)."""
+    passes = should_fail_over(error)
+    if not passes:
+        then = "not failing over: the request itself was refused"
+    elif position < len(targets):
+        then = f"failing over to {targets[position].leaf}"
+    else:
+        then = "no leaf left"
+    log.warning(
+        "attempt %d/%d at %s abandoned (%s): %s; %s",
+        position,
+        len(targets),
+        targets[position - 1].leaf,
+        reason(error),
+        error.message,
+        then,
+    )
+    return passes and position < len(targets)
