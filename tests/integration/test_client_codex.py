@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from openai.resources.responses import AsyncResponses
 
-from lip.protocols.anthropic_blocks import CUSTOM_TOOL_SCHEMA
+from lip.protocols.anthropic_messages.blocks import CUSTOM_TOOL_SCHEMA
 from lip.protocols.freeform import WRAPPED_NOTE
 from tests.fakes import FakeToolCall, Turn
 from tests.integration import client_shapes as shapes

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 from typing import Any, TypeVar
 
 import orjson
@@ -317,8 +318,7 @@ THOUGHT = {"type": "thinking", "thinking": "t", "signature": "sig"}  # Anthropic
 READ_FIELDS = sorted(
     {
         name
-        for module in resources.files("lip.protocols").iterdir()
-        if module.name.endswith(".py")
+        for module in Path(str(resources.files("lip.protocols"))).rglob("*.py")  # codec packages included
         for name in re.findall(r'"([a-z][a-z_]{1,40})"', module.read_text(encoding="utf-8"))
     }
 )

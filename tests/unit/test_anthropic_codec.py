@@ -51,13 +51,13 @@ from lip.errors import (
     UpstreamTimeout,
 )
 from lip.frontends.endpoint import forwarded_headers
-from lip.protocols.anthropic_blocks import unverifiable_thinking
 from lip.protocols.anthropic_messages import (
     NAME,
     AnthropicMessagesCodec,
     AnthropicStreamDecoder,
     AnthropicStreamEncoder,
 )
+from lip.protocols.anthropic_messages.blocks import unverifiable_thinking
 from lip.protocols.codec import Codec
 from lip.protocols.sse import SSEDecoder, SSEEvent
 

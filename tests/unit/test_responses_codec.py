@@ -55,7 +55,7 @@ from lip.protocols.openai_responses import (
     response_id_for,
     should_store,
 )
-from lip.protocols.responses_items import minted_by_lip, new_id, unverifiable_reasoning
+from lip.protocols.openai_responses.items import minted_by_lip, new_id, unverifiable_reasoning
 from lip.protocols.sse import SSEDecoder, SSEEvent
 from lip.response_store import ResponseStore, StoredConversation
 from lip.store import MemoryStore

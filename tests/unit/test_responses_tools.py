@@ -11,7 +11,7 @@ import pytest
 from lip.canonical import ToolOrigin
 from lip.errors import InvalidRequest
 from lip.protocols.openai_responses import OpenAIResponsesCodec
-from lip.protocols.responses_tools import flat_name
+from lip.protocols.openai_responses.tools import flat_name
 
 CHAT_AND_ANTHROPIC_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 CODEC = OpenAIResponsesCodec()

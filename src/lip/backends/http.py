@@ -1,6 +1,7 @@
 """Compatible HTTP backends: a codec + a URL + an auth style, with key rotation and per-instance admission.
 
-One class serves the three wire protocols; what differs between them is data (``Dialect``), not code.
+One class serves every wire protocol; what differs between them is data, the codec's ``HttpDialect`` (where to call,
+how to authenticate, which client headers go along, how the model list pages), not code.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -30,32 +30,13 @@ from lip.errors import (
     UpstreamStatusError,
 )
 from lip.protocols.chat_reasoning import place_reasoning
-from lip.protocols.codec import Codec, StreamDecoder
+from lip.protocols.codec import Codec, HttpDialect, StreamDecoder
 from lip.protocols.sse import SSEDecoder, SSEEvent
 
 log = logging.getLogger(__name__)
 USER_AGENT = "lip/0.1"  # sent on every upstream call (the session adds no aiohttp User-Agent: see lip.server)
-ANTHROPIC_VERSION = "2023-06-01"
 DEFAULT_COOLDOWN_S = 60.0
-FORWARDED_ANTHROPIC_HEADERS = ("anthropic-version", "anthropic-beta")
-
-
-@dataclass(frozen=True, slots=True)
-class Dialect:
-    """What a wire protocol needs from HTTP: the call path, the models path and how to authenticate."""
-
-    call_path: str
-    models_path: str
-    auth: str  # "bearer" | "x-api-key" (a preset may say "api-key": KindSpec.auth)
-    models_paged: bool = False  # the list is paged: `limit`, then `after_id=<last_id>` while `has_more`
-
-
-DIALECTS: dict[str, Dialect] = {
-    "openai_chat": Dialect("chat/completions", "models", "bearer"),
-    "openai_responses": Dialect("responses", "models", "bearer"),
-    "anthropic_messages": Dialect("v1/messages", "v1/models", "x-api-key", models_paged=True),
-}
-MODEL_PAGE_SIZE = 1000  # Anthropic's largest page
+NO_DIALECT = HttpDialect("", "")  # a protocol lip has no codec for: every call is refused (501) before it is made
 MAX_MODEL_PAGES = 20  # an upstream that always says has_more cannot keep discovery going forever
 EXCERPT_CHARS = 500  # of a non-JSON error body, in the client's error message
 HTML_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
@@ -125,16 +106,18 @@ class HttpBackend:
         self.spec = spec
         self.codec = codec
         self.session = session
-        self.dialect = DIALECTS[spec.protocol]
+        self.dialect = codec.dialect if codec is not None else NO_DIALECT
         self.auth = spec.kind.auth or self.dialect.auth  # a preset may authenticate its own way (Azure's api-key)
         self.keys = KeyRing.of(
             read_numbered(env, spec.key_root, from_one=spec.kind.key_from_one) if spec.key_root else []
         )
         self.admission = Admission(spec.settings.max_concurrent_requests, spec.settings.admission_wait_s, spec.id)
         assert spec.base_url is not None
-        self.url = join_url(spec.base_url, self.dialect.call_path)
+        self.base_url = spec.base_url
+        self.url = join_url(spec.base_url, self.dialect.call_path) if self.dialect.fixed else None  # joined once
         self.models_url = join_url(spec.base_url, self.dialect.models_path)
-        self.count_tokens_url = join_url(spec.base_url, self.dialect.call_path + "/count_tokens")
+        count_path = self.dialect.count_tokens_path
+        self.count_tokens_url = join_url(spec.base_url, count_path) if count_path is not None else None
         self._static_names = frozenset(name.lower() for name in spec.settings.headers)  # replace lip's own, any case
 
     @property
@@ -159,16 +142,7 @@ class HttpBackend:
         if static:
             headers = {k: v for k, v in headers.items() if k.lower() not in self._static_names}
             headers.update(static)
-        if self.auth == "x-api-key":
-            headers["anthropic-version"] = client_headers.get("anthropic-version", ANTHROPIC_VERSION)
-            if "anthropic-beta" in client_headers:
-                headers["anthropic-beta"] = client_headers["anthropic-beta"]
-            if key is not None:
-                headers["x-api-key"] = key.secret.reveal()
-        elif key is not None and self.auth == "api-key":
-            headers["api-key"] = key.secret.reveal()
-        elif key is not None:
-            headers["Authorization"] = "Bearer " + key.secret.reveal()
+        self.dialect.add_headers(headers, key.secret.reveal() if key is not None else None, self.auth, client_headers)
         traceparent = client_headers.get("traceparent")  # the attempt's trace context, when tracing is on
         if traceparent is not None:
             headers["traceparent"] = traceparent
@@ -176,11 +150,16 @@ class HttpBackend:
                 headers["tracestate"] = client_headers["tracestate"]
         return headers
 
+    def call_url(self, model: str, stream: bool) -> str:
+        """Where a call for ``model`` goes (the same URL for every call of most protocols)."""
+        if self.url is not None:
+            return self.url
+        assert self.base_url is not None
+        return join_url(self.base_url, self.dialect.call_path_for(model, stream))
+
     # ---- the call, with key rotation
 
-    async def _send(
-        self, body: bytes, stream: bool, client_headers: Mapping[str, str], url: str | None = None
-    ) -> UpstreamCall:
+    async def _send(self, body: bytes, stream: bool, client_headers: Mapping[str, str], url: str) -> UpstreamCall:
         what = f"backend '{self.id}'"
         if not self.keys.authenticated:
             return await self._post(body, None, stream, client_headers, what, url)
@@ -215,12 +194,12 @@ class HttpBackend:
         stream: bool,
         client_headers: Mapping[str, str],
         what: str,
-        url: str | None = None,
+        url: str,
     ) -> UpstreamCall:
         try:
             return await post(
                 self.session,
-                url or self.url,
+                url,
                 body,
                 self._headers(key, stream, client_headers),
                 self.spec.settings.timeouts,
@@ -282,8 +261,9 @@ class HttpBackend:
 
     async def count_tokens(self, request: Request, target: Target, headers: Mapping[str, str]) -> Any:
         """The upstream's count-tokens answer for a request in its own protocol (the client's body with the native
-        model, to the call path's ``/count_tokens``); None for a request it would have to translate."""
-        if request.protocol != self.protocol or self.codec is None:
+        model, to the dialect's count path); None for a request it would have to translate, or a protocol that
+        cannot count."""
+        if request.protocol != self.protocol or self.codec is None or self.count_tokens_url is None:
             return None
         body = orjson.dumps(self.codec.with_model(request.raw, target.model))
         try:
@@ -330,7 +310,7 @@ class HttpBackend:
     async def _open_relay(self, request: Request, target: Target, headers: Mapping[str, str]) -> Opened:
         assert self.codec is not None
         body = orjson.dumps(self.codec.with_model(request.raw, target.model))
-        call = await self._send(body, request.stream, headers)
+        call = await self._send(body, request.stream, headers, self.call_url(target.model, request.stream))
         close = self._release_closer(call)
         try:
             if not request.stream or "json" in call.content_type:
@@ -372,7 +352,7 @@ class HttpBackend:
         codec = self.codec
         assert codec is not None
         body = orjson.dumps(self._quirks(codec.encode_request(request, target.model)))
-        call = await self._send(body, request.stream, headers)
+        call = await self._send(body, request.stream, headers, self.call_url(target.model, request.stream))
         close = self._release_closer(call)
         try:
             if not request.stream or "json" in call.content_type:
@@ -433,7 +413,8 @@ class HttpBackend:
         headers = self._headers(key, False, {})
         headers.pop("Content-Type", None)
         models: list[dict[str, Any]] = []
-        params = {"limit": str(MODEL_PAGE_SIZE)} if self.dialect.models_paged else None
+        dialect = self.dialect
+        params = dialect.first_models_params()
         for _ in range(MAX_MODEL_PAGES):
             body = await get_json(
                 self.session,
@@ -443,14 +424,13 @@ class HttpBackend:
                 f"backend '{self.id}' model discovery",
                 params,
             )
-            data = body.get("data") if isinstance(body, dict) else body
-            if not isinstance(data, list):
-                raise UpstreamProtocolError(f"backend '{self.id}': the model list has no 'data' array")
+            data = dialect.models_of(body)
+            if data is None:
+                raise UpstreamProtocolError(f"backend '{self.id}': the model list has no '{dialect.models_key}' array")
             models += [m for m in data if isinstance(m, dict) and isinstance(m.get("id"), str)]
-            last = body.get("last_id") if isinstance(body, dict) else None
-            if params is None or not data or body.get("has_more") is not True or not isinstance(last, str):
+            params = dialect.next_models_params(body, params) if data else None
+            if params is None:
                 break
-            params = {**params, "after_id": last}
         return models
 
     def diagnostics(self) -> dict[str, Any]:

@@ -9,8 +9,8 @@ from lip.canonical.request import Image, Reasoning, Request, Text, ToolCall, Too
 from lip.errors import LipError
 from lip.frontends.endpoint import Context, Endpoint, allowed_targets, error_response, forwarded_headers, read_json
 from lip.middlewares import key_of
-from lip.protocols.anthropic_blocks import unverifiable_thinking, without_unverifiable_thinking
 from lip.protocols.anthropic_messages import AnthropicMessagesCodec
+from lip.protocols.anthropic_messages.blocks import unverifiable_thinking, without_unverifiable_thinking
 from lip.runtime import runtime_of
 
 CHARS_PER_TOKEN = 4

@@ -17,7 +17,7 @@ from lip.protocols.openai_responses import (
     response_id_for,
     should_store,
 )
-from lip.protocols.responses_items import unverifiable_reasoning
+from lip.protocols.openai_responses.items import unverifiable_reasoning
 from lip.response_store import StoredConversation
 
 

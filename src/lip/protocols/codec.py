@@ -1,15 +1,146 @@
-"""What every wire-protocol codec provides, in both directions (frontend side and backend side)."""
+"""What every wire-protocol codec provides, in both directions (frontend side and backend side), and the small
+descriptors through which it tells the rest of lip its protocol's facts.
+
+Modules outside ``lip.protocols`` never compare a protocol's name: an HTTP backend asks the codec's ``HttpDialect``
+where to call and how to authenticate, the passthrough relay reads a stream by the codec's ``RelayRules``, a
+selector's overrides are spelled by its ``raw_params``, a refusal takes its ``error_body`` for a path among its
+``routes``, and ``GET /v1/models`` answers in its ``model_list`` shape. Adding a protocol is one codec package that
+fills these in, one thin frontend and preset rows.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
+from urllib.parse import quote
 
 from lip.canonical.collect import Response
-from lip.canonical.events import Event
+from lip.canonical.events import Event, Usage
 from lip.canonical.request import Request
 from lip.errors import LipError
 from lip.protocols.sse import SSEEvent
+
+Listing = dict[str, Any]  # a model list as a client (or lip's discovery) reads it
+
+
+@dataclass(frozen=True, slots=True)
+class HttpDialect:
+    """How a protocol is spoken over HTTP: the call's path (from the model and the stream flag), how a key is sent,
+    which client headers go along, where the model list is and how it pages. Paths are joined to a backend's base
+    URL by the backend (``lip.config.load.join_url``)."""
+
+    call_path: str  # may name ``{model}`` (quoted into the path) for protocols that put the model in the URL
+    models_path: str
+    stream_call_path: str | None = None  # where a stream is asked for, when not at ``call_path``
+    auth: str = "bearer"  # "bearer" (Authorization: Bearer <key>) or the header that carries the key
+    forwarded_headers: tuple[str, ...] = ()  # client headers passed upstream as they came, when sent
+    default_headers: tuple[tuple[str, str], ...] = ()  # (name, value) sent when the client did not send its own
+    models_key: str = "data"  # the array of models in a model list
+    models_page: tuple[str, int] | None = None  # paged lists: (size parameter, largest page size)
+    models_cursor: tuple[str, str, str] | None = None  # (parameter, field holding its next value, "more" flag field)
+    count_tokens_path: str | None = None  # the token-counting call, where the protocol has one
+
+    @property
+    def fixed(self) -> bool:
+        """Whether every call goes to one URL (it can then be joined once)."""
+        return "{model}" not in self.call_path and self.stream_call_path is None
+
+    def call_path_for(self, model: str, stream: bool) -> str:
+        path = self.stream_call_path if stream and self.stream_call_path is not None else self.call_path
+        return path.replace("{model}", quote(model, safe="")) if "{model}" in path else path
+
+    def add_headers(
+        self, headers: dict[str, str], key: str | None, auth: str, client_headers: Mapping[str, str]
+    ) -> None:
+        """The protocol's headers, the client's forwarded ones and the key (sent as ``auth`` says) into
+        ``headers``."""
+        for name, default in self.default_headers:
+            headers[name] = client_headers.get(name, default)
+        for name in self.forwarded_headers:
+            if name in client_headers:
+                headers[name] = client_headers[name]
+        if key is not None:
+            if auth == "bearer":
+                headers["Authorization"] = "Bearer " + key
+            else:
+                headers[auth] = key
+
+    def first_models_params(self) -> dict[str, str] | None:
+        return {self.models_page[0]: str(self.models_page[1])} if self.models_page is not None else None
+
+    def models_of(self, body: Any) -> list[Any] | None:
+        """The model list's array (a bare array is taken as it is); None when it has none."""
+        data = body.get(self.models_key) if isinstance(body, dict) else body
+        return data if isinstance(data, list) else None
+
+    def next_models_params(self, body: Any, params: dict[str, str] | None) -> dict[str, str] | None:
+        """The parameters of the next page of a model list, or None when ``body`` was the last page."""
+        if params is None or self.models_cursor is None or not isinstance(body, dict):
+            return None
+        name, value_field, more_field = self.models_cursor
+        value = body.get(value_field)
+        if (more_field and body.get(more_field) is not True) or not isinstance(value, str) or not value:
+            return None
+        return {**params, name: value}
+
+
+@dataclass(frozen=True, slots=True)
+class StopFix:
+    """How a protocol says "tools were called" and the plain stop to correct once they were (a relayed stream)."""
+
+    tools_hint: bytes  # cheap substring test before the pattern
+    tools: re.Pattern[bytes]
+    stop_hint: bytes
+    stop: re.Pattern[bytes]
+    replacement: bytes
+
+
+def _no_body_fix(body: dict[str, Any]) -> bool:
+    return False
+
+
+def _no_usage(found: list[dict[str, Any]]) -> tuple[Usage | None, bool]:
+    return None, False
+
+
+@dataclass(frozen=True, slots=True)
+class RelayRules:
+    """What the passthrough relay (``lip.protocols.relay``) watches for in a same-protocol stream or body."""
+
+    terminal_markers: tuple[bytes, ...] = ()  # bytes only a finished stream (or an error) holds; none: not checked
+    error_markers: tuple[bytes, ...] = ()  # bytes only an error event holds
+    stop_fix: StopFix | None = None
+    fix_body_stop: Callable[[dict[str, Any]], bool] = _no_body_fix  # the same fix on a whole JSON body
+    usage_field: str = "usage"  # the key whose object holds usage, in stream events and whole bodies
+    # the usage objects found, in order -> their usage (None: none) and whether a value was not a count (dropped)
+    read_usage: Callable[[list[dict[str, Any]]], tuple[Usage | None, bool]] = _no_usage
+
+
+@dataclass(frozen=True, slots=True)
+class ListedModel:
+    """One model of ``GET /v1/models``, protocol-neutral; ``ModelList.render`` gives it the client's shape."""
+
+    id: str
+    created: int
+    owned_by: str
+    display_name: str
+    context_window: int | None = None
+    max_output_tokens: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelList:
+    """A protocol's model-list shape, and the request header by which its clients ask for it (None: the default)."""
+
+    render: Callable[[Sequence[ListedModel]], dict[str, Any]]
+    header: str | None = None
+
+
+# canonical parameter -> its spellings in a raw body, each a path; the first whose top key the body has is set, else
+# the last; a parameter that is not named is spelled as it is named
+RawParams = Mapping[str, tuple[tuple[str, ...], ...]]
 
 
 class StreamEncoder(Protocol):
@@ -36,6 +167,12 @@ class Codec(Protocol):
     """One wire protocol, both directions. Frontends and backends of that protocol share it."""
 
     name: str
+    dialect: HttpDialect
+    relay: RelayRules
+    raw_params: RawParams  # how a selector's overrides are spelled in a same-protocol body (max tokens, effort)
+    routes: tuple[str, ...]  # the paths (and their sub-paths) its clients call: a refusal there is in its shape
+    client_key_headers: tuple[str, ...]  # headers its clients send a key in, besides Authorization: Bearer
+    model_list: ModelList | None  # its shape of GET /v1/models, when it has one
 
     # frontend side: client request in, client response out
     def decode_head(self, body: Any, headers: Mapping[str, str]) -> Request:

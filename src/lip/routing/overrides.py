@@ -10,6 +10,7 @@ from typing import Any
 
 from lip.canonical.request import Params, Request
 from lip.errors import InvalidRequest
+from lip.protocols.registry import codec_of
 
 INT64 = range(-(2**63), 2**63)  # what every provider (and orjson) takes as a JSON integer
 
@@ -36,12 +37,6 @@ CONVERTERS: dict[str, Callable[[str], Any]] = {
     "reasoning_budget": _integer,
     "seed": _integer,
 }
-# how each override is spelled in a raw body of each protocol (same-protocol passthrough)
-RAW_NAMES: dict[str, dict[str, tuple[str, ...]]] = {
-    "openai_chat": {"max_tokens": ("max_completion_tokens", "max_tokens")},
-    "openai_responses": {"max_tokens": ("max_output_tokens",), "reasoning_effort": ("reasoning", "effort")},
-    "anthropic_messages": {"reasoning_effort": ("output_config", "effort")},
-}
 
 
 def parse_overrides(params: tuple[tuple[str, str], ...]) -> dict[str, Any]:
@@ -61,18 +56,19 @@ def parse_overrides(params: tuple[tuple[str, str], ...]) -> dict[str, Any]:
 
 
 def _raw_with(body: dict[str, Any], protocol: str, values: dict[str, Any]) -> dict[str, Any]:
+    """``body`` with ``values`` set as ``protocol`` spells them (its codec's ``raw_params``)."""
     body = copy.copy(body)
-    names = RAW_NAMES.get(protocol, {})
+    codec = codec_of(protocol)
+    names = codec.raw_params if codec is not None else {}
     for key, value in values.items():
-        spelling = names.get(key, (key,))
-        if len(spelling) == 2 and spelling[0] not in ("max_completion_tokens",):
-            nested = dict(body.get(spelling[0]) or {})
-            nested[spelling[1]] = value
-            body[spelling[0]] = nested
-        elif key == "max_tokens" and protocol == "openai_chat":
-            body["max_completion_tokens" if "max_completion_tokens" in body else "max_tokens"] = value
+        spellings = names.get(key, ((key,),))
+        path = next((s for s in spellings if s[0] in body), spellings[-1])
+        if len(path) == 2:
+            nested = dict(body.get(path[0]) or {})
+            nested[path[1]] = value
+            body[path[0]] = nested
         else:
-            body[spelling[0]] = value
+            body[path[0]] = value
     return body
 
 

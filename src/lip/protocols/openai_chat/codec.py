@@ -21,28 +21,12 @@ Mapping decisions (see docs/protocol-mapping.md):
 from __future__ import annotations
 
 import logging
-import time
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
-import orjson
-
-from lip.canonical.collect import Response, merge_usage
+from lip.canonical.collect import Response
 from lip.canonical.events import (
     Event,
-    MessageEnd,
-    MessageStart,
-    ReasoningDelta,
-    ReasoningEnd,
-    Repair,
-    StopReason,
-    StreamError,
-    TextDelta,
-    ToolCallDelta,
-    ToolCallEnd,
-    ToolCallStart,
-    Usage,
 )
 from lip.canonical.request import (
     Audio,
@@ -59,52 +43,17 @@ from lip.canonical.request import (
     ToolResult,
     ToolSpec,
 )
-from lip.errors import InvalidRequest, LipError, UpstreamProtocolError, UpstreamStatusError
+from lip.errors import InvalidRequest, LipError
 from lip.protocols import documents, fields, freeform
-from lip.protocols.counts import BAD_USAGE, Counts
-from lip.protocols.sse import DONE_DATA, DONE_FRAME, SSEEvent, encode, loads_data
+from lip.protocols.codec import ModelList, RawParams
+from lip.protocols.openai_chat import facts
+from lip.protocols.openai_chat.decoder import ChatStreamDecoder, decode_completion, upstream_error
+from lip.protocols.openai_chat.encoder import ChatStreamEncoder, dumps, encode_completion, error_body
+from lip.protocols.sse import encode
 
 NAME = "openai_chat"
-log = logging.getLogger(__name__)
+log = logging.getLogger("lip.protocols.openai_chat")
 
-FINISH_TO_STOP = {
-    "stop": StopReason.END_TURN,
-    "length": StopReason.MAX_TOKENS,
-    "tool_calls": StopReason.TOOL_USE,
-    "function_call": StopReason.TOOL_USE,
-    "content_filter": StopReason.CONTENT_FILTER,
-}
-STOP_TO_FINISH = {
-    StopReason.END_TURN: "stop",
-    StopReason.STOP_SEQUENCE: "stop",
-    StopReason.MAX_TOKENS: "length",
-    StopReason.TOOL_USE: "tool_calls",
-    StopReason.CONTENT_FILTER: "content_filter",
-    StopReason.REFUSAL: "content_filter",
-    StopReason.ERROR: "stop",
-}
-ERROR_TYPES = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    403: "permission_error",
-    404: "not_found_error",
-    408: "invalid_request_error",  # the client's body did not arrive in time (server.body_timeout_s)
-    409: "conflict_error",
-    413: "invalid_request_error",
-    422: "invalid_request_error",
-    429: "rate_limit_error",
-    501: "not_implemented_error",
-}
-# error codes a Responses client knows (ResponseError.code and those Codex acts on), with the status behind each;
-# Chat upstreams use the same codes in their in-stream errors
-ERROR_CODE_STATUS = {
-    "rate_limit_exceeded": 429,
-    "insufficient_quota": 429,
-    "invalid_prompt": 400,
-    "context_length_exceeded": 400,
-    "server_error": 500,
-}
-_TYPE_STATUS = {"invalid_request_error": 400, "authentication_error": 401, "rate_limit_error": 429, "tokens": 429}
 # A freeform ("custom") tool goes to Chat-only backends as a function taking one string.
 CUSTOM_TOOL_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -137,10 +86,6 @@ HELD_KEYS = frozenset(
         "metadata",
     }
 )
-
-
-def dumps(obj: Any) -> bytes:
-    return orjson.dumps(obj)
 
 
 # ---------------------------------------------------------------- request: client -> canonical
@@ -342,6 +287,12 @@ def _params(body: dict[str, Any]) -> Params:
 
 class OpenAIChatCodec:
     name = NAME
+    dialect = facts.DIALECT
+    relay = facts.RELAY
+    raw_params: RawParams = facts.RAW_PARAMS
+    routes: tuple[str, ...] = facts.ROUTES
+    client_key_headers: tuple[str, ...] = facts.CLIENT_KEY_HEADERS
+    model_list: ModelList | None = facts.MODEL_LIST
 
     # ---- frontend side
 
@@ -545,398 +496,3 @@ def encode_request(request: Request, model: str) -> dict[str, Any]:
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}
     return body
-
-
-# ---------------------------------------------------------------- response: upstream -> canonical
-
-
-def _obj(value: Any) -> dict[str, Any]:
-    """An upstream value that should be an object; anything else reads as empty (upstreams send odd JSON)."""
-    return value if isinstance(value, dict) else {}
-
-
-def _array(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _count(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
-
-
-def usage_from(raw: Any) -> tuple[Usage, bool]:
-    """The usage object's counts, and whether one was not a count and was dropped (``lip.protocols.counts``)."""
-    raw, counts = _obj(raw), Counts()
-    usage = Usage(
-        input_tokens=counts.of(raw, "prompt_tokens"),
-        output_tokens=counts.of(raw, "completion_tokens"),
-        cached_tokens=counts.of(_obj(raw.get("prompt_tokens_details")), "cached_tokens"),
-        reasoning_tokens=counts.of(_obj(raw.get("completion_tokens_details")), "reasoning_tokens"),
-    )
-    return usage, counts.dropped
-
-
-def _plain_text(chunk: dict[str, Any]) -> str | None:
-    """The text of a chunk that holds nothing else (choice 0's delta content; no tool calls, reasoning, finish reason
-    or usage), else None."""
-    choices = chunk.get("choices")
-    if type(choices) is not list or len(choices) != 1 or chunk.get("usage"):
-        return None
-    choice = choices[0]
-    if type(choice) is not dict or choice.get("index") or choice.get("finish_reason"):
-        return None
-    delta = choice.get("delta")
-    if type(delta) is not dict:
-        return None
-    content = delta.get("content")
-    if type(content) is not str or not content:
-        return None
-    if delta.get("tool_calls") or delta.get("reasoning_content") or delta.get("reasoning"):
-        return None
-    return content
-
-
-class ChatStreamDecoder:
-    """Chat chunks -> canonical events. Normalises a missing or wrong finish reason when tool calls were made."""
-
-    def __init__(self, custom_tools: frozenset[str] = frozenset()) -> None:
-        self.started = False
-        self.finished = False
-        self.done = False
-        self.finish_reason: str | None = None
-        self.usage: Usage | None = None
-        self.custom_tools = custom_tools
-        self._tools: dict[int, _UpCall] = {}  # by upstream tool index
-        self._open_calls: list[_UpCall] = []  # started and not yet ended, in start order
-        self._in_reasoning = False
-
-    def feed(self, sse: SSEEvent) -> list[Event]:
-        if sse.data == DONE_DATA:
-            self.done = True
-            return self._end()
-        if self.done:
-            return []
-        try:
-            chunk = loads_data(sse.data)
-        except orjson.JSONDecodeError:
-            return [StreamError(UpstreamProtocolError("the upstream sent a stream chunk that is not JSON"))]
-        if not isinstance(chunk, dict):
-            return [StreamError(UpstreamProtocolError("the upstream sent a stream chunk that is not an object"))]
-        if "error" in chunk:
-            status = stream_error_status(chunk["error"])
-            message, kind = upstream_error(status, chunk)
-            self.done = True
-            return [StreamError(UpstreamStatusError(message, upstream_status=status, body=chunk, error_type=kind))]
-        if self.started and not self._in_reasoning:
-            text = _plain_text(chunk)
-            if text is not None:  # the commonest chunk: the general path below would produce exactly this
-                return [TextDelta(text)]
-        events: list[Event] = []
-        if not self.started:
-            self.started = True
-            events.append(
-                MessageStart(
-                    id=str(chunk.get("id") or f"chatcmpl-{uuid.uuid4().hex}"),
-                    model=str(chunk.get("model") or ""),
-                    created=_count(chunk.get("created")) or int(time.time()),
-                )
-            )
-        for choice in _array(chunk.get("choices")):
-            if isinstance(choice, dict) and not choice.get("index"):
-                self._choice(choice, events)
-        if chunk.get("usage"):
-            self.usage, dropped = usage_from(chunk["usage"])
-            if dropped:
-                events.append(Repair(BAD_USAGE))
-        return events
-
-    def _choice(self, choice: dict[str, Any], events: list[Event]) -> None:
-        delta = _obj(choice.get("delta"))
-        reasoning = delta.get("reasoning_content") or delta.get("reasoning")
-        if isinstance(reasoning, str) and reasoning:
-            self._in_reasoning = True
-            events.append(ReasoningDelta(reasoning))
-        content = delta.get("content")
-        if isinstance(content, str) and content:
-            self._close_reasoning(events)
-            events.append(TextDelta(content))
-        for call in _array(delta.get("tool_calls")):
-            self._close_reasoning(events)
-            self._tool_delta(call, events)
-        if choice.get("finish_reason"):
-            self.finish_reason = str(choice["finish_reason"])
-            self._close_tools(events)
-
-    def _close_reasoning(self, events: list[Event]) -> None:
-        if self._in_reasoning:
-            self._in_reasoning = False
-            events.append(ReasoningEnd())
-
-    def _tool_delta(self, call: Any, events: list[Event]) -> None:
-        if not isinstance(call, dict):
-            return
-        upstream_index = call.get("index")
-        if not isinstance(upstream_index, int):
-            upstream_index = len(self._tools)
-        function = _obj(call.get("function"))
-        tool = self._tools.get(upstream_index)
-        if tool is None:
-            tool = self._tools[upstream_index] = self._start_call(call, function, events)
-        arguments = function.get("arguments")
-        if isinstance(arguments, str) and arguments:
-            self._tool_args(tool, arguments, events)
-
-    def _start_call(self, call: dict[str, Any], function: dict[str, Any], events: list[Event]) -> _UpCall:
-        """A new call: every open call whose arguments are already a whole JSON value ends first, so a client that
-        takes one call at a time streams this one live (the common case: the upstream sends call 0, then call 1)."""
-        for tool in [t for t in self._open_calls if t.complete()]:
-            self._end_call(tool, events)
-        name = str(function.get("name") or "")
-        tool = _UpCall(len(self._tools), custom=name in self.custom_tools)
-        call_id = str(call.get("id") or f"call_{uuid.uuid4().hex[:24]}")
-        events.append(ToolCallStart(tool.index, call_id, name, "custom" if tool.custom else "function"))
-        self._open_calls.append(tool)
-        return tool
-
-    def _tool_args(self, tool: _UpCall, arguments: str, events: list[Event]) -> None:
-        if tool.ended:  # its arguments were whole JSON already: nothing valid can follow
-            if not arguments.isspace():
-                events.append(Repair("tool_fragment_after_end"))
-            return
-        tool.parts.append(arguments)
-        if not tool.custom:
-            events.append(ToolCallDelta(tool.index, arguments))
-        if tool is not self._open_calls[-1] and _may_close(arguments) and tool.complete():
-            self._end_call(tool, events)  # an interleaving upstream finished an earlier call
-
-    def _end_call(self, tool: _UpCall, events: list[Event]) -> None:
-        tool.ended = True
-        self._open_calls.remove(tool)
-        if tool.custom:
-            events.append(ToolCallDelta(tool.index, _unwrap_custom("".join(tool.parts))))
-        events.append(ToolCallEnd(tool.index))
-
-    def _close_tools(self, events: list[Event]) -> None:
-        for tool in sorted(self._open_calls, key=lambda t: t.index):
-            self._end_call(tool, events)
-        self.finished = True
-
-    def _stop_reason(self) -> StopReason:
-        if self._tools and self.finish_reason in (None, "stop", "tool_calls", "function_call"):
-            return StopReason.TOOL_USE  # upstreams that say "stop" (or nothing) while calling tools
-        return FINISH_TO_STOP.get(self.finish_reason or "stop", StopReason.END_TURN)
-
-    def _end(self) -> list[Event]:
-        events: list[Event] = []
-        if not self.started:
-            return [StreamError(UpstreamProtocolError("the upstream stream ended before it sent anything"))]
-        self._close_reasoning(events)
-        if not self.finished:
-            self._close_tools(events)
-        if self.usage is not None:
-            events.append(self.usage)
-        events.append(MessageEnd(self._stop_reason()))
-        return events
-
-    def finish(self) -> list[Event]:
-        if self.done:
-            return []
-        self.done = True
-        if self.finish_reason is None:
-            return [StreamError(UpstreamProtocolError("the upstream stream ended before it finished"))]
-        return self._end()
-
-
-class _UpCall:
-    """A tool call a Chat upstream is streaming: its canonical index and the argument fragments so far."""
-
-    __slots__ = ("custom", "ended", "index", "parts")
-
-    def __init__(self, index: int, custom: bool) -> None:
-        self.index = index
-        self.custom = custom  # a freeform tool: its {"input": ...} JSON is buffered and unwrapped at the end
-        self.parts: list[str] = []
-        self.ended = False
-
-    def complete(self) -> bool:
-        """The arguments are a whole JSON object or array, so no further fragment can belong to them."""
-        return bool(self.parts) and _may_close(self.parts[-1]) and _is_json("".join(self.parts))
-
-
-def _may_close(fragment: str) -> bool:
-    """Cheap pre-check: a fragment that could end a JSON object or array (its last non-space is } or ])."""
-    tail = fragment.rstrip()
-    return tail.endswith(("}", "]")) if tail else True
-
-
-def _is_json(text: str) -> bool:
-    try:
-        orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return False
-    return text.rstrip().endswith(("}", "]"))
-
-
-def _unwrap_custom(arguments: str) -> str:
-    try:
-        value = orjson.loads(arguments)
-    except orjson.JSONDecodeError:
-        return arguments
-    if isinstance(value, dict) and isinstance(value.get("input"), str):
-        return str(value["input"])
-    return arguments
-
-
-def decode_completion(body: Any, custom_tools: frozenset[str] = frozenset()) -> list[Event]:
-    """A non-streamed Chat completion as the canonical events it is the collection of."""
-    if not isinstance(body, dict) or not isinstance(body.get("choices"), list):
-        raise UpstreamProtocolError("the upstream answered without a 'choices' list")
-    decoder = ChatStreamDecoder(custom_tools)
-    choice = next((c for c in body["choices"] if isinstance(c, dict) and not c.get("index")), None) or {}
-    message = _obj(choice.get("message"))
-    delta = {
-        "reasoning_content": message.get("reasoning_content") or message.get("reasoning"),
-        "content": message.get("content"),
-        "tool_calls": [
-            {**call, "index": i} for i, call in enumerate(_array(message.get("tool_calls"))) if isinstance(call, dict)
-        ],
-    }
-    chunk = {k: body.get(k) for k in ("id", "model", "created", "usage")}
-    chunk["choices"] = [{"index": 0, "delta": delta, "finish_reason": choice.get("finish_reason") or "stop"}]
-    events = decoder.feed(SSEEvent(dumps(chunk)))
-    return events + decoder.feed(SSEEvent(DONE_DATA))
-
-
-def stream_error_status(error: Any) -> int:
-    """The HTTP status an in-stream error object stands for: an integer ``code`` (OpenRouter), a known ``code`` or
-    ``type`` (a rate limit mid-stream stays a rate limit), else 500."""
-    error = _obj(error)
-    code = error.get("code")
-    if isinstance(code, int) and not isinstance(code, bool) and 400 <= code < 600:
-        return code
-    return ERROR_CODE_STATUS.get(str(code)) or _TYPE_STATUS.get(str(error.get("type"))) or 500
-
-
-def upstream_error(status: int, body: Any) -> tuple[str, str | None]:
-    if isinstance(body, dict):
-        error = body.get("error")
-        if isinstance(error, dict):
-            message = error.get("message")
-            kind = error.get("type") or error.get("code")
-            return (str(message) if message else f"upstream error {status}", str(kind) if kind else None)
-        if isinstance(error, str):
-            return error, None
-        if isinstance(body.get("message"), str):
-            return str(body["message"]), None
-    return f"the upstream answered HTTP {status}", None
-
-
-# ---------------------------------------------------------------- response: canonical -> client
-
-
-def error_body(error: LipError) -> dict[str, Any]:
-    kind = ERROR_TYPES.get(error.status, "server_error" if error.status >= 500 else "invalid_request_error")
-    code: str | None = error.code
-    if isinstance(error, UpstreamStatusError) and error.error_type:
-        kind = error.error_type if error.status < 500 else kind
-    return {
-        "error": {
-            "message": error.message,
-            "type": kind,
-            "param": getattr(error, "param", None),
-            "code": code,
-        }
-    }
-
-
-def _usage_body(usage: Usage) -> dict[str, Any]:
-    return {
-        "prompt_tokens": usage.input_tokens,
-        "completion_tokens": usage.output_tokens,
-        "total_tokens": usage.input_tokens + usage.output_tokens,
-        "prompt_tokens_details": {"cached_tokens": usage.cached_tokens},
-        "completion_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
-    }
-
-
-def _tool_call_body(call: ToolCall) -> dict[str, Any]:
-    return {"id": call.id, "type": "function", "function": {"name": call.name, "arguments": call.arguments}}
-
-
-def encode_completion(response: Response) -> dict[str, Any]:
-    text = "".join(p.text for p in response.content if isinstance(p, Text))
-    reasoning = "".join(p.text for p in response.content if isinstance(p, Reasoning))
-    calls = [_tool_call_body(p) for p in response.content if isinstance(p, ToolCall)]
-    message: dict[str, Any] = {"role": "assistant", "content": text or None, "refusal": None}
-    if reasoning:
-        message["reasoning_content"] = reasoning
-    if calls:
-        message["tool_calls"] = calls
-    return {
-        "id": response.id or f"chatcmpl-{uuid.uuid4().hex}",
-        "object": "chat.completion",
-        "created": response.created or int(time.time()),
-        "model": response.model,
-        "choices": [
-            {"index": 0, "message": message, "logprobs": None, "finish_reason": STOP_TO_FINISH[response.stop_reason]}
-        ],
-        "usage": _usage_body(response.usage),
-    }
-
-
-TEXT_CHUNK_HEAD = b'"choices":[{"index":0,"delta":{"content":'
-TEXT_CHUNK_TAIL = b'},"logprobs":null,"finish_reason":null}]}\n\n'
-
-
-class ChatStreamEncoder:
-    """Canonical events -> Chat chunks; usage is held until the finish chunk and sent when the client asked."""
-
-    def __init__(self, include_usage: bool) -> None:
-        self.include_usage = include_usage
-        self.usage = Usage()
-        self._prefix = b""
-        self._failed = False
-
-    def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> bytes:
-        choice = dumps({"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish})
-        return b"data: " + self._prefix + b'"choices":[' + choice + b"]}\n\n"
-
-    def encode(self, event: Event) -> bytes:
-        if type(event) is TextDelta:  # the commonest event: _chunk({"content": text}) from a byte template
-            return b"data: " + self._prefix + TEXT_CHUNK_HEAD + dumps(event.text) + TEXT_CHUNK_TAIL
-        match event:
-            case TextDelta(text=text):
-                return self._chunk({"content": text})
-            case ToolCallDelta(index=index, arguments=args):
-                return self._chunk({"tool_calls": [{"index": index, "function": {"arguments": args}}]})
-            case ReasoningDelta(text=text):
-                return self._chunk({"reasoning_content": text})
-            case ToolCallStart(index=index, id=id_, name=name):
-                call = {"index": index, "id": id_, "type": "function", "function": {"name": name, "arguments": ""}}
-                return self._chunk({"tool_calls": [call]})
-            case MessageStart(id=id_, model=model, created=created):
-                head = {
-                    "id": id_,
-                    "object": "chat.completion.chunk",
-                    "created": created or int(time.time()),
-                    "model": model,
-                }
-                self._prefix = dumps(head)[:-1] + b","
-                return self._chunk({"role": "assistant", "content": ""})
-            case Usage():
-                self.usage = merge_usage(self.usage, event)
-                return b""
-            case MessageEnd(stop_reason=reason):
-                out = self._chunk({}, STOP_TO_FINISH[reason])
-                if self.include_usage:
-                    out += (
-                        b"data: " + self._prefix + b'"choices":[],"usage":' + dumps(_usage_body(self.usage)) + b"}\n\n"
-                    )
-                return out
-            case StreamError(error=error):
-                self._failed = True
-                return encode(dumps(error_body(error)))
-            case _:
-                return b""
-
-    def finish(self) -> bytes:
-        return b"" if self._failed else DONE_FRAME

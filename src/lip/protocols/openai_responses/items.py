@@ -10,7 +10,7 @@ Decoding (client body -> canonical) validates as it goes and raises ``InvalidReq
 - Records of hosted tools (``web_search_call``, ``file_search_call``, ...) are dropped with a debug log: their
   results already live in the assistant's text. ``item_reference`` and anything else unknown is a 400 naming it.
 - Tool declarations (function and custom tools, ``namespace`` groups, ``additional_tools`` items) are read by
-  ``responses_tools``; a call item's ``namespace`` is folded into its canonical name there, and unfolded here.
+  ``tools``; a call item's ``namespace`` is folded into its canonical name there, and unfolded here.
 
 Opaque reasoning rides in ``encrypted_content``: a Responses client only ever sees one opaque field, so an
 Anthropic thinking signature travels as ``lip-signature:<sig>`` and redacted thinking as ``lip-redacted:<data>``;
@@ -45,8 +45,9 @@ from lip.canonical.request import (
 )
 from lip.errors import InvalidRequest
 from lip.ids import unique_hex
-from lip.protocols import documents, fields, responses_tools
-from lip.protocols.responses_tools import TOOL_KINDS
+from lip.protocols import documents, fields
+from lip.protocols.openai_responses import tools as responses_tools
+from lip.protocols.openai_responses.tools import TOOL_KINDS
 
 log = logging.getLogger("lip.protocols.openai_responses")
 

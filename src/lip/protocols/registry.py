@@ -1,0 +1,56 @@
+"""Every wire protocol lip speaks, by name: the one table of codecs. Modules outside ``lip.protocols`` look a codec
+up by a name they were given (a backend's protocol, a request's), never by one they spell."""
+
+from __future__ import annotations
+
+import functools
+import importlib
+
+from lip.protocols.codec import Codec
+
+# protocol name -> "module:Class" of its codec; a protocol whose module is missing is served as 501. The first is the
+# shape of lip's own paths (a refusal of /v1/models, /healthz, ...).
+CODEC_CLASSES = {
+    "openai_chat": "lip.protocols.openai_chat:OpenAIChatCodec",
+    "openai_responses": "lip.protocols.openai_responses:OpenAIResponsesCodec",
+    "anthropic_messages": "lip.protocols.anthropic_messages:AnthropicMessagesCodec",
+}
+
+
+def load_codec(protocol: str) -> Codec | None:
+    """A new codec of ``protocol`` (None when lip has none)."""
+    target = CODEC_CLASSES.get(protocol)
+    if target is None:
+        return None
+    module_name, _, class_name = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError:
+        return None
+    codec: Codec = getattr(module, class_name)()
+    return codec
+
+
+@functools.cache
+def codec_of(protocol: str) -> Codec | None:
+    """The shared codec of ``protocol``, to read its facts (None when lip has none)."""
+    return load_codec(protocol)
+
+
+@functools.cache
+def codecs() -> tuple[Codec, ...]:
+    """Every codec lip has, in the table's order."""
+    return tuple(codec for codec in map(codec_of, CODEC_CLASSES) if codec is not None)
+
+
+@functools.cache
+def _routes() -> tuple[tuple[tuple[str, ...], Codec], ...]:
+    return tuple((codec.routes, codec) for codec in codecs() if codec.routes)
+
+
+def codec_for_path(path: str) -> Codec:
+    """The codec whose clients call ``path`` (its routes and their sub-paths); the first codec for any other path."""
+    for routes, codec in _routes():
+        if path.startswith(routes):
+            return codec
+    return codecs()[0]
