@@ -6,7 +6,7 @@
     ├── ClientError                   400 invalid_request
     │   ├── InvalidJSON               400 invalid_json
     │   ├── InvalidRequest            400 invalid_request
-    │   ├── Unauthorized              401 unauthorized
+    │   ├── Unauthorized              401 invalid_api_key
     │   ├── Forbidden                 403 model_not_allowed    (a client key may not use that model)
     │   ├── NotFound                  404 not_found
     │   │   ├── UnknownBackend        404 unknown_backend
@@ -36,6 +36,7 @@ class LipError(Exception):
 
     status: int = 500
     code: str = "internal_error"
+    request_id: str | None = None  # set where lip answers with this error; shapes that carry one (Anthropic) show it
 
     def __init__(self, message: str, *, status: int | None = None, code: str | None = None) -> None:
         super().__init__(message)
@@ -65,7 +66,7 @@ class InvalidRequest(ClientError):
 
 class Unauthorized(ClientError):
     status = 401
-    code = "unauthorized"
+    code = "invalid_api_key"  # OpenAI's code for a missing or wrong key
 
 
 class Forbidden(ClientError):

@@ -9,6 +9,7 @@ from lip.canonical.request import Image, Reasoning, Request, Text, ToolCall, Too
 from lip.errors import LipError
 from lip.frontends.endpoint import Context, Endpoint, allowed_targets, error_response, forwarded_headers, read_json
 from lip.middlewares import key_of
+from lip.observability import request_id
 from lip.protocols.anthropic_messages import AnthropicMessagesCodec
 from lip.protocols.anthropic_messages.blocks import unverifiable_thinking, without_unverifiable_thinking
 from lip.runtime import runtime_of
@@ -64,6 +65,7 @@ async def count_tokens(http: web.Request) -> web.Response:
         targets = allowed_targets(key_of(http), router.plan(request.model))
         target, counted = await router.count_tokens(targets, request, forwarded_headers(http))
     except LipError as exc:
+        exc.request_id = request_id(http)
         return error_response(codec, exc)
     result = counted if counted is not None else {"input_tokens": estimate_tokens(request)}
     return web.Response(

@@ -33,7 +33,7 @@ from lip.exchange import Exchange
 from lip.frontends.keepalive import KeepAlive, interval_for
 from lip.lifecycle import drain_scope
 from lip.middlewares import KEY
-from lip.observability import id_header
+from lip.observability import id_header, request_id
 from lip.protocols.codec import Codec
 from lip.protocols.counts import BAD_USAGE
 from lip.protocols.ratelimit import rate_limit_headers
@@ -137,6 +137,7 @@ class Endpoint(Generic[C]):
             return returned(await self._handle(http, runtime, exchange), exchange.bodies)
         except LipError as exc:
             exchange.error, exchange.status = exc, exc.status
+            exc.request_id = request_id(http)
             headers = rate_limit_headers(self.codec.name, exc) if isinstance(exc, QuotaExceeded) else None
             return returned(error_response(self.codec, exc, headers), exchange.bodies)
         except asyncio.CancelledError:  # the client went away before lip answered
