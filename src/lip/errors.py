@@ -6,7 +6,7 @@
     ├── ClientError                   400 invalid_request
     │   ├── InvalidJSON               400 invalid_json
     │   ├── InvalidRequest            400 invalid_request
-    │   ├── Unauthorized              401 unauthorized
+    │   ├── Unauthorized              401 invalid_api_key
     │   ├── NotFound                  404 not_found
     │   │   ├── UnknownBackend        404 unknown_backend
     │   │   └── ModelNotFound         404 model_not_found
@@ -34,6 +34,7 @@ class LipError(Exception):
 
     status: int = 500
     code: str = "internal_error"
+    request_id: str | None = None  # set where lip answers with this error; shapes that carry one (Anthropic) show it
 
     def __init__(self, message: str, *, status: int | None = None, code: str | None = None) -> None:
         super().__init__(message)
@@ -63,7 +64,7 @@ class InvalidRequest(ClientError):
 
 class Unauthorized(ClientError):
     status = 401
-    code = "unauthorized"
+    code = "invalid_api_key"  # OpenAI's code for a missing or wrong key
 
 
 class NotFound(ClientError):

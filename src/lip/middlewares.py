@@ -19,11 +19,12 @@ from lip.config.load import Settings
 from lip.credentials import Secret, key_variable_names, read_numbered
 from lip.errors import AdmissionRejected, LipError, ServiceUnavailable, Unauthorized
 from lip.protocols.codec import Codec
+from lip.requestid import request_id
 from lip.runtime import runtime_of
 
 MIN_KEY_LENGTH = 16
-OPEN_PATHS = frozenset({"/healthz"})  # answered without a client key
-UNLIMITED_PATHS = frozenset({"/healthz", "/metrics", "/admin/reload"})  # never refused for being busy
+OPEN_PATHS = frozenset({"/", "/healthz"})  # answered without a client key (clients probe / at start)
+UNLIMITED_PATHS = frozenset({"/", "/healthz", "/metrics", "/admin/reload"})  # never refused for being busy
 ANTHROPIC_PATHS = ("/v1/messages", "/messages")
 KEY_HEADERS = ("x-api-key", "api-key", "x-goog-api-key")
 CLIENT: web.RequestKey[str] = web.RequestKey("lip.client", str)
@@ -58,6 +59,7 @@ def error_reply(http: web.Request, error: LipError, headers: Mapping[str, str] |
     retry_after = getattr(error, "retry_after", None)
     if retry_after is not None:
         extra["Retry-After"] = str(max(1, round(retry_after)))
+    error.request_id = request_id(http)
     body = codec_for_path(http.path).error_body(error)
     return web.Response(body=orjson.dumps(body), status=error.status, content_type="application/json", headers=extra)
 

@@ -31,9 +31,11 @@ from lip.bodylog import body_log
 from lip.credentials import KeyRing
 from lip.errors import UpstreamError
 from lip.exchange import Exchange
-from lip.ids import unique_hex
 from lip.lifecycle import Lifecycle
 from lip.middlewares import client_of
+from lip.requestid import assign_request_id as assign_request_id
+from lip.requestid import id_header as id_header
+from lip.requestid import request_id as request_id
 from lip.routing.failover import reason
 from lip.runtime import RUNTIME, Runtime, runtime_of
 
@@ -43,42 +45,12 @@ if TYPE_CHECKING:
 
 access_log = logging.getLogger("lip.access")
 log = logging.getLogger(__name__)
-REQUEST_ID: web.RequestKey[str] = web.RequestKey("lip.request_id", str)
 OBSERVED: web.RequestKey[bool] = web.RequestKey("lip.observed", bool)
-NOT_ID_CHARS = re.compile(r"[^A-Za-z0-9._:/+=@-]")
 PLAIN = re.compile(r"[A-Za-z0-9._:/+=@-]*")
-MAX_ID_LENGTH = 128
 MAX_FIELD_LENGTH = 200
 QUIET_PATHS = frozenset({"/healthz", "/metrics"})  # logged at debug level only
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)
 TTFB_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
-
-
-# ---------------------------------------------------------------- request ids
-
-
-def request_id(http: web.Request) -> str:
-    """The client's X-Request-ID with unsafe characters removed and at most 128 long, else a new one."""
-    found = http.get(REQUEST_ID)
-    if found is None:
-        found = http[REQUEST_ID] = _new_request_id(http)
-    return found
-
-
-def id_header(http: web.Request) -> dict[str, str]:
-    """The header that returns the request's id: ``lip.server.gate`` adds it to every response it hands back
-    unsent; a handler that starts a stream itself puts it in the stream's headers."""
-    return {"X-Request-ID": request_id(http)}
-
-
-def _new_request_id(http: web.Request) -> str:
-    given = NOT_ID_CHARS.sub("", http.headers.get("X-Request-ID", ""))[:MAX_ID_LENGTH]
-    return given or unique_hex()
-
-
-def assign_request_id(request: web.Request) -> None:
-    """The request's id: the client's X-Request-ID when it is usable, else a new one (``lip.server.gate``)."""
-    request[REQUEST_ID] = _new_request_id(request)
 
 
 # ---------------------------------------------------------------- metrics

@@ -17,7 +17,7 @@ from lip.config.load import Settings
 from lip.errors import ClientError, LipError
 from lip.frontends.anthropic_messages import count_tokens, messages
 from lip.frontends.diagnostics import diagnostics
-from lip.frontends.health import healthz
+from lip.frontends.health import healthz, root
 from lip.frontends.models import list_models
 from lip.frontends.openai_chat import chat_completions
 from lip.frontends.openai_responses import responses
@@ -144,6 +144,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/models", list_models)
     app.router.add_get("/models", list_models)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/", root)  # HEAD / too (aiohttp adds it)
     app.router.add_get("/v1/diagnostics", diagnostics)
 
 

@@ -2,7 +2,8 @@
 
 Stream: message_start, then per content block (thinking, text, tool_use) content_block_start /
 content_block_delta (thinking_delta + signature_delta, text_delta, input_json_delta) / content_block_stop with
-its index (a `ping` follows the first block start), then message_delta (stop_reason, usage.output_tokens) and
+its index (a `ping` follows the first block start), then message_delta (stop_reason, and the cumulative usage as the
+API now repeats it: input, cache read, cache creation and output tokens, with the thinking-token breakdown) and
 message_stop.  A mid-stream failure is `event: error`.
 """
 
@@ -216,7 +217,10 @@ class AnthropicMessages:
 
     def frames(self, body: dict[str, Any], turn: Turn, fault: ErrorMidStream | None = None) -> list[Frame]:
         start = _message(body, turn)
-        start["usage"] = {**start["usage"], "output_tokens": 1}
+        # message_start has the input counts and a first output token; message_delta repeats the input counts
+        start["usage"] = {k: v for k, v in start["usage"].items() if k != "output_tokens_details"} | {
+            "output_tokens": 1
+        }
         events: list[dict[str, Any]] = [{"type": "message_start", "message": start}]
         calls = iter(turn.tool_calls)
         for index, block in enumerate(_content(turn)):
@@ -225,7 +229,7 @@ class AnthropicMessages:
         events.insert(min(2, len(events)), {"type": "ping"})  # Anthropic pings after the first block starts
         stop = _stop(turn)
         delta = {"stop_reason": stop, "stop_sequence": turn.stop_sequence if stop == "stop_sequence" else None}
-        events.append({"type": "message_delta", "delta": delta, "usage": {"output_tokens": turn.usage.output_tokens}})
+        events.append({"type": "message_delta", "delta": delta, "usage": _delta_usage(turn)})
         events.append({"type": "message_stop"})
         if fault is not None:
             err = mid_stream_error(self.family, fault)
@@ -238,8 +242,27 @@ def _stop(turn: Turn) -> str | None:
     return None if turn.omit_finish_reason else _STOP[neutral_finish(turn)]
 
 
-def _message(body: dict[str, Any], turn: Turn) -> dict[str, Any]:
+def _delta_usage(turn: Turn) -> dict[str, Any]:
+    """``message_delta.usage`` (MessageDeltaUsage): the cumulative counts of the whole message."""
+    return {k: v for k, v in _usage(turn).items() if k not in ("cache_creation", "service_tier")}
+
+
+def _usage(turn: Turn) -> dict[str, Any]:
     u = turn.usage
+    usage: dict[str, Any] = {
+        "input_tokens": max(0, u.input_tokens - u.cached - u.cache_creation),
+        "cache_creation_input_tokens": u.cache_creation,
+        "cache_read_input_tokens": u.cached,
+        "cache_creation": {"ephemeral_5m_input_tokens": u.cache_creation, "ephemeral_1h_input_tokens": 0},
+        "output_tokens": u.output_tokens,
+        "service_tier": "standard",
+    }
+    if u.reasoning:
+        usage["output_tokens_details"] = {"thinking_tokens": u.reasoning}
+    return usage
+
+
+def _message(body: dict[str, Any], turn: Turn) -> dict[str, Any]:
     return {
         "id": make_id("msg_01"),
         "type": "message",
@@ -248,14 +271,7 @@ def _message(body: dict[str, Any], turn: Turn) -> dict[str, Any]:
         "content": [],
         "stop_reason": None,
         "stop_sequence": None,
-        "usage": {
-            "input_tokens": max(0, u.input_tokens - u.cached - u.cache_creation),
-            "cache_creation_input_tokens": u.cache_creation,
-            "cache_read_input_tokens": u.cached,
-            "cache_creation": {"ephemeral_5m_input_tokens": u.cache_creation, "ephemeral_1h_input_tokens": 0},
-            "output_tokens": u.output_tokens,
-            "service_tier": "standard",
-        },
+        "usage": _usage(turn),
     }
 
 

@@ -309,7 +309,7 @@ def _usage(turn: Turn) -> dict[str, Any]:
         "prompt_tokens": u.input_tokens,
         "completion_tokens": u.output_tokens,
         "total_tokens": u.total_tokens,
-        "prompt_tokens_details": {"cached_tokens": u.cached, "audio_tokens": 0},
+        "prompt_tokens_details": {"cached_tokens": u.cached, "cache_write_tokens": u.cache_creation, "audio_tokens": 0},
         "completion_tokens_details": {
             "reasoning_tokens": u.reasoning,
             "audio_tokens": 0,

@@ -8,11 +8,13 @@ import signal
 import anthropic
 import openai
 import pytest
+from anthropic.types.shared import ErrorResponse
 from click.testing import CliRunner
 
 from lip.cli import main
 from lip.credentials import Secret
 from lip.middlewares import is_loopback, matching_key, presented_key
+from tests.fakes.conformance import check_anthropic_error, check_openai_error
 from tests.harness import CANARY, run_lip
 from tests.integration.operate import CHAT, CLIENT_KEY, call, lip_process
 
@@ -43,7 +45,7 @@ async def test_every_endpoint_refuses_without_a_key() -> None:
         checked = 0
         for method, path in routes(lip.app):
             reply = await call(lip.url + path, CHAT if method == "POST" else None, method=method)
-            if path == "/healthz":
+            if path in ("/healthz", "/"):
                 assert reply.status == 200
                 continue
             assert reply.status == 401, (method, path, reply.body)
@@ -55,16 +57,23 @@ async def test_every_endpoint_refuses_without_a_key() -> None:
     assert wrong.json()["error"]["message"] == "invalid API key"
 
 
-async def test_the_401_is_in_the_shape_of_the_path() -> None:
+async def test_the_401_is_in_the_exact_shape_of_the_paths_provider() -> None:
+    """OpenAI's body for a missing or wrong key; Anthropic's with the request id, as their APIs send them."""
     async with run_lip(STUB, KEYS) as lip:
         chat = await call(lip.url + "/v1/chat/completions", CHAT)
-        responses = await call(lip.url + "/v1/responses", {"model": "x", "input": "hi"})
+        responses = await call(lip.url + "/v1/responses", {"model": "x", "input": "hi"}, headers={"x-api-key": "no"})
         messages = await call(lip.url + "/v1/messages", {"model": "x", "max_tokens": 5, "messages": []})
     for reply in (chat, responses):
-        error = reply.json()["error"]
-        assert error["type"] == "authentication_error" and error["code"] == "unauthorized"
+        body = reply.json()
+        check_openai_error(body)
+        assert set(body) == {"error"} and set(body["error"]) == {"message", "type", "param", "code"}
+        error = body["error"]
+        assert (error["type"], error["param"], error["code"]) == ("invalid_request_error", None, "invalid_api_key")
     body = messages.json()
+    check_anthropic_error(body)
+    assert set(body) == {"type", "error", "request_id"} and set(body["error"]) == {"type", "message"}
     assert body["type"] == "error" and body["error"]["type"] == "authentication_error"
+    assert body["request_id"] == messages.headers["X-Request-ID"]
 
 
 @pytest.mark.parametrize(
@@ -92,13 +101,36 @@ async def test_official_sdks_see_an_authentication_error() -> None:
             await lip.openai(api_key="not-the-key-at-all").chat.completions.create(
                 model="local-stub:echo", messages=[{"role": "user", "content": "hi"}]
             )
+        with pytest.raises(openai.AuthenticationError) as responses_error:
+            await lip.openai(api_key="not-the-key-at-all").responses.create(model="local-stub:echo", input="hi")
         with pytest.raises(anthropic.AuthenticationError) as anthropic_error:
             await lip.anthropic(api_key="not-the-key-at-all").messages.create(
                 model="local-stub:echo", max_tokens=5, messages=[{"role": "user", "content": "hi"}]
             )
     assert good.choices[0].message.content == "You said: hi"
-    assert "not-the-key" not in str(openai_error.value)
-    assert anthropic_error.value.status_code == 401
+    for caught in (openai_error.value, responses_error.value):  # the SDK parsed the body into its fields
+        assert (caught.status_code, caught.type, caught.code, caught.param) == (
+            401,
+            "invalid_request_error",
+            "invalid_api_key",
+            None,
+        )
+        assert caught.message.endswith("invalid API key") and "not-the-key" not in str(caught)
+    refused = anthropic_error.value
+    assert refused.status_code == 401 and isinstance(refused.body, dict)
+    parsed = ErrorResponse.model_validate(refused.body)
+    assert parsed.error.type == "authentication_error" and parsed.error.message == "invalid API key"
+    assert parsed.request_id and parsed.request_id == refused.response.headers["X-Request-ID"]
+
+
+@pytest.mark.parametrize("keys", [{}, KEYS], ids=["no-keys", "keys"])
+async def test_the_root_answers_200_to_get_and_head_without_a_key(keys: dict[str, str]) -> None:
+    """Claude Code probes the base URL with ``HEAD /`` when it starts."""
+    async with run_lip(STUB, keys) as lip:
+        head = await call(lip.url + "/", method="HEAD")
+        get = await call(lip.url + "/", method="GET")
+    assert head.status == 200 and head.body == b""
+    assert get.status == 200 and get.json() == {"status": "ok", "service": "lip"}
 
 
 async def test_odd_key_bytes_are_a_401_not_a_500() -> None:

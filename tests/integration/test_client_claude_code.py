@@ -7,6 +7,7 @@ Responses upstream gets the faithful translation; and the Anthropic SDK's beta s
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -26,6 +27,8 @@ BETAS = list(shapes.CLAUDE_CODE_BETAS)
 STREAMS = pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
 SYSTEM_TEXT = "\n\n".join(block["text"] for block in shapes.claude_code_system())
 REMINDERS = [{"type": "text", "text": block["text"]} for block in shapes.claude_code_reminders()]
+# Claude Code's metadata.user_id (~150 characters) as an OpenAI end-user id, which takes at most 64: hashed, stable.
+SHORT_USER_ID = "lip-" + hashlib.sha256(shapes.CLAUDE_CODE_USER_ID.encode()).hexdigest()[:60]
 
 
 async def send(rig: Rig, body: dict[str, Any]) -> Any:
@@ -93,7 +96,7 @@ async def test_first_turn_to_a_chat_upstream(matrix: Rig, stream: bool) -> None:
         {"role": "user", "content": [*REMINDERS, {"type": "text", "text": "Rename the greeting in src/app.py"}]},
     ]
     assert sent["tools"] == claude_tools_as_functions()
-    assert (sent["max_tokens"], sent["temperature"], sent["user"]) == (32000, 1, shapes.CLAUDE_CODE_USER_ID)
+    assert (sent["max_tokens"], sent["temperature"], sent["user"]) == (32000, 1, SHORT_USER_ID)
     assert sent["reasoning_effort"] == "high"  # thinking budget 31999
     assert "anthropic-beta" not in matrix.requests("chat")[0].headers
     assert not {"thinking", "context_management", "metadata", "system"} & set(sent)
@@ -128,7 +131,7 @@ async def test_first_turn_to_a_responses_upstream(matrix: Rig, stream: bool) -> 
     assert sent["reasoning"] == {"effort": "high"}
     assert sent["include"] == ["reasoning.encrypted_content"]
     assert (sent["max_output_tokens"], sent["temperature"], sent["store"]) == (32000, 1, False)
-    assert "user" not in sent  # metadata.user_id is longer than the 64 characters Responses takes
+    assert sent["user"] == SHORT_USER_ID  # metadata.user_id is longer than the 64 characters OpenAI takes
     # encrypted reasoning comes back as a thinking block whose signature carries it home on the next turn
     assert [b.type for b in final.content] == ["thinking", "text", "tool_use"]
     assert final.content[0].signature.startswith("lip-encrypted:")

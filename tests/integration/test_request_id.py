@@ -85,3 +85,20 @@ async def test_an_unexpected_failure_is_a_500_in_the_paths_protocol_with_the_id_
     logged = "\n".join(r.getMessage() for r in caplog.records if r.name == "lip.server")
     assert openai_reply.headers["X-Request-ID"] in logged and "RuntimeError at" in logged and "in broken" in logged
     assert anthropic_reply.json()["type"] == "error" and anthropic_reply.json()["error"]["type"] == "api_error"
+
+
+async def test_anthropic_error_bodies_quote_it_as_the_api_does() -> None:
+    """Messages errors lip answers itself (a refused request, an unknown model, a missing key) carry ``request_id``."""
+    async with run_lip(STUB, {"LIP_API_KEY": CLIENT_KEY}) as lip:
+        auth = {"x-api-key": CLIENT_KEY, "X-Request-ID": "req_from-client"}
+        replies = [
+            await call(lip.url + "/v1/messages", {"model": "local-stub:echo", "messages": []}, headers=auth),
+            await call(lip.url + "/v1/messages", {"model": "x", "max_tokens": 5, "messages": []}),  # 401
+            await call(lip.url + "/v1/messages", b"{", headers=auth),
+            await call(lip.url + "/v1/messages/count_tokens", {"model": "local-stub:echo"}, headers=auth),
+        ]
+    assert [r.status for r in replies] == [400, 401, 400, 400]
+    for reply in replies:
+        body = reply.json()
+        assert body["type"] == "error" and body["request_id"] == reply.headers["X-Request-ID"]
+    assert replies[0].json()["request_id"] == "req_from-client"

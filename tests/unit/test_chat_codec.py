@@ -195,9 +195,10 @@ def test_images_in_tool_results_follow_the_tool_messages() -> None:
 @pytest.mark.parametrize(("budget", "effort"), [(1024, "low"), (4096, "medium"), (16384, "high"), (31999, "high")])
 def test_a_thinking_budget_becomes_a_reasoning_effort(budget: int, effort: str) -> None:
     """Claude Code's ``thinking.budget_tokens`` reaches a Chat reasoning model as ``reasoning_effort``."""
-    request = Request(model="m", messages=[], params=Params(reasoning_budget=budget))
+    turns = [Message("user", [Text("x")])]
+    request = Request(model="m", messages=turns, params=Params(reasoning_budget=budget))
     assert CODEC.encode_request(request, "m")["reasoning_effort"] == effort
-    both = Request(model="m", messages=[], params=Params(reasoning_budget=budget, reasoning_effort="minimal"))
+    both = Request(model="m", messages=turns, params=Params(reasoning_budget=budget, reasoning_effort="minimal"))
     assert CODEC.encode_request(both, "m")["reasoning_effort"] == "minimal"  # an explicit effort wins
 
 

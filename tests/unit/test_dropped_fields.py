@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import orjson
 import pytest
 
 from lip.protocols.anthropic_messages import AnthropicMessagesCodec
@@ -51,7 +52,7 @@ BODIES: dict[str, tuple[dict[str, Any], list[str]]] = {  # a body with unmodelle
             "reasoning": {"effort": "low", "summary": "auto"},
             "store": False,
         },
-        ["prompt_cache_key", "text.verbosity", "reasoning.summary"],
+        ["prompt_cache_key", "text.verbosity", "reasoning.summary", "store"],
     ),
 }
 PAIRS = [(source, target) for source in CODECS for target in CODECS if source != target]
@@ -73,7 +74,7 @@ def test_a_translation_names_the_dropped_fields_at_debug_and_never_their_values(
     assert len(lines) == 1, lines
     assert all(name in lines[0] for name in names) and target in lines[0]
     assert SECRET not in caplog.text
-    assert "service_tier" not in lines[0] and "include_usage" not in lines[0] and "store" not in lines[0]
+    assert "service_tier" not in lines[0] and "include_usage" not in lines[0]
 
 
 @pytest.mark.parametrize("protocol", ["anthropic_messages", "openai_responses"])
@@ -111,3 +112,74 @@ def test_a_body_of_many_unknown_fields_stays_one_short_line(caplog: pytest.LogCa
         CODECS["openai_chat"].encode_request(request, "native")
     (line,) = [r.getMessage() for r in _dropped_lines(caplog, "openai_chat") if "equivalent" in r.getMessage()]
     assert "x31," in line and "x32," not in line and "(1000 in all)" in line
+
+
+# Parts of held fields that a target has no room for, per (source, target): each named in the same one line.
+INNER: dict[str, dict[str, Any]] = {
+    "openai_chat": {
+        "model": "m",
+        "messages": [{"role": "user", "content": "hi", "name": SECRET}],
+        "seed": 7,
+        "metadata": {"k": SECRET},
+    },
+    "openai_responses": {
+        "model": "m",
+        "input": "hi",
+        "tools": [
+            {"type": "web_search"},
+            {"type": "function", "name": "f", "parameters": {}},
+            {"type": "namespace", "name": "ns", "description": "d", "tools": [{"type": "function", "name": "g"}]},
+        ],
+        "metadata": {"k": SECRET},
+        "store": True,
+    },
+    "anthropic_messages": {
+        "model": "m",
+        "max_tokens": 100,
+        "system": [{"type": "text", "text": "sys", "cache_control": {"type": "ephemeral"}}],
+        "messages": [
+            {"role": "user", "content": [{"type": "text", "text": "hi", "cache_control": {"type": "ephemeral"}}]}
+        ],
+        "tools": [
+            {"name": "f", "input_schema": {"type": "object"}, "cache_control": {"type": "ephemeral"}},
+            {"type": "web_search_20250305", "name": "web_search"},
+        ],
+        "thinking": {"type": "adaptive"},
+    },
+}
+INNER_NAMES: dict[tuple[str, str], list[str]] = {
+    ("openai_chat", "anthropic_messages"): ["messages[].name", "seed", "metadata"],
+    ("openai_chat", "openai_responses"): ["messages[].name"],  # seed: its own line; metadata: carried
+    ("openai_responses", "openai_chat"): ["tools[web_search]", "store", "metadata"],
+    ("openai_responses", "anthropic_messages"): ["tools[web_search]", "store", "metadata"],
+    ("anthropic_messages", "openai_chat"): [
+        "thinking.type=adaptive",
+        "system[].cache_control",
+        "messages[].content[].cache_control",
+        "tools[].cache_control",
+        "tools[web_search_20250305]",
+    ],
+}
+INNER_NAMES[("anthropic_messages", "openai_responses")] = INNER_NAMES[("anthropic_messages", "openai_chat")]
+
+
+@pytest.mark.parametrize(("source", "target"), list(INNER_NAMES), ids=[f"{s}-to-{t}" for s, t in INNER_NAMES])
+def test_parts_of_held_fields_that_the_target_cannot_take_are_named_too(
+    caplog: pytest.LogCaptureFixture, source: str, target: str
+) -> None:
+    request = CODECS[source].decode_request(INNER[source], {})
+    with caplog.at_level(logging.DEBUG, logger="lip.protocols"):
+        sent = CODECS[target].encode_request(request, "native")
+    (line,) = [r.getMessage() for r in _dropped_lines(caplog, target) if "equivalent" in r.getMessage()]
+    named = line.split(": ", 1)[1].split(", ")
+    assert sorted(named) == sorted(INNER_NAMES[(source, target)])
+    assert SECRET not in caplog.text
+    assert "seed" not in sent and "cache_control" not in orjson.dumps(sent).decode()
+
+
+def test_thinking_disabled_is_named_and_enabled_is_not(caplog: pytest.LogCaptureFixture) -> None:
+    body = {**INNER["anthropic_messages"], "system": "s", "tools": [], "messages": [{"role": "user", "content": "hi"}]}
+    disabled = CODECS["anthropic_messages"].decode_request({**body, "thinking": {"type": "disabled"}}, {})
+    enabled = {**body, "thinking": {"type": "enabled", "budget_tokens": 2048}, "max_tokens": 4096}
+    assert disabled.unmodelled == ("thinking.type=disabled",)
+    assert CODECS["anthropic_messages"].decode_request(enabled, {}).unmodelled == ()

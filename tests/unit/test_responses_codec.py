@@ -736,7 +736,8 @@ def test_translated_request_for_a_responses_upstream() -> None:
     assert body["max_output_tokens"] == 16 and body["temperature"] == 0.3
     assert body["reasoning"] == {"effort": "medium"} and body["include"] == ["reasoning.encrypted_content"]
     assert body["text"] == {"format": {"type": "json_object"}} and body["metadata"] == {"user_id": "abc"}
-    assert "stop" not in body and "seed" not in body and "user" not in body and "stream" not in body
+    assert "stop" not in body and "seed" not in body and "stream" not in body
+    assert body["user"].startswith("lip-") and len(body["user"]) == 64  # 80 characters: hashed to fit
     assert body["store"] is False
     user, assistant_text, call, custom_call, error_result, custom_result, go_on, system, ok = body["input"]
     assert user["content"][1] == {"type": "input_image", "image_url": "https://x.test/a.png", "detail": "high"}
@@ -775,7 +776,8 @@ def test_translated_request_edges() -> None:
         "store": False,
     }
     for budget, effort in ((1024, "low"), (4096, "medium"), (16384, "high")):
-        with_budget = Request(model="m", messages=[], params=Params(reasoning_budget=budget))
+        turns = [Message("user", [Text("x")])]
+        with_budget = Request(model="m", messages=turns, params=Params(reasoning_budget=budget))
         assert codec.encode_request(with_budget, "m")["reasoning"] == {"effort": effort}
 
 

@@ -137,6 +137,7 @@ class Request:
     include_usage: bool = False  # client asked for usage in the stream
     metadata: dict[str, Any] | None = None
     protocol: str = ""  # the wire protocol the request came in
+    conversation_field: str = "messages"  # the client's field that holds the turns (Responses: input), for errors
     raw: dict[str, Any] = field(default_factory=dict)  # the untouched original body, for passthrough
     unmodelled: tuple[str, ...] = ()  # names of raw fields with no canonical form: dropped when translating
 

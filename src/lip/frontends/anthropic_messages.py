@@ -8,6 +8,7 @@ from aiohttp import web
 from lip.canonical.request import Image, Reasoning, Request, Text, ToolCall, ToolResult
 from lip.errors import LipError
 from lip.frontends.endpoint import Context, Endpoint, error_response, forwarded_headers, read_json
+from lip.observability import request_id
 from lip.protocols.anthropic_messages import AnthropicMessagesCodec
 from lip.protocols.anthropic_messages.blocks import unverifiable_thinking, without_unverifiable_thinking
 from lip.runtime import runtime_of
@@ -62,6 +63,7 @@ async def count_tokens(http: web.Request) -> web.Response:
         router = runtime.router
         target, counted = await router.count_tokens(router.plan(request.model), request, forwarded_headers(http))
     except LipError as exc:
+        exc.request_id = request_id(http)
         return error_response(codec, exc)
     result = counted if counted is not None else {"input_tokens": estimate_tokens(request)}
     return web.Response(

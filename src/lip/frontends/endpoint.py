@@ -29,7 +29,7 @@ from lip.errors import (
 from lip.exchange import Exchange
 from lip.frontends.keepalive import KeepAlive, interval_for
 from lip.lifecycle import drain_scope
-from lip.observability import id_header
+from lip.observability import id_header, request_id
 from lip.protocols.codec import Codec
 from lip.protocols.counts import BAD_USAGE
 from lip.protocols.relay import RelayWatch, body_usage, fix_body_stop
@@ -122,6 +122,7 @@ class Endpoint(Generic[C]):
             return returned(await self._handle(http, runtime, exchange), exchange.bodies)
         except LipError as exc:
             exchange.error, exchange.status = exc, exc.status
+            exc.request_id = request_id(http)
             return returned(error_response(self.codec, exc), exchange.bodies)
         except asyncio.CancelledError:  # the client went away before lip answered
             exchange.client_gone = True

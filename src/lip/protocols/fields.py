@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from lip.canonical.request import Request
 from lip.errors import InvalidRequest
 
+MAX_USER = 64  # OpenAI's longest end-user id (Chat ``user``, Responses ``user`` / ``safety_identifier``)
 MAX_SELECTOR = 4096  # characters of a request's model selector (docs/routing.md): it reaches headers, logs, metrics
 MAX_NAMED = 32  # dropped fields named in one debug line; a body of thousands of unknown keys stays one short line
 
@@ -39,8 +41,11 @@ def _describe(value: Any) -> str:
 
 
 def expect(value: Any, kind: type | tuple[type, ...], where: str) -> Any:
-    """``value`` if it is of ``kind`` (bools are never numbers), else a 400 naming ``where``."""
+    """``value`` if it is of ``kind`` (bools are never numbers), else a 400 naming ``where``. A whole-number float
+    where an integer is expected (``"max_tokens": 100.0``, a valid JSON Schema integer) is that integer."""
     kinds = kind if isinstance(kind, tuple) else (kind,)
+    if type(value) is float and int in kinds and float not in kinds and value.is_integer():
+        return int(value)
     if isinstance(value, bool) and bool not in kinds:
         ok = False
     else:
@@ -100,11 +105,32 @@ def unmodelled(raw: dict[str, Any], held: frozenset[str], held_inside: Mapping[s
     return tuple(names)
 
 
-def log_dropped(logger: logging.Logger, request: Request, target: str) -> None:
+def end_user(user: str) -> str:
+    """``user`` when it fits OpenAI's 64 characters, else a stable stand-in: ``lip-`` and 60 hex digits of its
+    SHA-256 (Claude Code's ``metadata.user_id`` runs to a few hundred characters; one user keeps one id)."""
+    if len(user) <= MAX_USER:
+        return user
+    return "lip-" + hashlib.sha256(user.encode("utf-8", "surrogatepass")).hexdigest()[: MAX_USER - 4]
+
+
+def log_dropped(logger: logging.Logger, request: Request, target: str, also: tuple[str, ...] = ()) -> None:
     """One debug line naming the client's fields that a request translated to ``target`` leaves behind (never their
-    values: they may hold user data). A same-protocol translation carries them, so it logs nothing."""
-    if request.unmodelled and request.protocol != target and logger.isEnabledFor(logging.DEBUG):
-        names = ", ".join(request.unmodelled[:MAX_NAMED])
-        if len(request.unmodelled) > MAX_NAMED:
-            names += f", … ({len(request.unmodelled)} in all)"
+    values: they may hold user data): the decoder's ``request.unmodelled`` and the modelled fields this target has
+    no room for (``also``). A same-protocol translation carries them, so it logs nothing."""
+    dropped = request.unmodelled + also
+    if dropped and request.protocol != target and logger.isEnabledFor(logging.DEBUG):
+        names = ", ".join(dropped[:MAX_NAMED])
+        if len(dropped) > MAX_NAMED:
+            names += f", … ({len(dropped)} in all)"
         logger.debug("dropping fields with no %s equivalent from the %s request: %s", target, request.protocol, names)
+
+
+def no_turns(request: Request, target: str) -> InvalidRequest:
+    """The 400 for a conversation that ``target`` cannot take (no user or assistant turn it accepts), naming the
+    client's own field rather than letting the upstream refuse a field the client never sent."""
+    where = request.conversation_field
+    return InvalidRequest(
+        f"'{where}' holds no user or assistant turn with content, and the {target} backend this model routes to "
+        "needs one: add a user message with text",
+        param=where,
+    )

@@ -35,7 +35,7 @@ from lip.canonical.events import (
 )
 from lip.canonical.request import Request
 from lip.errors import InvalidRequest, LipError
-from lip.protocols import fields
+from lip.protocols import dropped, fields
 from lip.protocols.anthropic_messages import blocks, facts
 from lip.protocols.anthropic_messages.decoder import AnthropicStreamDecoder, decode_message, upstream_error
 from lip.protocols.anthropic_messages.encoder import AnthropicStreamEncoder, dumps, encode_message, error_body
@@ -109,7 +109,7 @@ def decode_request(body: Any, headers: Mapping[str, str], *, require_max_tokens:
         request.tools = blocks.decode_tools(raw["tools"])
     request.tool_choice = blocks.decode_tool_choice(raw.get("tool_choice"))
     request.params = blocks.decode_params(raw)
-    request.unmodelled = fields.unmodelled(raw, HELD_KEYS, HELD_INSIDE)
+    request.unmodelled = fields.unmodelled(raw, HELD_KEYS, HELD_INSIDE) + dropped.anthropic_inner(raw)
     return request
 
 
@@ -170,14 +170,22 @@ class AnthropicMessagesCodec:
 # ---------------------------------------------------------------- request: canonical -> upstream
 
 
+def _held_but_dropped(request: Request) -> tuple[str, ...]:
+    """Modelled fields of another protocol's request that the Messages API has no field for."""
+    names = ("seed",) if request.params.seed is not None else ()
+    return names + (("metadata",) if request.metadata else ())
+
+
 def encode_request(request: Request, model: str, default_max_tokens: int = DEFAULT_MAX_TOKENS) -> dict[str, Any]:
     default_max_tokens = request.params.output_limit or default_max_tokens  # the model's own limit, when known
-    fields.log_dropped(log, request, NAME)
+    fields.log_dropped(log, request, NAME, _held_but_dropped(request))
     p = request.params
     if p.n is not None and p.n > 1:
         raise InvalidRequest("'n' greater than 1 cannot be honoured by an Anthropic backend", param="n")
     same = request.protocol == NAME
     messages = blocks.encode_messages(request.messages)
+    if not messages:
+        raise fields.no_turns(request, "Anthropic")
     body: dict[str, Any] = {"model": model}
     system = blocks.encode_system(request.system)
     if system:

@@ -65,7 +65,10 @@ def error_body(error: LipError) -> dict[str, Any]:
     kind = ERROR_TYPES.get(error.status, "api_error" if error.status >= 500 else "invalid_request_error")
     if isinstance(error, UpstreamStatusError) and error.error_type in ERROR_STATUS:
         kind = str(error.error_type)
-    return {"type": "error", "error": {"type": kind, "message": error.message}}
+    body: dict[str, Any] = {"type": "error", "error": {"type": kind, "message": error.message}}
+    if error.request_id is not None:
+        body["request_id"] = error.request_id  # as the API's own error bodies carry theirs
+    return body
 
 
 def usage_body(usage: Usage) -> dict[str, Any]:

@@ -44,7 +44,7 @@ from lip.canonical.request import (
     ToolSpec,
 )
 from lip.errors import InvalidRequest, LipError
-from lip.protocols import documents, fields, freeform
+from lip.protocols import documents, dropped, fields, freeform
 from lip.protocols.codec import ModelList, RawParams
 from lip.protocols.openai_chat import facts
 from lip.protocols.openai_chat.decoder import ChatStreamDecoder, decode_completion, upstream_error
@@ -239,6 +239,12 @@ def _tool_choice(value: Any, parallel: Any) -> ToolChoice | None:
         choice.mode = value  # type: ignore[assignment]
         return choice
     value = fields.expect(value, dict, "tool_choice")
+    if value.get("type") == "allowed_tools":
+        allowed = fields.required(value, "allowed_tools", dict, "tool_choice.allowed_tools")
+        mode = fields.optional(allowed, "mode", str, "tool_choice.allowed_tools.mode")
+        choice.mode = "required" if mode == "required" else "auto"
+        log.debug("tool_choice allowed_tools narrows to %s for non-Chat targets", choice.mode)
+        return choice
     holder = value.get("function") or value.get("custom") or {}
     name = holder.get("name") if isinstance(holder, dict) else None
     if not isinstance(name, str):
@@ -322,7 +328,7 @@ class OpenAIChatCodec:
         request.tool_choice = _tool_choice(request.raw.get("tool_choice"), request.raw.get("parallel_tool_calls"))
         request.params = _params(request.raw)
         request.metadata = fields.optional(request.raw, "metadata", dict)
-        request.unmodelled = fields.unmodelled(request.raw, HELD_KEYS, {})
+        request.unmodelled = fields.unmodelled(request.raw, HELD_KEYS, {}) + dropped.chat_inner(request.raw)
         return request
 
     def stream_encoder(self, request: Request) -> ChatStreamEncoder:
@@ -464,12 +470,14 @@ def effort_for_budget(budget: int | None) -> str | None:
 
 
 def encode_request(request: Request, model: str) -> dict[str, Any]:
-    fields.log_dropped(log, request, NAME)
+    fields.log_dropped(log, request, NAME, ("metadata",) if request.metadata else ())
     messages: list[dict[str, Any]] = []
     if request.system:
         messages.append({"role": "system", "content": "\n\n".join(t.text for t in request.system)})
     for message in request.messages:
         _encode_message(message, messages)
+    if not messages:  # a system prompt alone is a conversation Chat takes; nothing at all is not
+        raise fields.no_turns(request, "Chat")
     body: dict[str, Any] = {"model": model, "messages": messages}
     p = request.params
     optional = {
@@ -479,7 +487,7 @@ def encode_request(request: Request, model: str) -> dict[str, Any]:
         "stop": p.stop or None,
         "reasoning_effort": p.reasoning_effort or effort_for_budget(p.reasoning_budget),
         "n": p.n,
-        "user": p.user,
+        "user": fields.end_user(p.user) if p.user else None,
         "seed": p.seed,
     }
     body.update({k: v for k, v in optional.items() if v is not None})

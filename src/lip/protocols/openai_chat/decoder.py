@@ -71,11 +71,13 @@ def _count(value: Any) -> int:
 def usage_from(raw: Any) -> tuple[Usage, bool]:
     """The usage object's counts, and whether one was not a count and was dropped (``lip.protocols.counts``)."""
     raw, counts = _obj(raw), Counts()
+    given = _obj(raw.get("prompt_tokens_details"))
     usage = Usage(
         input_tokens=counts.of(raw, "prompt_tokens"),
         output_tokens=counts.of(raw, "completion_tokens"),
-        cached_tokens=counts.of(_obj(raw.get("prompt_tokens_details")), "cached_tokens"),
+        cached_tokens=counts.of(given, "cached_tokens"),
         reasoning_tokens=counts.of(_obj(raw.get("completion_tokens_details")), "reasoning_tokens"),
+        cache_creation_tokens=counts.of(given, "cache_write_tokens"),
     )
     return usage, counts.dropped
 

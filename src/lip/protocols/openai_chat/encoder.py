@@ -40,7 +40,7 @@ STOP_TO_FINISH = {
 }
 ERROR_TYPES = {
     400: "invalid_request_error",
-    401: "authentication_error",
+    401: "invalid_request_error",  # OpenAI's type for a missing or wrong key (code invalid_api_key)
     403: "permission_error",
     404: "not_found_error",
     408: "invalid_request_error",  # the client's body did not arrive in time (server.body_timeout_s)
@@ -79,7 +79,10 @@ def _usage_body(usage: Usage) -> dict[str, Any]:
         "prompt_tokens": usage.input_tokens,
         "completion_tokens": usage.output_tokens,
         "total_tokens": usage.input_tokens + usage.output_tokens,
-        "prompt_tokens_details": {"cached_tokens": usage.cached_tokens},
+        "prompt_tokens_details": {
+            "cached_tokens": usage.cached_tokens,
+            "cache_write_tokens": usage.cache_creation_tokens,
+        },
         "completion_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
     }
 

@@ -43,7 +43,7 @@ from lip.canonical.events import (
 )
 from lip.canonical.request import Message, Params, Reasoning, Request
 from lip.errors import InvalidRequest, LipError
-from lip.protocols import fields
+from lip.protocols import dropped, fields
 from lip.protocols.codec import ModelList, RawParams
 from lip.protocols.openai_chat import facts as chat_facts
 from lip.protocols.openai_chat.codec import effort_for_budget
@@ -89,6 +89,8 @@ HELD_KEYS = frozenset(
         "background",
     }
 )
+# Tool entries that reach other protocols (namespace groups are flattened); the rest are built-in tools.
+TRANSLATED_TOOL_KINDS = responses_tools.TOOL_KINDS | {"namespace"}
 HELD_INSIDE = {"reasoning": frozenset({"effort"}), "text": frozenset({"format"})}
 
 
@@ -108,7 +110,15 @@ class OpenAIResponsesCodec:
         model = fields.model_field(body)
         fields.required(body, "input", (str, list))
         stream = bool(fields.optional(body, "stream", bool))
-        return Request(model=model, messages=[], stream=stream, include_usage=True, protocol=NAME, raw=body)
+        return Request(
+            model=model,
+            messages=[],
+            stream=stream,
+            include_usage=True,
+            protocol=NAME,
+            conversation_field="input",
+            raw=body,
+        )
 
     def decode_request(self, body: Any, headers: Mapping[str, str]) -> Request:
         request = self.decode_head(body, headers)
@@ -119,7 +129,9 @@ class OpenAIResponsesCodec:
         request.tool_choice = items.decode_tool_choice(raw.get("tool_choice"), raw.get("parallel_tool_calls"))
         request.params = _params(raw)
         request.metadata = fields.optional(raw, "metadata", dict)
-        request.unmodelled = fields.unmodelled(raw, HELD_KEYS, HELD_INSIDE)
+        request.unmodelled = fields.unmodelled(raw, HELD_KEYS, HELD_INSIDE) + dropped.responses_inner(
+            raw, TRANSLATED_TOOL_KINDS
+        )
         return request
 
     def stream_encoder(self, request: Request) -> ResponsesStreamEncoder:
@@ -252,11 +264,8 @@ def _translated(request: Request, body: dict[str, Any], effort: str | None) -> N
         body["reasoning"] = {"effort": effort}
     if request.params.response_format:
         body["text"] = {"format": items.encode_text_format(request.params.response_format)}
-    user = request.params.user
-    if user and len(user) <= 64:
-        body["user"] = user
-    elif user:
-        log.debug("dropping 'user': longer than the 64 characters Responses takes")
+    if request.params.user:
+        body["user"] = fields.end_user(request.params.user)
     if request.metadata and _fits_metadata(request.metadata):
         body["metadata"] = request.metadata
     elif request.metadata:
@@ -299,6 +308,8 @@ def encode_request(request: Request, model: str) -> dict[str, Any]:
     if request.system:
         body["instructions"] = "\n\n".join(t.text for t in request.system)
     body["input"] = items.encode_input(request)
+    if not body["input"] and not request.system:
+        raise fields.no_turns(request, "Responses")
     if same:
         _same_protocol(request, body, effort)
     else:
