@@ -17,7 +17,7 @@ from lip.protocols.relay import RelayWatch, body_usage
 
 SRC = Path(__file__).parents[2] / "src" / "lip"
 # the modules the facts used to be tables in (issue 14): they look the facts up, never a protocol by name
-USERS = ["protocols/relay.py", "backends/http.py", "routing/overrides.py", "frontends/models.py"]
+USERS = ["protocols/relay.py", "backends/http.py", "routing/overrides.py", "frontends/models.py", "middlewares.py"]
 PROTOCOL_NAME = re.compile(r"""["'](openai_chat|openai_responses|anthropic_messages)["']""")
 
 
