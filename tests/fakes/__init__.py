@@ -3,6 +3,7 @@
     async with FakeProvider() as fake:                      # or the `fake_provider` fixture (tests.fakes.fixtures)
         fake.queue(Turn(text="hi", tool_calls=[FakeToolCall("f", '{"a": 1}')]), Fail(429))
         fake.keys = {"k-good": None, "k-429": Fail(429, headers={"retry-after": "7"})}
+        fake.responder = lambda view: Turn(text=view.tool_results[-1])   # answers when the script is empty
         ...point lip (or an SDK) at fake.url..., then inspect fake.received / fake.client_gone
 
 `tests.fakes.conformance` checks bodies and SSE transcripts strictly against the official SDK types.

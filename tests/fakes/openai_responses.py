@@ -4,7 +4,8 @@ Stream (every event `event: <type>` with a monotonically increasing `sequence_nu
 response.in_progress, then per output item: reasoning (output_item.added, reasoning_summary_part.added,
 reasoning_summary_text.delta…, .done, reasoning_summary_part.done, output_item.done), message (output_item.added,
 content_part.added, output_text.delta…, output_text.done, content_part.done, output_item.done), function_call
-(output_item.added, function_call_arguments.delta…, .done, output_item.done); then response.completed, or
+(output_item.added, function_call_arguments.delta…, .done, output_item.done), custom_tool_call (output_item.added,
+custom_tool_call_input.delta…, .done, output_item.done); then response.completed, or
 response.incomplete for max_tokens / content_filter.  Responses are kept by id unless `store` is false, so
 `previous_response_id` resolves and tool outputs can answer calls made in earlier responses.
 """
@@ -25,6 +26,7 @@ __all__ = ["OpenAIResponses"]
 
 _INCOMPLETE = {"max_tokens": "max_output_tokens", "content_filter": "content_filter"}
 _ENCRYPTED = "reasoning.encrypted_content"
+_CALLS = ("function_call", "custom_tool_call")
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +173,7 @@ class OpenAIResponses:
         ]
         calls = iter(turn.tool_calls)
         for index, item in enumerate(build.final["output"]):
-            pieces = next(calls).fragments if item["type"] == "function_call" else turn.chunks
+            pieces = next(calls).fragments if item["type"] in _CALLS else turn.chunks
             events += _item_events(index, item, pieces)
         if not turn.omit_finish_reason:
             kind = "response.completed" if build.final["status"] == "completed" else "response.incomplete"
@@ -270,14 +272,13 @@ def _output_items(body: dict[str, Any], turn: Turn, status: str) -> list[dict[st
             {"id": make_id("msg_", 48), "type": "message", "status": status, "role": "assistant", "content": [part]}
         )
     for tc in turn.tool_calls:
-        call = {
-            "id": make_id("fc_", 48),
-            "type": "function_call",
-            "status": "completed",
-            "arguments": tc.arguments,
-            "call_id": tc.id or make_id("call_"),
-            "name": tc.name,
-        }
+        call_id = tc.id or make_id("call_")
+        if tc.custom:  # a freeform tool's call: no status, the raw `input`
+            call = {"id": make_id("ctc_", 48), "type": "custom_tool_call", "call_id": call_id, "input": tc.arguments}
+        else:
+            call = {"id": make_id("fc_", 48), "type": "function_call", "status": "completed", "arguments": tc.arguments}
+            call["call_id"] = call_id
+        call["name"] = tc.name
         items.append({**call, "namespace": tc.namespace} if tc.namespace else call)
     return items
 
@@ -307,6 +308,15 @@ def _item_events(index: int, item: dict[str, Any], pieces: int) -> list[dict[str
             ),
             {"type": "response.output_text.done", **at, "text": part["text"], "logprobs": []},
             {"type": "response.content_part.done", **at, "part": part},
+        ]
+    elif kind == "custom_tool_call":
+        added = {**item, "input": ""}
+        middle = [
+            *(
+                {"type": "response.custom_tool_call_input.delta", **where, "delta": d}
+                for d in split_text(item["input"], pieces)
+            ),
+            {"type": "response.custom_tool_call_input.done", **where, "input": item["input"]},
         ]
     else:
         added = {**item, "status": "in_progress", "arguments": ""}

@@ -91,6 +91,7 @@ class FakeToolCall:
     id: str | None = None
     fragments: int = 3
     namespace: str | None = None  # Responses only: the call names the tool's namespace beside its name
+    custom: bool = False  # Responses only: a `custom_tool_call` whose `input` is `arguments`, raw text
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,13 +4,13 @@ Messages and model listing, answering from a FIFO script and recording every req
 Routes match by path suffix with any prefix (`/v1/chat/completions`, `/x/y/chat/completions`, `/responses`,
 `/v1/messages`, `/v1/messages/count_tokens`, `/models`, …), so `received[i].path` shows how a base URL was joined.
 Order of checks per request: route → API key (when `keys` is set) → body JSON → protocol validation →
-`strict_models` → pop the next scripted action (default `Turn()`) → answer.
+`strict_models` → pop the next scripted action (when the script is empty: `responder(view)`, or `Turn()`) → answer.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import TracebackType
@@ -40,12 +40,14 @@ from tests.fakes.script import (
     Stall,
     Turn,
 )
+from tests.fakes.view import Protocol, RequestView, request_view
 from tests.fakes.wire import json_bytes
 
-__all__ = ["DEFAULT_MODELS", "FakeProvider", "ModelsBehaviour", "Received"]
+__all__ = ["DEFAULT_MODELS", "FakeProvider", "ModelsBehaviour", "Received", "Responder"]
 
 DEFAULT_MODELS = ("gpt-4o-mini", "gpt-4o", "claude-test", "claude-test-mini")
 ModelsBehaviour = Fail | Stall | HtmlErrorPage | OkWithErrorBody | Redirect | NonObjectBody | SSEFramedError | None
+Responder = Callable[[RequestView], Action]
 Route = Literal["chat", "responses", "messages", "count_tokens", "models"]
 
 _ROUTES: tuple[tuple[str, Route], ...] = (
@@ -89,7 +91,8 @@ def _masked(key: str) -> str:
 
 class FakeProvider:
     """A scripted provider. Set `script`, `keys`, `models`, `models_behaviour`, `strict_models`,
-    `chat_strict_messages`, `chat_reasoning_field`, `chat_requires_reasoning` at any time."""
+    `chat_strict_messages`, `chat_reasoning_field`, `chat_requires_reasoning` at any time; `responder` answers
+    (from a `RequestView` of the request) whenever the script is empty."""
 
     def __init__(
         self,
@@ -104,6 +107,7 @@ class FakeProvider:
         self.models_behaviour: ModelsBehaviour = None
         self.models_page_limit = 1000  # the largest Anthropic `limit`; lower it to make a test page through
         self.strict_models = strict_models
+        self.responder: Responder | None = None
         self.received: list[Received] = []
         self.disconnects = 0
         self.client_gone = asyncio.Event()
@@ -259,10 +263,16 @@ class FakeProvider:
         with _mistyped(family):
             body = endpoint.validate(body, request.headers)
         self._check_model(family, body)
-        action = self.script.pop(0) if self.script else Turn()
+        action = self.script.pop(0) if self.script else self._respond(route, body)
         if isinstance(action, Hostile):
             return await deliver_hostile(request, endpoint, body, action)
         return await deliver(request, endpoint, body, action)
+
+    def _respond(self, route: Route, body: dict[str, Any]) -> Action:
+        if self.responder is None:
+            return Turn()
+        protocol: Protocol = "chat" if route == "chat" else "responses" if route == "responses" else "messages"
+        return self.responder(request_view(protocol, body))
 
     def _check_key(self, headers: Any, family: Family) -> Fail | None:
         if not self.keys:

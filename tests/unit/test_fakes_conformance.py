@@ -147,6 +147,28 @@ async def test_responses_stream_reasoning_and_tools(fake_provider: FakeProvider,
     )
 
 
+async def test_responses_custom_tool_call_with_namespace(fake_provider: FakeProvider, oai: openai.AsyncOpenAI) -> None:
+    """A freeform tool's call (Codex's `functions.exec`): `custom_tool_call` with raw `input` and its namespace,
+    streamed as custom_tool_call_input deltas; the SDK's types and stream accumulator take both."""
+    call = FakeToolCall("exec", "text('hi');", id="call_js", namespace="functions", custom=True, fragments=2)
+    body = {"model": "gpt-5", "input": USER, "stream": True}
+    fake_provider.queue(Turn(text="", tool_calls=[call]))
+    events = conf.check_responses_stream((await request("POST", f"{fake_provider.url}/responses", body)).body)
+    assert [e.type for e in events].count("response.custom_tool_call_input.delta") == 2
+
+    fake_provider.queue(Turn(text="", tool_calls=[call]))
+    async with oai.responses.stream(model="gpt-5", input=USER) as stream:
+        final = await stream.get_final_response()
+    (item,) = final.output
+    assert item.type == "custom_tool_call"
+    assert (item.call_id, item.namespace, item.name, item.input) == ("call_js", "functions", "exec", "text('hi');")
+    fake_provider.queue(Turn(text="", tool_calls=[call]))
+    plain = conf.check_response(
+        (await request("POST", f"{fake_provider.url}/responses", {**body, "stream": False})).json()
+    )
+    assert plain.output[0].type == "custom_tool_call"
+
+
 async def test_responses_previous_response_id_and_tool_output(
     oai: openai.AsyncOpenAI, fake_provider: FakeProvider
 ) -> None:
