@@ -20,7 +20,7 @@ from lip.clientkeys import ClientKey, env_key
 from lip.config.load import Settings
 from lip.credentials import Secret, key_variable_names, read_numbered
 from lip.errors import AdmissionRejected, Forbidden, LipError, ServiceUnavailable, Unauthorized
-from lip.protocols.codec import Codec
+from lip.protocols.registry import client_key_headers, codec_for_path
 from lip.requestid import request_id
 from lip.runtime import runtime_of
 
@@ -29,8 +29,7 @@ OPEN_PATHS = frozenset({"/", "/healthz"})  # answered without a client key (clie
 UNLIMITED_PATHS = frozenset(
     {"/", "/healthz", "/metrics", "/admin/reload", "/admin/usage", "/ui", "/ui/state"}
 )  # never refused for being busy
-ANTHROPIC_PATHS = ("/v1/messages", "/messages")
-KEY_HEADERS = ("x-api-key", "api-key", "x-goog-api-key")
+GOOGLE_KEY_HEADER = "x-goog-api-key"  # Google's clients; their codec's, once lip has one (issue 16)
 CLIENT: web.RequestKey[str] = web.RequestKey("lip.client", str)
 KEY: web.RequestKey[ClientKey] = web.RequestKey("lip.client_key", ClientKey)  # the key a request came with
 SLOT: web.RequestKey[str] = web.RequestKey("lip.slot", str)  # the client whose concurrency slot a request holds
@@ -42,26 +41,9 @@ LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost
 # ---------------------------------------------------------------- errors in the client's protocol
 
 
-@functools.cache
-def _codec(protocol: str) -> Codec:
-    from lip.backends.registry import load_codec  # the registry knows which codecs exist
-
-    codec = load_codec(protocol)
-    if codec is None:
-        from lip.protocols.openai_chat import OpenAIChatCodec
-
-        return OpenAIChatCodec()
-    return codec
-
-
-def codec_for_path(path: str) -> Codec:
-    """The codec whose error shape a client of ``path`` understands (Anthropic for /v1/messages, else OpenAI)."""
-    anthropic = path.startswith(ANTHROPIC_PATHS)
-    return _codec("anthropic_messages" if anthropic else "openai_chat")
-
-
 def error_reply(http: web.Request, error: LipError, headers: Mapping[str, str] | None = None) -> web.Response:
-    """``error`` as a JSON response in the protocol of the path ``http`` called."""
+    """``error`` as a JSON response in the protocol of the path ``http`` called (the codec whose route it is; OpenAI's
+    shape for lip's own paths)."""
     extra = dict(headers or {})
     retry_after = getattr(error, "retry_after", None)
     if retry_after is not None:
@@ -95,6 +77,12 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+@functools.cache
+def key_headers() -> tuple[str, ...]:
+    """Besides ``Authorization: Bearer``, the headers each codec's clients send a key in."""
+    return (*client_key_headers(), GOOGLE_KEY_HEADER)
+
+
 def presented_key(headers: Mapping[str, str]) -> str | None:
     """The key a client sent: ``Authorization: Bearer``, ``x-api-key``, ``api-key`` or ``x-goog-api-key``."""
     authorization = headers.get("Authorization", "")
@@ -104,7 +92,7 @@ def presented_key(headers: Mapping[str, str]) -> str | None:
     password = _basic_password(value.strip()) if scheme.lower() == "basic" else None
     if password is not None:  # a browser on the status page: the key is the password
         return password
-    for name in KEY_HEADERS:
+    for name in key_headers():
         value = headers.get(name, "").strip()
         if value:
             return value
