@@ -15,6 +15,7 @@ import click
 import orjson
 
 from lip import __version__
+from lip.cli_keys import keys, read_live
 from lip.config.load import (
     DEFAULT_SOURCE,
     BackendSpec,
@@ -119,6 +120,8 @@ def check_config(config: str | None) -> None:
     server = settings.config.server
     console.print(f"serves on {server.host}:{server.port}; {len(settings.backends)} enabled backend(s)", markup=False)
     clients = key_variable_names(os.environ, server.client_api_key_env_var_root)
+    if settings.client_keys:
+        clients.append(f"{len(settings.client_keys)} named in {settings.keys_file}")
     access = f"client keys required ({', '.join(clients)})" if clients else "no client keys (loopback only)"
     console.print(f"client access: {access}", markup=False)
     store = settings.config.store
@@ -190,23 +193,7 @@ def routes(config: str | None, url: str | None) -> None:
 
 def _live_state(url: str, settings: Settings, console: Console) -> None:
     """A running lip's GET /v1/diagnostics as a table, with the first client key (if any) from the environment."""
-    from lip.backends.upstream import get_json
-    from lip.credentials import read_numbered
-    from lip.errors import LipError
-    from lip.server import new_session
-
-    keys = read_numbered(os.environ, settings.config.server.client_api_key_env_var_root)
-    headers = {"Authorization": "Bearer " + keys[0].reveal()} if keys else {}
-
-    async def fetch() -> Any:
-        async with new_session() as session:
-            return await get_json(session, url + "/v1/diagnostics", headers, 10.0, url)
-
-    try:
-        state = asyncio.run(fetch())
-    except LipError as exc:
-        console.print(f"cannot read {url}/v1/diagnostics: {exc.message}", markup=False)
-        sys.exit(1)
+    state = read_live(url, "/v1/diagnostics", settings.config.server.client_api_key_env_var_root)
     table = _table(title=f"live state of {url}")
     for column in ("backend id", "circuit", "keys usable", "in flight / waiting / refused", "models"):
         table.add_column(column)
@@ -285,7 +272,7 @@ def _exposed(settings: Settings, host: str) -> bool:
     from lip.middlewares import is_loopback
 
     root = settings.config.server.client_api_key_env_var_root
-    return not is_loopback(host) and not read_numbered(os.environ, root)
+    return not is_loopback(host) and not read_numbered(os.environ, root) and not settings.client_keys
 
 
 def _refuse_exposure(settings: Settings, host: str, console: Console) -> None:
@@ -372,3 +359,14 @@ def serve(
     except OSError as exc:
         console.print(f"cannot serve on {host}:{port}: {exc.strerror or exc}", markup=False)
         sys.exit(1)
+
+
+@main.command()
+def schema() -> None:
+    """Print the JSON Schema of the config file (for editors: `lip schema > lip.schema.json`)."""
+    from lip.config.schema import config_schema
+
+    click.echo(orjson.dumps(config_schema(), option=orjson.OPT_INDENT_2).decode())
+
+
+main.add_command(keys)

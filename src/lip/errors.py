@@ -7,6 +7,7 @@
     │   ├── InvalidJSON               400 invalid_json
     │   ├── InvalidRequest            400 invalid_request
     │   ├── Unauthorized              401 invalid_api_key
+    │   ├── Forbidden                 403 model_not_allowed    (a client key may not use that model)
     │   ├── NotFound                  404 not_found
     │   │   ├── UnknownBackend        404 unknown_backend
     │   │   └── ModelNotFound         404 model_not_found
@@ -14,6 +15,7 @@
     │   ├── BodyTooLarge              413 body_too_large
     │   └── UnsupportedTranslation    501 unsupported_translation
     ├── AdmissionRejected             429 admission_full       (carries retry_after)
+    │   └── QuotaExceeded             429 rate_limit_exceeded  (a client key's limit; carries the limit's state)
     ├── ServiceUnavailable            503 unavailable          (draining, no backend)
     └── UpstreamError                 502 upstream_error
         ├── UpstreamStatusError       upstream's status        (carries status, parsed body, retry_after)
@@ -67,6 +69,11 @@ class Unauthorized(ClientError):
     code = "invalid_api_key"  # OpenAI's code for a missing or wrong key
 
 
+class Forbidden(ClientError):
+    status = 403
+    code = "model_not_allowed"
+
+
 class NotFound(ClientError):
     status = 404
     code = "not_found"
@@ -102,6 +109,18 @@ class AdmissionRejected(LipError):
     def __init__(self, message: str, *, retry_after: float = 1.0) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class QuotaExceeded(AdmissionRejected):
+    """A client key's limit: ``limit`` (requests or tokens) with ``allowed`` in the window that resets in
+    ``retry_after`` seconds; ``remaining`` is what is left of it (0 when refused)."""
+
+    code = "rate_limit_exceeded"
+
+    def __init__(self, message: str, *, limit: str, allowed: int, retry_after: float) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.limit = limit
+        self.allowed = allowed
 
 
 class ServiceUnavailable(LipError):

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from lip.backends.base import Target
 from lip.bodylog import BodyLog
 from lip.canonical.events import Usage
+from lip.clientkeys import ClientKey
 from lip.errors import LipError
+
+if TYPE_CHECKING:
+    from lip.otel import RequestTrace
 
 
 @dataclass(slots=True)
@@ -27,4 +32,6 @@ class Exchange:
     streamed: bool = False
     client_gone: bool = False
     bodies: BodyLog | None = None  # set when logging.log_bodies is on
+    trace: RequestTrace | None = None  # set when tracing is on (lip.otel)
+    key: ClientKey | None = None  # the client key it came with, when client keys are configured
     repairs: list[str] = field(default_factory=list)  # what lip repaired in the upstream's answer (Repair kinds)

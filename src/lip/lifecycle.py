@@ -23,9 +23,9 @@ from aiohttp import web
 
 from lip import heap
 from lip.config.load import ConfigError, Settings, load_default, load_file
-from lip.errors import ServiceUnavailable, Unauthorized
-from lip.middlewares import client_key_problems, error_reply, is_loopback
-from lip.runtime import PINNED, RUNTIME, SESSION, STORE, Runtime, runtime_of
+from lip.errors import ServiceUnavailable
+from lip.middlewares import admin_refusal, client_key_problems, error_reply, is_admin
+from lip.runtime import PINNED, RUNTIME, SESSION, STORE, Runtime
 
 log = logging.getLogger(__name__)
 DRAINED = "lip is shutting down and its drain timeout has passed; please retry"  # what ended requests say
@@ -244,6 +244,7 @@ def swap(app: web.Application, settings: Settings) -> None:
     old = holder.current
     new = Runtime(settings, app[SESSION], life.env, app[STORE], reloaded=True)
     new.observers.extend(old.observers)
+    new.tracing = old.tracing
     if new.shared is not None:
         new.shared.previous = old.shared
     new.start_discovery()
@@ -256,12 +257,15 @@ def swap(app: web.Application, settings: Settings) -> None:
         log.warning("server.host, server.port and server.max_header_bytes take effect only after a restart")
     if old.settings.config.store != settings.config.store:
         log.warning("the store section takes effect only after a restart (the store in use keeps serving)")
+    if old.settings.config.telemetry != settings.config.telemetry:
+        log.warning("the telemetry section takes effect only after a restart")
 
 
 async def admin_reload(http: web.Request) -> web.Response:
-    """POST /admin/reload: needs a client key when keys are configured, else a request from this machine."""
-    if not runtime_of(http).client_keys and not is_loopback(http.remote or ""):
-        return error_reply(http, Unauthorized("/admin/reload is only open to this machine when no client keys are set"))
+    """POST /admin/reload: needs an admin client key when keys are configured (an env key, or a keys-file key with
+    ``admin: true``), else a request from this machine."""
+    if not is_admin(http):
+        return error_reply(http, admin_refusal(http))
     problems = await reload(http.app)
     body: dict[str, object]
     if problems:

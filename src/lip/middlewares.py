@@ -7,6 +7,7 @@ client called (``error_reply``).
 
 from __future__ import annotations
 
+import base64
 import functools
 import ipaddress
 from collections.abc import Mapping
@@ -15,46 +16,34 @@ from dataclasses import dataclass, field
 import orjson
 from aiohttp import web
 
+from lip.clientkeys import ClientKey, env_key
 from lip.config.load import Settings
 from lip.credentials import Secret, key_variable_names, read_numbered
-from lip.errors import AdmissionRejected, LipError, ServiceUnavailable, Unauthorized
-from lip.protocols.codec import Codec
+from lip.errors import AdmissionRejected, Forbidden, LipError, ServiceUnavailable, Unauthorized
+from lip.protocols.registry import client_key_headers, codec_for_path
 from lip.requestid import request_id
 from lip.runtime import runtime_of
 
 MIN_KEY_LENGTH = 16
 OPEN_PATHS = frozenset({"/", "/healthz"})  # answered without a client key (clients probe / at start)
-UNLIMITED_PATHS = frozenset({"/", "/healthz", "/metrics", "/admin/reload"})  # never refused for being busy
-ANTHROPIC_PATHS = ("/v1/messages", "/messages")
-KEY_HEADERS = ("x-api-key", "api-key", "x-goog-api-key")
+UNLIMITED_PATHS = frozenset(
+    {"/", "/healthz", "/metrics", "/admin/reload", "/admin/usage", "/ui", "/ui/state"}
+)  # never refused for being busy
+GOOGLE_KEY_HEADER = "x-goog-api-key"  # Google's clients; their codec's, once lip has one (issue 16)
 CLIENT: web.RequestKey[str] = web.RequestKey("lip.client", str)
+KEY: web.RequestKey[ClientKey] = web.RequestKey("lip.client_key", ClientKey)  # the key a request came with
 SLOT: web.RequestKey[str] = web.RequestKey("lip.slot", str)  # the client whose concurrency slot a request holds
+PAGE_PATHS = ("/ui",)  # a browser's: a missing key is asked for with HTTP Basic (the key as the password)
+BASIC = 'Basic realm="lip", charset="UTF-8"'
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 
 
 # ---------------------------------------------------------------- errors in the client's protocol
 
 
-@functools.cache
-def _codec(protocol: str) -> Codec:
-    from lip.backends.registry import load_codec  # the registry knows which codecs exist
-
-    codec = load_codec(protocol)
-    if codec is None:
-        from lip.protocols.openai_chat import OpenAIChatCodec
-
-        return OpenAIChatCodec()
-    return codec
-
-
-def codec_for_path(path: str) -> Codec:
-    """The codec whose error shape a client of ``path`` understands (Anthropic for /v1/messages, else OpenAI)."""
-    anthropic = path.startswith(ANTHROPIC_PATHS)
-    return _codec("anthropic_messages" if anthropic else "openai_chat")
-
-
 def error_reply(http: web.Request, error: LipError, headers: Mapping[str, str] | None = None) -> web.Response:
-    """``error`` as a JSON response in the protocol of the path ``http`` called."""
+    """``error`` as a JSON response in the protocol of the path ``http`` called (the codec whose route it is; OpenAI's
+    shape for lip's own paths)."""
     extra = dict(headers or {})
     retry_after = getattr(error, "retry_after", None)
     if retry_after is not None:
@@ -88,17 +77,35 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+@functools.cache
+def key_headers() -> tuple[str, ...]:
+    """Besides ``Authorization: Bearer``, the headers each codec's clients send a key in."""
+    return (*client_key_headers(), GOOGLE_KEY_HEADER)
+
+
 def presented_key(headers: Mapping[str, str]) -> str | None:
     """The key a client sent: ``Authorization: Bearer``, ``x-api-key``, ``api-key`` or ``x-goog-api-key``."""
     authorization = headers.get("Authorization", "")
     scheme, _, value = authorization.strip().partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
-    for name in KEY_HEADERS:
+    password = _basic_password(value.strip()) if scheme.lower() == "basic" else None
+    if password is not None:  # a browser on the status page: the key is the password
+        return password
+    for name in key_headers():
         value = headers.get(name, "").strip()
         if value:
             return value
     return None
+
+
+def _basic_password(value: str) -> str | None:
+    try:
+        decoded = base64.b64decode(value, validate=True).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    password = decoded.partition(":")[2].strip()
+    return password or None
 
 
 def matching_key(keys: list[Secret], candidate: str) -> int | None:
@@ -115,21 +122,50 @@ def matching_key(keys: list[Secret], candidate: str) -> int | None:
 
 
 def key_refusal(request: web.Request) -> web.Response | None:
-    """With client keys configured, every path but /healthz needs one of them: a 401 refusal otherwise."""
-    keys = runtime_of(request).client_keys
-    if not keys or request.path in OPEN_PATHS:
+    """With client keys configured (env or keys file), every path but /healthz needs one of them: a 401 refusal
+    otherwise. The key's name and record go on the request (``CLIENT``, ``KEY``)."""
+    runtime = runtime_of(request)
+    keys, named = runtime.client_keys, runtime.key_index
+    if not runtime.keyed or request.path in OPEN_PATHS:
         return None
     candidate = presented_key(request.headers)
+    challenge = {"WWW-Authenticate": BASIC if request.path.startswith(PAGE_PATHS) else "Bearer"}
     if candidate is None:
         error = Unauthorized(
             "no API key: send one of lip's client keys as 'Authorization: Bearer <key>' or 'x-api-key: <key>'"
         )
-        return error_reply(request, error, {"WWW-Authenticate": "Bearer"})
+        return error_reply(request, error, challenge)
     number = matching_key(keys, candidate)
-    if number is None:
-        return error_reply(request, Unauthorized("invalid API key"), {"WWW-Authenticate": "Bearer"})
-    request[CLIENT] = f"key{number}"
+    found = env_key(number) if number is not None else named.find(candidate) if named else None
+    if found is None:
+        return error_reply(request, Unauthorized("invalid API key"), challenge)
+    request[CLIENT] = found.name
+    request[KEY] = found
     return None
+
+
+def key_of(request: web.Request) -> ClientKey | None:
+    """The client key the request came with (None without client keys). ``request.get`` of a missing key raises
+    and catches a KeyError inside (~1 µs): asked only when keys are configured."""
+    return request.get(KEY) if runtime_of(request).keyed else None
+
+
+def is_admin(request: web.Request) -> bool:
+    """Whether the request may call an admin path: with client keys, an env key or a file key with ``admin: true``;
+    without any, only from this machine."""
+    if runtime_of(request).keyed:
+        key = request.get(KEY)
+        return key is not None and key.admin is True
+    return is_loopback(request.remote or "")
+
+
+def admin_refusal(request: web.Request) -> LipError:
+    """Why ``is_admin`` said no."""
+    if key_of(request) is not None:
+        return Forbidden(
+            f"{request.path} needs an admin key (an env key, or a keys-file key with admin: true)", code="admin_only"
+        )
+    return Unauthorized(f"{request.path} is only open to this machine when no client keys are set")
 
 
 # ---------------------------------------------------------------- concurrency limits

@@ -38,8 +38,10 @@ from lip.requestid import id_header as id_header
 from lip.requestid import request_id as request_id
 from lip.routing.failover import reason
 from lip.runtime import RUNTIME, Runtime, runtime_of
+from lip.usage import KeyUsage, cost, price_of
 
 if TYPE_CHECKING:
+    from lip.status import StatusBoard
     from lip.store.base import StoreHealth
 
 access_log = logging.getLogger("lip.access")
@@ -181,6 +183,30 @@ class Observability:
         self.responses = Counter(
             "lip_http_responses", "Every HTTP response by route and status", ["route", "status"], registry=registry
         )
+        self.key_usage = KeyUsage()
+        self.board: StatusBoard | None = None  # the status page's record, when ui.enabled (lip.status)
+        per_key = ["key", "backend", "model"]
+        self.key_requests = Counter(
+            "lip_key_requests", "Generation requests by client key name, backend and model", per_key, registry=registry
+        )
+        self.key_errors = Counter(
+            "lip_key_errors",
+            "Failed generation requests by client key name, backend and model",
+            per_key,
+            registry=registry,
+        )
+        self.key_tokens = Counter(
+            "lip_key_tokens",
+            "Tokens by client key name, backend, model and kind (input, output, cached, reasoning)",
+            [*per_key, "kind"],
+            registry=registry,
+        )
+        self.key_cost = Counter(
+            "lip_key_cost_usd",
+            "Cost in US dollars from the configured prices, by client key name, backend and model",
+            per_key,
+            registry=registry,
+        )
         if shared is None:
             Gauge("lip_in_flight_requests", IN_FLIGHT_HELP, registry=registry).set_function(
                 lambda: len(lifecycle.requests)
@@ -224,11 +250,42 @@ class Observability:
             child(self.tokens, frontend, backend, "in").inc(exchange.usage.input_tokens)
             child(self.tokens, frontend, backend, "out").inc(exchange.usage.output_tokens)
         runtime = runtime_of(http)
+        spent = None
+        prices = runtime.settings.config.prices
+        if prices and exchange.usage is not None and exchange.target is not None:
+            price = price_of(prices, backend, exchange.target.model)
+            spent = cost(price, exchange.usage) if price is not None else None
+        key = exchange.key
+        if key is not None:
+            self._key_used(key.name, exchange, backend, spent)
+        if self.board is not None:
+            self.board.record(exchange, key.name if key is not None else None, time.perf_counter())
         if runtime.settings.config.logging.access_log and access_log.isEnabledFor(logging.INFO):
-            _log_access(http, exchange_fields(http, exchange), logging.INFO)
+            _log_access(http, exchange_fields(http, exchange, spent), logging.INFO)
         if exchange.bodies is not None:
             head = {"request_id": request_id(http), "frontend": frontend, "status": exchange.status or 500}
             _log_access(http, {**head, **exchange.bodies.fields(runtime.secrets())}, logging.INFO, body_log)
+
+    def _key_used(self, name: str, exchange: Exchange, backend: str, spent: float | None) -> None:
+        """Usage per client key name, backend and model (the model lip called; empty when none was)."""
+        model = exchange.target.model if exchange.target is not None else ""
+        failed = exchange.error is not None or (exchange.status or 500) >= 400
+        usage, child = exchange.usage, self._child
+        child(self.key_requests, name, backend, model).inc()
+        if failed:
+            child(self.key_errors, name, backend, model).inc()
+        if usage is not None:
+            for kind, count in (
+                ("input", usage.input_tokens),
+                ("output", usage.output_tokens),
+                ("cached", usage.cached_tokens),
+                ("reasoning", usage.reasoning_tokens),
+            ):
+                if count:
+                    child(self.key_tokens, name, backend, model, kind).inc(count)
+        if spent:
+            child(self.key_cost, name, backend, model).inc(spent)
+        self.key_usage.record(name, backend, model, failed, usage, spent or 0.0)
 
     def _repaired(self, http: web.Request, exchange: Exchange, backend: str) -> None:
         """Count each repair; one warning a request, naming the kinds (never the content)."""
@@ -299,8 +356,9 @@ def _head(http: web.Request, status: int) -> dict[str, Any]:
     }
 
 
-def exchange_fields(http: web.Request, exchange: Exchange) -> dict[str, Any]:
-    """The access-log fields of a generation request: never a prompt, a key or a header value."""
+def exchange_fields(http: web.Request, exchange: Exchange, spent: float | None = None) -> dict[str, Any]:
+    """The access-log fields of a generation request: never a prompt, a key or a header value. ``spent``: its cost
+    in US dollars from the configured prices."""
     fields = _head(http, exchange.status or 500)
     fields.update(
         frontend=exchange.frontend,
@@ -312,6 +370,9 @@ def exchange_fields(http: web.Request, exchange: Exchange) -> dict[str, Any]:
         duration_ms=_ms(time.perf_counter() - exchange.started),
         tokens_in=exchange.usage.input_tokens if exchange.usage else None,
         tokens_out=exchange.usage.output_tokens if exchange.usage else None,
+        tokens_cached=exchange.usage.cached_tokens or None if exchange.usage else None,
+        tokens_reasoning=exchange.usage.reasoning_tokens or None if exchange.usage else None,
+        cost_usd=round(spent, 6) if spent is not None else None,
         error=exchange.error.code if exchange.error else None,
         client_gone=exchange.client_gone or None,
     )

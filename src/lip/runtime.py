@@ -8,23 +8,28 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from aiohttp import web
 
 from lip.backends.base import Backend
 from lip.backends.registry import build_backend
+from lip.clientkeys import KeyIndex
 from lip.config.load import Settings, mask_url
 from lip.credentials import KeyRing, Secret, read_numbered
 from lip.exchange import Exchange
 from lip.inventory import Inventory
+from lip.quotas import Quotas
 from lip.response_store import ResponseStore
 from lip.routing.health import Health
 from lip.routing.plan import Planner
 from lip.routing.router import Router
 from lip.routing.shared import SharedRouting
 from lip.store import Store
+
+if TYPE_CHECKING:
+    from lip.otel import Tracing
 
 log = logging.getLogger(__name__)
 Observer = Callable[[web.Request, Exchange], None]
@@ -61,6 +66,10 @@ class Runtime:
             )
         self.observers: list[Observer] = []
         self.client_keys: list[Secret] = read_numbered(env, settings.config.server.client_api_key_env_var_root)
+        self.key_index = KeyIndex(settings.client_keys)  # the keys file's named keys, by hash
+        self.keyed = bool(self.client_keys or self.key_index)  # requests carry a client key (``middlewares.KEY``)
+        self.quotas = Quotas(store)
+        self.tracing: Tracing | None = None  # the app's, when tracing is on (lip.telemetry); kept across reloads
         self._discovery: asyncio.Task[None] | None = None
 
     def start_discovery(self) -> None:
@@ -94,6 +103,7 @@ class Runtime:
             self._discovery.cancel()
         if self.shared is not None:
             await self.shared.aclose()
+        await self.quotas.aclose()
         for backend in self.backends.values():
             await backend.aclose()
 

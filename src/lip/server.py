@@ -7,6 +7,7 @@ import logging
 import time
 import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING
 
 import aiohttp
 import orjson
@@ -14,6 +15,7 @@ from aiohttp import web
 
 from lip.client_body import preread
 from lip.config.load import Settings
+from lip.config.models import TelemetryConfig
 from lip.errors import ClientError, LipError
 from lip.frontends.anthropic_messages import count_tokens, messages
 from lip.frontends.diagnostics import diagnostics
@@ -21,13 +23,20 @@ from lip.frontends.health import healthz, root
 from lip.frontends.models import list_models
 from lip.frontends.openai_chat import chat_completions
 from lip.frontends.openai_responses import responses
+from lip.frontends.ui import ui_page, ui_state
+from lip.frontends.usage import usage_endpoint
 from lip.lifecycle import LIFECYCLE, Lifecycle, admin_reload, admit, close_retired, drain, leave
 from lip.middlewares import LIMITS, Limits, error_reply, key_refusal, release_slot, slot_refusal
 from lip.observability import OBSERVABILITY, current_runtime, install
 from lip.requestid import assign_request_id, id_header, request_id
 from lip.runtime import RUNTIME, SESSION, STORE, Runtime, RuntimeHolder, runtime_of
 from lip.shared_metrics import CountedLifecycle, SharedMetrics
+from lip.status import StatusBoard
 from lip.store import open_store
+from lip.telemetry import trace_settings
+
+if TYPE_CHECKING:
+    from lip.otel import Tracing
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -159,6 +168,8 @@ def create_app(
     shared = SharedMetrics(metrics_dir, current_runtime(app)) if metrics_dir is not None else None
     app[LIFECYCLE] = Lifecycle(env, config_path) if shared is None else CountedLifecycle(env, config_path, shared)
     install(app, app[LIFECYCLE], shared)
+    if settings.config.ui.enabled:
+        app[OBSERVABILITY].board = StatusBoard(settings.config.ui.recent_requests)
     app[LIMITS] = Limits()
     app.on_shutdown.append(drain)
 
@@ -166,14 +177,18 @@ def create_app(
         session = new_session()
         app[SESSION] = session
         app[STORE] = store = open_store(settings.config.store, env)
+        tracing = open_tracing(settings.config.telemetry, env)
         try:
             runtime = Runtime(settings, session, env, store)
+            runtime.tracing = tracing
             runtime.observers.append(app[OBSERVABILITY].observe)
             app[RUNTIME] = RuntimeHolder(runtime)
             runtime.start_discovery()
             yield
             await app[RUNTIME].current.aclose()
         finally:
+            if tracing is not None:
+                await tracing.aclose()
             await store.aclose()
             await session.close()
 
@@ -183,4 +198,17 @@ def create_app(
         app.cleanup_ctx.append(shared.refresh_forever)
     add_routes(app)
     app.router.add_post("/admin/reload", admin_reload)
+    app.router.add_get("/admin/usage", usage_endpoint)
+    app.router.add_get("/ui", ui_page)
+    app.router.add_get("/ui/state", ui_state)
     return app
+
+
+def open_tracing(config: TelemetryConfig, env: Mapping[str, str]) -> Tracing | None:
+    """The app's tracer, or None when tracing is off (then OpenTelemetry is never imported)."""
+    settings = trace_settings(config, env)
+    if settings is None:
+        return None
+    from lip.otel import Tracing  # an optional dependency: pip install 'lip[otel]'
+
+    return Tracing(settings)

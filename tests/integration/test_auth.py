@@ -49,7 +49,8 @@ async def test_every_endpoint_refuses_without_a_key() -> None:
                 assert reply.status == 200
                 continue
             assert reply.status == 401, (method, path, reply.body)
-            assert reply.headers["WWW-Authenticate"] == "Bearer"
+            browser = path.startswith("/ui")  # the status page: a browser asks for the key (HTTP Basic)
+            assert reply.headers["WWW-Authenticate"] == ('Basic realm="lip", charset="UTF-8"' if browser else "Bearer")
             checked += 1
         wrong = await call(lip.url + "/v1/chat/completions", CHAT, headers={"Authorization": "Bearer " + "x" * 20})
     assert checked >= 5
@@ -161,6 +162,7 @@ def test_key_matching_rules() -> None:
     assert matching_key(keys, CLIENT_KEY[:-1]) is None
     assert matching_key(keys, "\udcff") is None
     assert presented_key({"Authorization": "Basic abc", "x-api-key": "k"}) == "k"
+    assert presented_key({"Authorization": "Basic dXNlcjpzZWNyZXQ="}) == "secret"  # user:secret
     assert presented_key({"Authorization": "Bearer "}) is None
     assert all(is_loopback(h) for h in ("127.0.0.1", "::1", "[::1]", "localhost", "127.9.9.9"))
     assert not any(is_loopback(h) for h in ("0.0.0.0", "::", "192.168.1.2", "example.com", ""))

@@ -106,3 +106,15 @@ async def test_a_cancelled_call_stays_cancelled(silent_port: int) -> None:
         assert store.describe()["failed_calls"] == 0, "a cancelled call is not an outage"
     finally:
         await store.aclose()
+
+
+async def test_counters_add_atomically_across_stores_with_a_ttl(redis_server: RedisServer) -> None:
+    one, other = redis_store(redis_server.url), redis_store(redis_server.url)
+    try:
+        sums = await asyncio.gather(*(s.incr("n", 2, 60) for s in [one, other] * 10))
+        assert sorted(sums) == list(range(2, 41, 2))  # every addition saw a different total: no lost update
+        assert await one.counters(["n", "missing"]) == [40, 0]
+        assert 30_000 < int((await redis_server.command("PTTL", "p:n")).lstrip(b":")) <= 60_000  # set once, not reset
+    finally:
+        await one.aclose()
+        await other.aclose()

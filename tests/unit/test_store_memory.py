@@ -42,3 +42,13 @@ def test_memory_is_the_default_and_is_not_shared() -> None:
     assert isinstance(store, MemoryStore) and not store.shared and store.secrets() == []
     with pytest.raises(ValueError):
         MemoryStore(max_items=0)
+
+
+async def test_counters_expire_with_their_window() -> None:
+    now = [0.0]
+    store = MemoryStore(max_items=1, clock=lambda: now[0])
+    assert await store.incr("a", 5, 10) == 5 and await store.incr("a", -1, 10) == 4
+    assert await store.incr("b", 1, 10) == 1 and await store.set("x", b"1", 10) and await store.set("y", b"2", 10)
+    assert await store.counters(["a", "b", "c"]) == [4, 1, 0]  # the LRU's size does not evict a counter
+    now[0] = 10.0
+    assert await store.counters(["a"]) == [0] and await store.incr("a", 1, 10) == 1

@@ -143,6 +143,11 @@ class HttpBackend:
             headers = {k: v for k, v in headers.items() if k.lower() not in self._static_names}
             headers.update(static)
         self.dialect.add_headers(headers, key.secret.reveal() if key is not None else None, self.auth, client_headers)
+        traceparent = client_headers.get("traceparent")  # the attempt's trace context, when tracing is on
+        if traceparent is not None:
+            headers["traceparent"] = traceparent
+            if "tracestate" in client_headers:
+                headers["tracestate"] = client_headers["tracestate"]
         return headers
 
     def call_url(self, model: str, stream: bool) -> str:

@@ -22,12 +22,14 @@ from pydantic import ValidationError
 
 from lip.backends.presets import BY_KIND, KINDS, RESERVED_PREFIXES, KindSpec
 from lip.capabilities import UNKNOWN, Capabilities, CapabilityRule, resolve
+from lip.clientkeys import ClientKey, read_keys
 from lip.config.models import BackendRow, BackendSettings, Config, ModelCapabilities, ModelItem, Plugins
 from lip.config.variables import lip_variables, looks_like_system, own_variable
 from lip.credentials import key_variable_names
 from lip.errors import InvalidRequest
 from lip.routing.overrides import parse_overrides
 from lip.routing.selector import SelectorError, parse_selector
+from lip.telemetry import trace_settings
 
 SECRET_FIELDS = ("api_key", "api_keys", "credentials", "key", "token", "password", "secret")
 AUTH_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "api-key"})
@@ -101,6 +103,8 @@ class Settings:
     aliases: tuple[AliasSpec, ...]
     warnings: tuple[str, ...] = ()
     from_env: tuple[str, ...] = ()  # the embedded default: each preset its key enabled, as "kind (VARIABLE, ...)"
+    client_keys: tuple[ClientKey, ...] = ()  # from server.client_keys_file (lip.clientkeys)
+    keys_file: Path | None = None
 
     def backend_for_prefix(self, prefix: str) -> BackendSpec | None:
         return next((b for b in self.backends if b.prefix == prefix), None)
@@ -550,9 +554,42 @@ def validate(data: Any, source: str, env: Mapping[str, str], base_dir: Path) -> 
             "no backend is enabled, so lip would answer every request with 404 (is the file empty or cut short?)",
             "add an enabled row under plugins.backends, or set server.allow_no_backends: true to serve nothing",
         )
+    _check_telemetry(report, config, env)
+    keys_file, client_keys = _client_keys(report, config, base_dir)
     if report.problems:
         raise ConfigError(report.problems, report.warnings)
-    return Settings(source, config, tuple(backends), aliases, tuple(report.warnings))
+    return Settings(
+        source, config, tuple(backends), aliases, tuple(report.warnings), client_keys=client_keys, keys_file=keys_file
+    )
+
+
+def _check_telemetry(report: _Report, config: Config, env: Mapping[str, str]) -> None:
+    """Tracing on (``telemetry:`` or the OTEL_* environment) needs the OpenTelemetry SDK and exporter installed."""
+    if trace_settings(config.telemetry, env) is None:
+        return
+    if any(importlib.util.find_spec(name) is None for name in ("opentelemetry.sdk", "opentelemetry.exporter")):
+        report.error(
+            report.where(None, None, "telemetry"),
+            "tracing is on (telemetry: or OTEL_EXPORTER_OTLP_*) but the OpenTelemetry SDK is not installed",
+            "pip install 'lip[otel]', or turn tracing off (unset OTEL_EXPORTER_OTLP_ENDPOINT)",
+        )
+
+
+def _client_keys(report: _Report, config: Config, base_dir: Path) -> tuple[Path | None, tuple[ClientKey, ...]]:
+    """``server.client_keys_file``, read and checked (a reload reads it again); relative to the config's folder."""
+    name = config.server.client_keys_file
+    if name is None:
+        return None, ()
+    path = base_dir / name
+    try:
+        return path, read_keys(path)
+    except ValueError as exc:
+        report.error(
+            report.where(None, None, "server.client_keys_file"),
+            f"{path}: {exc}",
+            "fix the file, or make keys with `lip keys add NAME --file PATH`",
+        )
+        return path, ()
 
 
 def _parse(report: _Report, data: dict[str, Any]) -> tuple[Config | None, list[tuple[int, BackendRow]]]:

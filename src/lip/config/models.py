@@ -109,6 +109,8 @@ class ServerConfig(Strict):
     max_per_client: int = Field(default=0, ge=0)  # concurrent requests per client key/address; 0 = unlimited
     drain_timeout_s: float = Field(default=30.0, ge=0)
     client_api_key_env_var_root: str = "LIP_API_KEY"
+    client_keys_file: str | None = None  # named client keys by SHA-256, with limits (lip.clientkeys); relative to
+    # the config file's directory
     allow_no_backends: bool = False  # serve with no enabled backend (every request a 404) instead of refusing to
 
     @field_validator("host")
@@ -141,9 +143,36 @@ class StoreConfig(Strict):
     max_local_items: int = Field(default=2048, ge=1)  # this process's own copy (the whole store, for memory)
 
 
+class TelemetryConfig(Strict):
+    """OpenTelemetry traces over OTLP/HTTP (lip.telemetry); also on when OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT is set."""
+
+    enabled: bool = False
+    endpoint: str | None = None  # the collector's OTLP/HTTP base URL (http://collector:4318); else the OTEL_* env
+    service_name: str | None = None  # else OTEL_SERVICE_NAME, else "lip"
+    capture_content: bool = False  # attach the request's messages to its span: user data, see docs/security.md
+
+
+class UiConfig(Strict):
+    """The live status page, GET /ui (lip.status): off unless enabled; admin keys only when keys are set."""
+
+    enabled: bool = False
+    recent_requests: int = Field(default=50, ge=1, le=1000)  # how many of the last requests it shows
+
+
+class ModelPrice(Strict):
+    """What the operator pays per million tokens of one model (lip ships no price list: it would go stale)."""
+
+    input_per_mtok: float = Field(ge=0)
+    output_per_mtok: float = Field(ge=0)
+    cached_input_per_mtok: float | None = Field(default=None, ge=0)  # cached input tokens (None: the input price)
+
+
 class Config(Strict):
     server: ServerConfig = ServerConfig()
     routing: RoutingConfig = RoutingConfig()
     plugins: Plugins = Plugins()
     logging: LoggingConfig = LoggingConfig()
     store: StoreConfig = StoreConfig()
+    telemetry: TelemetryConfig = TelemetryConfig()
+    ui: UiConfig = UiConfig()
+    prices: dict[str, ModelPrice] = Field(default_factory=dict)  # by "prefix:model" or the native model name

@@ -7,7 +7,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import orjson
 from aiohttp import web
@@ -27,22 +27,31 @@ from lip.canonical.events import (
 )
 from lip.canonical.request import Request
 from lip.client_body import body_of
+from lip.clientkeys import ClientKey
 from lip.errors import (
     AdmissionRejected,
+    Forbidden,
     InvalidJSON,
     InvalidRequest,
     LipError,
+    QuotaExceeded,
     UpstreamProtocolError,
     UpstreamStatusError,
 )
 from lip.exchange import Exchange
 from lip.frontends.keepalive import KeepAlive, interval_for
 from lip.lifecycle import drain_scope
+from lip.middlewares import KEY
 from lip.protocols.codec import Codec
 from lip.protocols.counts import BAD_USAGE
+from lip.protocols.ratelimit import rate_limit_headers
 from lip.protocols.relay import RelayWatch, body_usage, fix_body_stop
+from lip.quotas import Admission
 from lip.requestid import id_header, request_id
 from lip.runtime import Runtime, runtime_of
+
+if TYPE_CHECKING:
+    from lip.otel import RequestTrace
 
 log = logging.getLogger(__name__)
 CLIENT_CLOSED = 499  # nginx's status for a request whose client left before any answer: logged, never sent
@@ -129,12 +138,19 @@ class Endpoint(Generic[C]):
         exchange = Exchange(self.codec.name, bodies=BodyLog.when_on(runtime.settings.config.logging))
         traced = exchange.bodies is not None and exchange.bodies.trace
         token = TRACE.set(exchange.bodies) if traced else None  # the upstream calls record their bytes there
+        if runtime.tracing is not None:
+            exchange.trace = runtime.tracing.begin(http)
+        key = exchange.key = http.get(KEY) if runtime.keyed else None  # a missing key costs ~1 µs to ask for
+        admission: Admission | None = None
         try:
+            if key is not None and key.limited:
+                admission = await runtime.quotas.admit(key)
             return returned(await self._handle(http, runtime, exchange), exchange.bodies)
         except LipError as exc:
             exchange.error, exchange.status = exc, exc.status
             exc.request_id = request_id(http)
-            return returned(error_response(self.codec, exc), exchange.bodies)
+            headers = rate_limit_headers(self.codec.name, exc) if isinstance(exc, QuotaExceeded) else None
+            return returned(error_response(self.codec, exc, headers), exchange.bodies)
         except asyncio.CancelledError:  # the client went away before lip answered
             exchange.client_gone = True
             exchange.status = exchange.status or CLIENT_CLOSED
@@ -142,16 +158,22 @@ class Endpoint(Generic[C]):
         finally:
             if token is not None:
                 TRACE.reset(token)
+            if admission is not None:
+                runtime.quotas.settle(admission, exchange.usage)
+            if exchange.trace is not None:
+                finish_trace(http, exchange, exchange.trace)
             runtime.observe(http, exchange)
 
     async def _handle(self, http: web.Request, runtime: Runtime, exchange: Exchange) -> web.StreamResponse:
         body = await read_json(http, runtime.settings.config.server.max_body_bytes, exchange.bodies)
         head = self.codec.decode_head(body, http.headers)
         exchange.model = head.model
+        if exchange.trace is not None:
+            exchange.trace.decoded(head.model, head.raw)
         ctx = self.context(runtime, exchange, forwarded_headers(http))
         request = await self.before(head, ctx)
         router = runtime.router
-        targets = router.plan(request.model)
+        targets = allowed_targets(exchange.key, router.plan(request.model))
         keepalive = KeepAlive(http, interval_for(targets) if request.stream else 0.0, SSE_HEADERS, exchange.bodies)
         try:
             async with drain_scope(http):
@@ -343,6 +365,24 @@ async def _batches(opened: EventStream, bodies: BodyLog | None) -> AsyncIterator
         if trace is not None:
             trace.translated([StreamError(exc)])
         yield [StreamError(exc)]
+
+
+def finish_trace(http: web.Request, exchange: Exchange, trace: RequestTrace) -> None:
+    ttft = exchange.first_byte - exchange.started if exchange.first_byte is not None else None
+    key, status = exchange.key, exchange.status or 500
+    trace.finish(status, exchange.target, exchange.usage, exchange.error, ttft, key.name if key else None)
+
+
+def allowed_targets(key: ClientKey | None, targets: list[Target]) -> list[Target]:
+    """The attempts the request's client key may use (all without a key or with a key that lists no models); a 403
+    when none is left, so a model allowed to one key is not reachable with another."""
+    if key is None or not key.models:
+        return targets
+    kept = [target for target in targets if key.allows(target.backend.prefix, target.model)]
+    if not kept:
+        model = targets[0].leaf if targets else "?"
+        raise Forbidden(f"the client key {key.name!r} may not use the model {model!r}")
+    return kept
 
 
 def single_choice(request: Request) -> bool:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import functools
 import importlib
+from collections.abc import Mapping
 
-from lip.protocols.codec import Codec
+from lip.protocols.codec import Codec, ModelList
 
 # protocol name -> "module:Class" of its codec; a protocol whose module is missing is served as 501. The first is the
 # shape of lip's own paths (a refusal of /v1/models, /healthz, ...).
@@ -54,3 +55,24 @@ def codec_for_path(path: str) -> Codec:
         if path.startswith(routes):
             return codec
     return codecs()[0]
+
+
+@functools.cache
+def _model_lists() -> tuple[ModelList, ...]:
+    return tuple(dict.fromkeys(codec.model_list for codec in codecs() if codec.model_list is not None))
+
+
+def model_list_for(headers: Mapping[str, str]) -> ModelList:
+    """The model-list shape a client asks for by a header (Anthropic's clients send ``anthropic-version``), else the
+    one no header asks for (OpenAI's)."""
+    shapes = _model_lists()
+    for shape in shapes:
+        if shape.header is not None and shape.header in headers:
+            return shape
+    return next(shape for shape in shapes if shape.header is None)
+
+
+@functools.cache
+def client_key_headers() -> tuple[str, ...]:
+    """Every header a client of some protocol sends its key in, besides ``Authorization: Bearer``."""
+    return tuple(dict.fromkeys(name for codec in codecs() for name in codec.client_key_headers))

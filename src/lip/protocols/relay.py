@@ -12,67 +12,37 @@ The one rewrite: an upstream that calls tools and then says ``finish_reason: "st
 ``stop_reason: "end_turn"`` (Anthropic) gets ``tool_calls`` / ``tool_use`` instead, so an agent does not stall on
 a turn that asked it to run tools. Only the finish reason's bytes change; a request for several choices (``n``) is
 left alone.
+
+What to look for is the protocol's (its codec's ``RelayRules``: markers, stop fix, usage field and reader); this
+module names no protocol.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from lip.canonical.events import Usage
-from lip.protocols import openai_chat, openai_responses
-from lip.protocols.anthropic_messages import UsageTally
+from lip.protocols.codec import RelayRules
+from lip.protocols.registry import codec_of
 
-TERMINAL_MARKERS: dict[str, tuple[bytes, ...]] = {
-    "openai_chat": (b"[DONE]", b'"finish_reason":"', b'"finish_reason": "', b'{"error"'),
-    "openai_responses": (b"response.completed", b"response.incomplete", b"response.failed", b"event: error"),
-    "anthropic_messages": (b"message_stop", b"event: error"),
-}
-ERROR_MARKERS: dict[str, tuple[bytes, ...]] = {
-    "openai_chat": (b'{"error"',),
-    "openai_responses": (b"response.failed", b"event: error"),
-    "anthropic_messages": (b"event: error",),
-}
 OVERLAP = 24  # longer than any marker, so one split across two chunks is still seen
 HEAD_CHUNKS = 2
 log = logging.getLogger(__name__)
 STOP_FIXED = "the upstream called tools but said it stopped; relayed as a tool-use stop"
-
-
-@dataclass(frozen=True, slots=True)
-class StopFix:
-    """How a protocol says "tools were called" and the plain stop to correct once they were."""
-
-    tools_hint: bytes  # cheap substring test before the pattern
-    tools: re.Pattern[bytes]
-    stop_hint: bytes
-    stop: re.Pattern[bytes]
-    replacement: bytes
-
-
-STOP_FIXES: dict[str, StopFix] = {
-    "openai_chat": StopFix(
-        b'"tool_calls"',
-        re.compile(rb'"tool_calls"\s*:\s*\[\s*\{'),
-        b'"stop"',
-        re.compile(rb'("finish_reason"\s*:\s*)"stop"'),
-        rb'\1"tool_calls"',
-    ),
-    "anthropic_messages": StopFix(
-        b"tool_use",
-        re.compile(rb'"type"\s*:\s*"tool_use"'),
-        b'"end_turn"',
-        re.compile(rb'("stop_reason"\s*:\s*)"end_turn"'),
-        rb'\1"tool_use"',
-    ),
-}
-_USAGE_KEY = b'"usage"'
 USAGE_WINDOW = 2048  # a usage object is a few hundred bytes; a longer one is not read
 _decoder = json.JSONDecoder()
+NO_RULES = RelayRules()  # a protocol without a codec: nothing to watch for
+
+
+def rules_of(protocol: str | RelayRules) -> RelayRules:
+    """The relay rules of the protocol named (its codec's), or the rules given."""
+    if isinstance(protocol, RelayRules):
+        return protocol
+    codec = codec_of(protocol)
+    return codec.relay if codec is not None else NO_RULES
 
 
 class RelayWatch:
@@ -85,20 +55,22 @@ class RelayWatch:
         "_last",
         "_markers",
         "_prev",
-        "_protocol",
         "_redact",
+        "_rules",
         "_tail",
         "_tools",
         "complete",
         "stop_fixed",
     )
 
-    def __init__(self, protocol: str, redact: Callable[[bytes], bytes] | None = None, *, fix_stop: bool = True) -> None:
-        self._protocol = protocol
+    def __init__(
+        self, protocol: str | RelayRules, redact: Callable[[bytes], bytes] | None = None, *, fix_stop: bool = True
+    ) -> None:
+        self._rules = rules = rules_of(protocol)
         self._redact = redact
-        self._fix = STOP_FIXES.get(protocol) if fix_stop else None
+        self._fix = rules.stop_fix if fix_stop else None
         self._tools = False
-        self._markers = TERMINAL_MARKERS.get(protocol, ())
+        self._markers = rules.terminal_markers
         self.complete = not self._markers
         self.stop_fixed = False  # the tool-use stop was corrected (a Repair the endpoint counts)
         self._tail = b""
@@ -118,7 +90,7 @@ class RelayWatch:
                     self.complete = True
                     break
             self._tail = (self._tail + chunk[-OVERLAP:])[-OVERLAP:]
-        if self.complete and self._redact is not None and b"error" in chunk and carries_error(self._protocol, chunk):
+        if self.complete and self._redact is not None and b"error" in chunk and _carries(self._rules, chunk):
             return self._redact(chunk)
         fix = self._fix
         if fix is not None:
@@ -134,74 +106,61 @@ class RelayWatch:
     def usage(self) -> tuple[Usage | None, bool]:
         """The usage the stream reported, read from its first and last chunks (None when it reported none), and
         whether a reported value was not a count and was dropped (``lip.protocols.counts``)."""
-        return relayed_usage(self._protocol, (b"".join(self._head), self._prev + self._last))
+        return _relayed_usage(self._rules, (b"".join(self._head), self._prev + self._last))
 
 
-def carries_error(protocol: str, chunk: bytes) -> bool:
+def carries_error(protocol: str | RelayRules, chunk: bytes) -> bool:
     """Whether ``chunk`` holds an upstream error event (whose message may quote a key, so it is worth redacting)."""
-    return any(m in chunk for m in ERROR_MARKERS.get(protocol, ()))
+    return _carries(rules_of(protocol), chunk)
 
 
-def relayed_usage(protocol: str, segments: Iterable[bytes]) -> tuple[Usage | None, bool]:
+def _carries(rules: RelayRules, chunk: bytes) -> bool:
+    return any(m in chunk for m in rules.error_markers)
+
+
+def relayed_usage(protocol: str | RelayRules, segments: Iterable[bytes]) -> tuple[Usage | None, bool]:
     """The usage reported in ``segments`` (whole bodies or runs of consecutive stream chunks) of ``protocol``.
 
     Anthropic's reports add up (later fields overwrite earlier ones); for the OpenAI protocols the last report wins.
     With it: whether a reported value was dropped.
     """
-    return _usage_of(protocol, [obj for segment in segments for obj in _usage_objects(segment)])
+    return _relayed_usage(rules_of(protocol), segments)
 
 
-def fix_body_stop(protocol: str, body: Any) -> bool:
+def _relayed_usage(rules: RelayRules, segments: Iterable[bytes]) -> tuple[Usage | None, bool]:
+    key = b'"' + rules.usage_field.encode() + b'"'
+    return _usage_of(rules, [obj for segment in segments for obj in _usage_objects(segment, key)])
+
+
+def fix_body_stop(protocol: str | RelayRules, body: Any) -> bool:
     """Correct a whole relayed body that calls tools but says it simply stopped; whether anything changed."""
     if not isinstance(body, dict):
         return False
-    changed = False
-    if protocol == "openai_chat" and isinstance(body.get("choices"), list) and len(body["choices"]) == 1:
-        choice = body["choices"][0]
-        message = choice.get("message") if isinstance(choice, dict) else None
-        if isinstance(message, dict) and message.get("tool_calls") and choice.get("finish_reason") == "stop":
-            choice["finish_reason"], changed = "tool_calls", True
-    elif protocol == "anthropic_messages" and body.get("stop_reason") == "end_turn":
-        blocks = body.get("content")
-        if isinstance(blocks, list) and any(isinstance(b, dict) and b.get("type") == "tool_use" for b in blocks):
-            body["stop_reason"], changed = "tool_use", True
+    changed = rules_of(protocol).fix_body_stop(body)
     if changed:
         log.debug(STOP_FIXED)
     return changed
 
 
-def body_usage(protocol: str, body: Any) -> tuple[Usage | None, bool]:
+def body_usage(protocol: str | RelayRules, body: Any) -> tuple[Usage | None, bool]:
     """The usage of a whole relayed JSON body, already parsed, and whether a reported value was dropped."""
-    usage = body.get("usage") if isinstance(body, dict) else None
-    return _usage_of(protocol, [usage] if isinstance(usage, dict) else [])
+    rules = rules_of(protocol)
+    usage = body.get(rules.usage_field) if isinstance(body, dict) else None
+    return _usage_of(rules, [usage] if isinstance(usage, dict) else [])
 
 
-def _usage_of(protocol: str, found: list[dict[str, Any]]) -> tuple[Usage | None, bool]:
-    if not found:
-        return None, False
-    if protocol == "anthropic_messages":
-        tally = UsageTally()
-        usage = None
-        for obj in found:
-            usage = tally.update(obj) or usage
-        return usage, tally.counts.dropped
-    parse = _PARSERS.get(protocol)
-    return parse(found[-1]) if parse else (None, False)
+def _usage_of(rules: RelayRules, found: list[dict[str, Any]]) -> tuple[Usage | None, bool]:
+    return rules.read_usage(found) if found else (None, False)
 
 
-_PARSERS: dict[str, Callable[[Any], tuple[Usage, bool]]] = {
-    "openai_chat": openai_chat.usage_from,
-    "openai_responses": openai_responses.usage_from,
-}
-
-
-def _usage_objects(segment: bytes) -> list[dict[str, Any]]:
-    """Every ``"usage": {...}`` object in ``segment`` that parses; a key inside a JSON string is escaped
-    (``\\"usage\\"``), so it does not match. Only a short window after each key is decoded."""
+def _usage_objects(segment: bytes, key: bytes) -> list[dict[str, Any]]:
+    """Every ``"<key>": {...}`` object in ``segment`` that parses (``key`` the usage field, quoted); a key inside a
+    JSON string is escaped (``\\"usage\\"``), so it does not match. Only a short window after each key is
+    decoded."""
     found: list[dict[str, Any]] = []
-    at = segment.find(_USAGE_KEY)
+    at = segment.find(key)
     while at >= 0:
-        window = segment[at + len(_USAGE_KEY) : at + len(_USAGE_KEY) + USAGE_WINDOW].decode("utf-8", "replace")
+        window = segment[at + len(key) : at + len(key) + USAGE_WINDOW].decode("utf-8", "replace")
         start = _value_start(window)
         if start is not None:
             try:
@@ -210,7 +169,7 @@ def _usage_objects(segment: bytes) -> list[dict[str, Any]]:
                 obj = None
             if isinstance(obj, dict):
                 found.append(obj)
-        at = segment.find(_USAGE_KEY, at + len(_USAGE_KEY))
+        at = segment.find(key, at + len(key))
     return found
 
 

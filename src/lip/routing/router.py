@@ -91,8 +91,11 @@ class Router:
                     capabilities = self.inventory.capabilities(backend.prefix, target.model)
                     chosen = fit(chosen, capabilities, target.model, backend.id)
                 health.check(target)
-                opened = await backend.open(chosen, target, headers, passthrough=passthrough)
+                sent = headers if exchange.trace is None else {**headers, **exchange.trace.attempt(target)}
+                opened = await backend.open(chosen, target, sent, passthrough=passthrough)
             except LipError as exc:
+                if exchange.trace is not None:  # the attempt's span ends with its error
+                    exchange.trace.failed(exc)
                 exchange.attempts.append((target.leaf, reason(exc)))
                 health.failure(target, exc)
                 if go_on(targets, position, exc):

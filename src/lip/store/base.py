@@ -6,6 +6,7 @@ What lip keeps in the store, and who reads it::
     key:<backend id>:<fp>:cool    an API key's 429 cool-down, wall-clock seconds  (lip.routing.shared)
     key:<backend id>:<fp>:off     an API key rejected with 401                    (lip.routing.shared)
     circuit:<backend id>          an open backend circuit: until and last error   (lip.routing.shared)
+    quota:<key name>:<what>:<n>   a client key's counter in one window (``incr``)  (lip.quotas)
 
 ``<fp>`` is a truncated SHA-256 of the backend id and the key, never the key. Values are bytes; every entry has a
 TTL. A store never raises because it is unreachable: the Redis store logs one warning per outage, counts the failed
@@ -50,6 +51,15 @@ class Store(Protocol):
 
     async def delete(self, key: str) -> bool: ...
 
+    async def incr(self, key: str, amount: int, ttl_s: float) -> int:
+        """Add ``amount`` to the counter ``key`` and return the sum (atomic: no read-modify-write race between
+        processes); a new counter expires after ``ttl_s``."""
+        ...
+
+    async def counters(self, keys: Sequence[str]) -> list[int]:
+        """The counters ``keys`` (0 for a missing one)."""
+        ...
+
     def describe(self) -> dict[str, object]: ...
 
     def health(self) -> StoreHealth | None:
@@ -73,6 +83,7 @@ class MemoryStore:
         self.max_items = max_items
         self.clock = clock
         self._items: OrderedDict[str, tuple[bytes, float]] = OrderedDict()  # key -> (value, expires at)
+        self._counters: dict[str, tuple[int, float]] = {}  # apart from the LRU: a limit must not be evicted
 
     def __len__(self) -> int:
         return len(self._items)
@@ -118,6 +129,26 @@ class MemoryStore:
     async def delete(self, key: str) -> bool:
         self.remove(key)
         return True
+
+    def add(self, key: str, amount: int, ttl_s: float) -> int:
+        now = self.clock()
+        value, expires = self._counters.get(key, (0, 0.0))
+        if expires <= now:
+            value, expires = 0, now + ttl_s
+            if len(self._counters) > self.max_items:  # windows pass: drop the expired counters now and then
+                self._counters = {k: v for k, v in self._counters.items() if v[1] > now}
+        self._counters[key] = (value + amount, expires)
+        return value + amount
+
+    def counter(self, key: str) -> int:
+        value, expires = self._counters.get(key, (0, 0.0))
+        return value if expires > self.clock() else 0
+
+    async def incr(self, key: str, amount: int, ttl_s: float) -> int:
+        return self.add(key, amount, ttl_s)
+
+    async def counters(self, keys: Sequence[str]) -> list[int]:
+        return [self.counter(key) for key in keys]
 
     def describe(self) -> dict[str, object]:
         return {"kind": self.kind, "items": len(self._items), "max_items": self.max_items}

@@ -37,6 +37,12 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1
 """
 
+INCR = """
+local value = redis.call('INCRBY', KEYS[1], ARGV[1])
+if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return value
+"""
+
 
 class _Failed:
     """The call did not reach Redis (down, slow, or skipped during an outage)."""
@@ -77,6 +83,7 @@ class RedisStore:
             retry=Retry(NoBackoff(), 1),  # once, at once: a pooled connection may have died with an earlier Redis
         )
         self._set_later = self._client.register_script(SET_LATER)
+        self._incr = self._client.register_script(INCR)
         self._skip_until = 0.0
         self.down = False
         self.failed_calls = 0
@@ -143,6 +150,20 @@ class RedisStore:
         self.local.remove(key)
         done = await self._run(lambda: self._client.delete(self.prefix + key))
         return not isinstance(done, _Failed)
+
+    async def incr(self, key: str, amount: int, ttl_s: float) -> int:
+        """One script (INCRBY, and PEXPIRE on a new counter): atomic in Redis. Unreachable: this process's count."""
+        local = self.local.add(key, amount, ttl_s)
+        value = await self._run(lambda: self._incr(keys=[self.prefix + key], args=[amount, _ms(ttl_s)]))
+        return local if isinstance(value, _Failed) else int(value)
+
+    async def counters(self, keys: Sequence[str]) -> list[int]:
+        if not keys:
+            return []
+        values: list[Any] | _Failed = await self._run(lambda: self._client.mget([self.prefix + k for k in keys]))
+        if isinstance(values, _Failed):
+            return [self.local.counter(key) for key in keys]
+        return [int(v) if v is not None else 0 for v in values]
 
     def describe(self) -> dict[str, object]:
         return {

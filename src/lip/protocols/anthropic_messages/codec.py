@@ -36,7 +36,7 @@ from lip.canonical.events import (
 from lip.canonical.request import Request
 from lip.errors import InvalidRequest, LipError
 from lip.protocols import dropped, fields
-from lip.protocols.anthropic_messages import blocks, facts
+from lip.protocols.anthropic_messages import blocks, facts, params
 from lip.protocols.anthropic_messages.decoder import AnthropicStreamDecoder, decode_message, upstream_error
 from lip.protocols.anthropic_messages.encoder import AnthropicStreamEncoder, dumps, encode_message, error_body
 from lip.protocols.codec import ModelList, RawParams
@@ -193,28 +193,28 @@ def encode_request(request: Request, model: str, default_max_tokens: int = DEFAU
     body["messages"] = messages
     if same and "thinking" in request.raw:
         thinking, max_tokens = request.raw["thinking"], p.max_tokens if p.max_tokens is not None else default_max_tokens
-        if blocks.thinking_on(thinking) and blocks.loop_lacks_thinking(messages):
+        if params.thinking_on(thinking) and params.loop_lacks_thinking(messages):
             # the thinking block the tool loop needs came from another provider (a failover, a model switch) and
             # was dropped; the API refuses thinking without it
             log.debug("not sending the client's thinking config: the tool loop's assistant turn lost its thinking")
             thinking = None
     else:
-        thinking, max_tokens = blocks.thinking_config(request, messages, default_max_tokens)
+        thinking, max_tokens = params.thinking_config(request, messages, default_max_tokens)
     body["max_tokens"] = max_tokens
     if thinking is not None:
         body["thinking"] = thinking
-    blocks.sampling(p, isinstance(thinking, dict) and thinking.get("type") == "enabled", body)
-    stop = blocks.stop_sequences(p.stop)
+    params.sampling(p, isinstance(thinking, dict) and thinking.get("type") == "enabled", body)
+    stop = params.stop_sequences(p.stop)
     if stop:
         body["stop_sequences"] = stop
-    blocks.declare_tools(request, messages, same, body)
+    params.declare_tools(request, messages, same, body)
     if p.user:
         body["metadata"] = {"user_id": p.user}
     if same:  # output_config / the older top-level output_format ride along from the raw body
         if isinstance(request.raw.get("output_config"), dict):
             body["output_config"] = request.raw["output_config"]
     elif p.response_format:
-        blocks.response_format(p.response_format, body)
+        params.response_format(p.response_format, body)
     if request.stream:
         body["stream"] = True
     if same:
