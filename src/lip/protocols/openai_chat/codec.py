@@ -227,18 +227,26 @@ def _tools(items: Any) -> list[ToolSpec]:
     return specs
 
 
-def _tool_choice(value: Any, parallel: Any) -> ToolChoice | None:
+def tool_choice_opening(value: Any, parallel: Any, named: str) -> tuple[ToolChoice | None, dict[str, Any] | None]:
+    """What Chat and Responses read alike in ``tool_choice``: absent, ``parallel_tool_calls`` and the modes auto,
+    none and required (``named`` says what else the protocol takes). The choice, and the object form left to read."""
     if value is None and parallel is None:
-        return None
+        return None, None
     choice = ToolChoice(parallel=fields.expect(parallel, bool, "parallel_tool_calls") if parallel is not None else None)
     if value is None:
-        return choice
+        return choice, None
     if isinstance(value, str):
         if value not in ("auto", "none", "required"):
-            raise InvalidRequest("'tool_choice' must be auto, none, required or a named tool", param="tool_choice")
+            raise InvalidRequest(f"'tool_choice' must be auto, none, required or {named}", param="tool_choice")
         choice.mode = value  # type: ignore[assignment]
+        return choice, None
+    return choice, fields.expect(value, dict, "tool_choice")
+
+
+def _tool_choice(value: Any, parallel: Any) -> ToolChoice | None:
+    choice, value = tool_choice_opening(value, parallel, "a named tool")
+    if choice is None or value is None:
         return choice
-    value = fields.expect(value, dict, "tool_choice")
     if value.get("type") == "allowed_tools":
         allowed = fields.required(value, "allowed_tools", dict, "tool_choice.allowed_tools")
         mode = fields.optional(allowed, "mode", str, "tool_choice.allowed_tools.mode")

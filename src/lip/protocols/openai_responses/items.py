@@ -46,6 +46,7 @@ from lip.canonical.request import (
 from lip.errors import InvalidRequest
 from lip.ids import unique_hex
 from lip.protocols import documents, fields
+from lip.protocols.openai_chat.codec import tool_choice_opening
 from lip.protocols.openai_responses import tools as responses_tools
 from lip.protocols.openai_responses.tools import TOOL_KINDS
 
@@ -248,17 +249,9 @@ def decode_input(value: Any, instructions: Any) -> tuple[list[Text], list[Messag
 
 
 def decode_tool_choice(value: Any, parallel: Any) -> ToolChoice | None:
-    if value is None and parallel is None:
-        return None
-    choice = ToolChoice(parallel=fields.expect(parallel, bool, "parallel_tool_calls") if parallel is not None else None)
-    if value is None:
+    choice, value = tool_choice_opening(value, parallel, "a tool object")
+    if choice is None or value is None:
         return choice
-    if isinstance(value, str):
-        if value not in ("auto", "none", "required"):
-            raise InvalidRequest("'tool_choice' must be auto, none, required or a tool object", param="tool_choice")
-        choice.mode = value  # type: ignore[assignment]
-        return choice
-    value = fields.expect(value, dict, "tool_choice")
     kind = fields.required(value, "type", str, "tool_choice.type")
     if kind in TOOL_KINDS:
         choice.mode, choice.name = "tool", responses_tools.call_name(value, "tool_choice")
