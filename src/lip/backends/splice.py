@@ -18,6 +18,7 @@ callback returns, so the pooled connection is aiohttp's own again before anyone 
 from __future__ import annotations
 
 import asyncio
+import sys
 from typing import Any
 
 import aiohttp
@@ -131,6 +132,7 @@ async def splice(call: UpstreamCall, sink: Sink) -> None:
             content.read_nowait(-1)  # the response was closed: its error
         raise UpstreamProtocolError(f"{call.what}: the upstream connection closed mid-stream")
     pipe = _Pipe(inner, content, sink, watchdog)
+    _unbounded(content)
     pipe.transport.set_protocol(pipe)
     loop = asyncio.get_running_loop()
     try:
@@ -147,3 +149,13 @@ async def splice(call: UpstreamCall, sink: Sink) -> None:
     if pipe.error is not None:
         with UpstreamErrors(call.what), WatchdogCut(call, watchdog):
             raise pipe.error
+
+
+def _unbounded(content: aiohttp.StreamReader) -> None:
+    """Turn off the reader's own flow control (private attributes of aiohttp's StreamReader): the pipe takes every
+    chunk out as soon as it is parsed, so the buffer never grows, and reading pauses by the pipe's rule (the
+    client's buffer) alone. Left on, every take would call the protocol's ``resume_reading`` (a re-entrant parse
+    of nothing and a transport call, on every chunk), and a pause of aiohttp's own, after one read larger than its
+    high-water mark, would wait for a resume that only its reader's coroutine gives."""
+    content._low_water = 0  # never "below low water": no resume_reading per take
+    content._high_water = content._high_water_chunks = sys.maxsize  # never "above high water": no pause of its own
