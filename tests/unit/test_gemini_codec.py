@@ -410,3 +410,13 @@ def test_same_protocol_translation_keeps_what_only_gemini_understands() -> None:
     assert upstream["tools"] == [{"googleSearch": {}}]
     assert upstream["safetySettings"] == body["safetySettings"] and upstream["cachedContent"] == "cachedContents/abc"
     assert upstream["generationConfig"] == {"topK": 3, "thinkingConfig": {"thinkingBudget": 0}, "maxOutputTokens": 10}
+
+
+def test_more_than_one_candidate_is_a_400_naming_the_clients_field() -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        _from("openai_chat", _chat(n=2))
+    assert caught.value.param == "n"
+    body = {"model": "g", "contents": [{"parts": [{"text": "x"}]}], "generationConfig": {"candidateCount": 3}}
+    with pytest.raises(InvalidRequest) as caught:
+        CODEC.encode_request(CODEC.decode_request(body, {}), "gemini-2.5-flash")
+    assert caught.value.param == "generationConfig.candidateCount"

@@ -170,6 +170,9 @@ def _same_config(request: Request, config: dict[str, Any]) -> dict[str, Any]:
 def encode_request(request: Request, model: str) -> dict[str, Any]:
     fields.log_dropped(log, request, NAME, _held_but_dropped(request))
     same = request.protocol == NAME
+    if request.params.n is not None and request.params.n > 1:  # lip answers with the first candidate only
+        where = "generationConfig.candidateCount" if same else "n"
+        raise InvalidRequest(f"'{where}' greater than 1 cannot be honoured when lip translates to Gemini", param=where)
     contents = parts.encode_contents(request.messages)
     if not contents:
         raise fields.no_turns(request, "Gemini")
