@@ -132,8 +132,8 @@ def _function_call(value: Any, at: str, calls: CallIds, seed: str, signature: st
     return ToolCall(id=calls.call(given, name, seed, signature), name=name, arguments=orjson.dumps(args).decode())
 
 
-def decode_part(part: dict[str, Any], at: str, model: bool, calls: CallIds, dropped: set[str]) -> list[Part]:
-    seed = at.replace("contents", "").strip("[]").replace("].parts[", ":")
+def decode_part(part: dict[str, Any], at: str, seed: str, model: bool, calls: CallIds, dropped: set[str]) -> list[Part]:
+    """One part of a client's content at ``at``; ``seed`` (its position) mints the ids of its calls."""
     signature = wire.optional(part, "thoughtSignature", str, f"{at}.thoughtSignature") if model else None
     text = wire.optional(part, "text", str, f"{at}.text")
     if text is not None and model and wire.get(part, "thought") is True:
@@ -168,7 +168,8 @@ def decode_contents(items: Any, dropped: set[str]) -> list[Message]:
         parts: list[Part] = []
         for j, value in enumerate(wire.required(content, "parts", list, f"{at}.parts")):
             where = f"{at}.parts[{j}]"
-            parts += decode_part(fields.expect(value, dict, where), where, role == "model", calls, dropped)
+            part = fields.expect(value, dict, where)
+            parts += decode_part(part, where, f"{i}:{j}", role == "model", calls, dropped)
         if parts:
             messages.append(Message(role="assistant" if role == "model" else "user", content=parts))
     return messages
@@ -343,21 +344,30 @@ def _turns(messages: list[Message]) -> list[tuple[str, list[Part]]]:
     return turns
 
 
+def _answered(turns: list[tuple[str, list[Part]]]) -> list[tuple[str, list[Part]]]:
+    """``turns`` with a user turn after every model turn that calls tools (where its responses go, as the API
+    requires), and a user turn first when the conversation opens with a model turn."""
+    out: list[tuple[str, list[Part]]] = []
+    for position, (role, content) in enumerate(turns):
+        if role == "model" and not out:
+            out.append(("user", [Text(OPENING_USER_TEXT)]))
+        out.append((role, content))
+        follows = turns[position + 1][0] if position + 1 < len(turns) else None
+        if role == "model" and follows != "user" and any(isinstance(p, ToolCall) for p in content):
+            out.append(("user", []))
+    return out
+
+
 def encode_contents(messages: list[Message]) -> list[dict[str, Any]]:
-    turns = _turns(messages)
-    if turns and turns[0][0] == "model":
-        turns.insert(0, ("user", [Text(OPENING_USER_TEXT)]))
     out: list[dict[str, Any]] = []
     calls: list[ToolCall] = []  # the previous model turn's calls
-    for position, (role, content) in enumerate(turns):
+    for role, content in _answered(_turns(messages)):
         if role == "model":
             parts = model_parts(content, client=False, thoughts=False)
             calls = [p for p in content if isinstance(p, ToolCall)]
             first = next((p for p in parts if "functionCall" in p), None)
             if first is not None and "thoughtSignature" not in first:
                 first["thoughtSignature"] = wire.FOREIGN_SIGNATURE
-            if calls and (position + 1 == len(turns) or turns[position + 1][0] != "user"):
-                turns.insert(position + 1, ("user", []))  # answered below, as the API requires
         else:
             answered, rest = _answers(calls, content)
             parts = answered + [p for p in map(user_part, rest) if p is not None]
