@@ -10,9 +10,9 @@ import orjson
 import pytest
 from google.genai import types
 
-from lip.canonical.request import Reasoning, Text, ToolCall, ToolChoice, ToolResult
+from lip.canonical.request import Image, Reasoning, Text, ToolCall, ToolChoice, ToolResult
 from lip.errors import InvalidRequest
-from lip.protocols.gemini import GeminiCodec, wire
+from lip.protocols.gemini import GeminiCodec, params, wire
 from lip.protocols.registry import codec_of
 
 CODEC = GeminiCodec()
@@ -420,3 +420,99 @@ def test_more_than_one_candidate_is_a_400_naming_the_clients_field() -> None:
     with pytest.raises(InvalidRequest) as caught:
         CODEC.encode_request(CODEC.decode_request(body, {}), "gemini-2.5-flash")
     assert caught.value.param == "generationConfig.candidateCount"
+
+
+# What google-genai 1.x sends (captured from the SDK): it mixes spellings inside one body.
+SDK_BODY = {
+    "contents": [
+        {"parts": [{"text": "hi"}, {"inlineData": {"data": "iVBORy4u", "mime_type": "image/png"}}], "role": "user"},
+        {
+            "parts": [{"functionCall": {"args": {"city": "P"}, "name": "weather"}, "thoughtSignature": "AQJzaWc="}],
+            "role": "model",
+        },
+        {"parts": [{"functionResponse": {"name": "weather", "response": {"output": "sunny"}}}], "role": "user"},
+    ],
+    "systemInstruction": {"parts": [{"text": "be brief"}], "role": "user"},
+    "tools": [
+        {
+            "functionDeclarations": [
+                {
+                    "description": "Weather in a city.",
+                    "name": "weather",
+                    "parameters_json_schema": {
+                        "type": "object",
+                        "properties": {
+                            "city": {"type": "string"},
+                            "unit": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+                        },
+                        "required": ["city"],
+                    },
+                    "response_json_schema": {"type": "string"},
+                }
+            ]
+        }
+    ],
+    "generationConfig": {
+        "temperature": 0.3,
+        "topK": 4.0,
+        "maxOutputTokens": 50,
+        "thinkingConfig": {"include_thoughts": True, "thinking_budget": 1024},
+    },
+}
+
+
+def test_the_google_genai_sdks_own_body_decodes_and_goes_to_another_protocol() -> None:
+    request = CODEC.decode_request({**SDK_BODY, "model": "g", "stream": False}, {})
+    assert request.system == [Text("be brief")]
+    user, model, result = request.messages
+    assert user.content[1] == Image(data="iVBORy4u", media_type="image/png")
+    [call] = model.content
+    assert isinstance(call, ToolCall) and wire.call_signature(call.id) == "AQJzaWc="
+    assert result.content == [ToolResult(call.id, [Text("sunny")])]
+    assert request.tools[0].parameters == SDK_BODY["tools"][0]["functionDeclarations"][0]["parameters_json_schema"]
+    assert (request.params.reasoning_budget, request.params.max_tokens) == (1024, 50)
+    assert params.include_thoughts(request.raw)
+    chat = codec_of("openai_chat")
+    assert chat is not None
+    body = chat.encode_request(request, "gpt")
+    assert body["messages"][2]["tool_calls"][0]["id"] == call.id
+    assert body["messages"][3] == {"role": "tool", "tool_call_id": call.id, "content": "sunny"}
+
+
+def test_a_streamed_turn_split_into_contents_by_the_sdks_chat_is_one_turn() -> None:
+    """The google-genai chat keeps each streamed chunk as a content of its own and sends them all back."""
+    call_sig = "CiQBjz1rX2ZpcnN0LWNhbGwtc2lnbmF0dXJlLys="
+    model = [
+        [{"text": "think", "thought": True}],
+        [{"text": "", "thought": True, "thoughtSignature": SIG}],
+        [{"text": "Hel"}],
+        [{"text": "lo"}],
+        [{"functionCall": {"name": "weather", "args": {"city": "P"}}, "thoughtSignature": call_sig}],
+        [{"functionCall": {"name": "weather", "args": {"city": "R"}, "id": "toolu_9"}}],
+        [{"text": ""}],
+    ]
+    responses = [
+        {"functionResponse": {"name": "weather", "response": {"output": "sunny"}}},
+        {"functionResponse": {"name": "weather", "id": "toolu_9", "response": {"output": "rain"}}},
+    ]
+    contents = [
+        {"role": "user", "parts": [{"text": "hi"}]},
+        *({"role": "model", "parts": parts} for parts in model),
+        {"role": "user", "parts": responses},
+    ]
+    request = CODEC.decode_request({"model": "g", "contents": contents}, {})
+    assert [m.role for m in request.messages] == ["user", "assistant", "user"]
+    chat = codec_of("openai_chat")
+    assert chat is not None
+    messages = chat.encode_request(request, "gpt")["messages"]
+    assert [m["role"] for m in messages] == ["user", "assistant", "tool", "tool"]
+    assert [c["function"]["arguments"] for c in messages[1]["tool_calls"]] == ['{"city":"P"}', '{"city":"R"}']
+    assert [m["content"] for m in messages[2:]] == ["sunny", "rain"]
+    upstream = CODEC.encode_request(request, "gemini-3-pro-preview")
+    assert upstream["contents"][1]["parts"] == [
+        {"text": "think", "thought": True, "thoughtSignature": SIG},
+        {"text": "Hel"},
+        {"text": "lo"},
+        {"functionCall": {"name": "weather", "args": {"city": "P"}}, "thoughtSignature": call_sig},
+        {"functionCall": {"name": "weather", "args": {"city": "R"}}},
+    ]

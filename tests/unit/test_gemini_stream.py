@@ -289,7 +289,10 @@ def test_events_go_to_a_gemini_client_as_googles_sse_chunks() -> None:
     assert parts == [
         {"text": "Hi"},
         {"functionCall": {"name": "get_weather", "args": {"city": "Paris"}, "id": "toolu_01"}},
+        {"text": ""},  # the closing chunk's
     ]
+    # the google-genai SDK's chat keeps a streamed turn in its history only if every chunk has content parts
+    assert all(f["candidates"][0]["content"]["parts"] for f in frames)
     last = frames[-1]
     assert last["candidates"][0]["finishReason"] == "STOP"
     assert last["usageMetadata"] == {
@@ -319,9 +322,10 @@ def test_thoughts_are_shown_only_when_the_client_asked_and_gemini_signatures_alw
         {"text": "ok"},
         {"text": "", "thoughtSignature": SIG2},
         {"functionCall": {"name": "f", "args": {}}, "thoughtSignature": SIG},
+        {"text": ""},
     ]
     hidden = [p for f in _encode(events) for p in f["candidates"][0].get("content", {}).get("parts", [])]
-    assert {"text": "hmm", "thought": True} not in hidden and len(hidden) == 4
+    assert {"text": "hmm", "thought": True} not in hidden and len(hidden) == 5
 
 
 def test_a_whole_answer_for_a_gemini_client() -> None:

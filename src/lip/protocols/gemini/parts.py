@@ -33,7 +33,18 @@ from typing import Any
 
 import orjson
 
-from lip.canonical.request import Audio, Document, Image, Message, Part, Reasoning, Text, ToolCall, ToolResult
+from lip.canonical.request import (
+    Audio,
+    Document,
+    Image,
+    Message,
+    Part,
+    Reasoning,
+    Role,
+    Text,
+    ToolCall,
+    ToolResult,
+)
 from lip.errors import InvalidRequest
 from lip.protocols import documents, fields
 from lip.protocols.gemini import wire
@@ -165,14 +176,27 @@ def decode_contents(items: Any, dropped: set[str]) -> list[Message]:
         role = wire.optional(content, "role", str, f"{at}.role") or "user"
         if role not in ("user", "model", "function", "tool"):
             raise InvalidRequest(f"'{at}.role' must be user or model, not {role!r}", param=f"{at}.role")
-        parts: list[Part] = []
+        canonical: Role = "assistant" if role == "model" else "user"
+        if not messages or messages[-1].role != canonical:
+            messages.append(Message(role=canonical, content=[]))
+        turn = messages[-1].content  # consecutive contents of a role are one turn (the SDK's chat splits a stream)
         for j, value in enumerate(wire.required(content, "parts", list, f"{at}.parts")):
             where = f"{at}.parts[{j}]"
-            part = fields.expect(value, dict, where)
-            parts += decode_part(part, where, f"{i}:{j}", role == "model", calls, dropped)
-        if parts:
-            messages.append(Message(role="assistant" if role == "model" else "user", content=parts))
-    return messages
+            for part in decode_part(
+                fields.expect(value, dict, where), where, f"{i}:{j}", role == "model", calls, dropped
+            ):
+                _add(turn, part)
+    return [m for m in messages if m.content]
+
+
+def _add(turn: list[Part], part: Part) -> None:
+    """A signature alone right after an unsigned thought closes that thought run (Gemini streams it so)."""
+    last = turn[-1] if turn else None
+    signature_only = isinstance(part, Reasoning) and part.encrypted is not None and not part.text
+    if signature_only and isinstance(last, Reasoning) and last.text and last.encrypted is None:
+        last.encrypted = part.encrypted if isinstance(part, Reasoning) else None
+        return
+    turn.append(part)
 
 
 def decode_system(value: Any) -> list[Text]:
@@ -236,7 +260,7 @@ def model_parts(content: list[Any], *, client: bool, thoughts: bool) -> list[dic
                     new["thoughtSignature"] = signature
             elif signature is not None:
                 last = out[-1] if out else None
-                if last is not None and "text" in last and not last.get("thought") and "thoughtSignature" not in last:
+                if last is not None and "text" in last and "thoughtSignature" not in last:
                     last["thoughtSignature"] = signature
                 else:
                     pending = signature
