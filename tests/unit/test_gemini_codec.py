@@ -258,9 +258,14 @@ def test_function_calling_modes(mode: str, expected: ToolChoice) -> None:
 
 
 def test_count_tokens_takes_a_whole_generate_content_request() -> None:
-    inner = {"model": "models/other", "contents": [{"parts": [{"text": "count me"}]}]}
-    request = CODEC.decode_count_tokens({"model": "g", "generateContentRequest": inner}, {})
-    assert request.model == "g" and request.messages[0].content == [Text("count me")]
+    inner = {"model": "models/p:gemini-x", "contents": [{"parts": [{"text": "count me"}]}], "tools": []}
+    request = CODEC.decode_count_tokens({"model": "p:gemini-x", "generateContentRequest": inner}, {})
+    assert request.model == "p:gemini-x" and request.messages[0].content == [Text("count me")]
+    assert CODEC.with_model(request.raw, "gemini-x") == {  # what a Gemini upstream's countTokens takes
+        "generateContentRequest": {**inner, "model": "models/gemini-x"}
+    }
+    plain = CODEC.decode_count_tokens({"model": "g", "contents": inner["contents"]}, {})
+    assert CODEC.with_model(plain.raw, "gemini-x") == {"contents": inner["contents"]}
 
 
 # ---------------------------------------------------------------- canonical -> a Gemini upstream
