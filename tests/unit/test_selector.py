@@ -63,6 +63,10 @@ def test_a_race_and_its_handicaps() -> None:
     assert str(selector) == "a:m![handicap=2]b:m!c:m|d:m"
 
 
+def test_a_race_of_sixteen_legs_is_the_largest() -> None:
+    assert len(parse_selector("!".join(f"p{i}:m" for i in range(16))).leaves()) == 16
+
+
 def test_the_global_block() -> None:
     selector = parse_selector("{ttft_timeout=60, affinity=Session} [ttft_timeout=30]a:m^b:m")
     assert (selector.ttft_timeout, selector.affinity) == (60, "session")
@@ -201,10 +205,10 @@ def choice(draw: st.DrawFn) -> Choice:
     return Choice(tuple(leaves))
 
 
-RACE = st.lists(leaf(race=True), min_size=2, max_size=16).map(lambda legs: Race(tuple(legs)))
+RACE = st.lists(leaf(race=True), min_size=2, max_size=4).map(lambda legs: Race(tuple(legs)))
 SELECTOR = st.builds(
     Selector,
-    st.lists(choice() | RACE, min_size=1, max_size=3).map(tuple),
+    st.lists(choice() | RACE, min_size=1, max_size=2).map(tuple),
     SECONDS,
     st.sampled_from([None, "session", "client"]),
 )
