@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from hypothesis import example, given
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from lip.routing.selector import Choice, Leaf, Race, Selector, SelectorError, parse_selector
@@ -214,6 +214,7 @@ SELECTOR = st.builds(
 )
 
 
+@settings(suppress_health_check=[HealthCheck.too_slow])  # rich inputs; slow only on a machine under load
 @given(SELECTOR)
 def test_print_then_parse_is_identity(selector: Selector) -> None:
     assert parse_selector(str(selector)) == selector
