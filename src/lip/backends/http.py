@@ -29,7 +29,6 @@ from lip.errors import (
     UpstreamProtocolError,
     UpstreamStatusError,
 )
-from lip.protocols.chat_reasoning import place_reasoning
 from lip.protocols.codec import Codec, HttpDialect, StreamDecoder
 from lip.protocols.sse import SSEDecoder, SSEEvent
 
@@ -108,6 +107,7 @@ class HttpBackend:
         self.session = session
         self.dialect = codec.dialect if codec is not None else NO_DIALECT
         self.auth = spec.kind.auth or self.dialect.auth  # a preset may authenticate its own way (Azure's api-key)
+        self.respell = self.dialect.respelling(spec)  # this provider's spelling of a translated body, if its own
         self.keys = KeyRing.of(
             read_numbered(env, spec.key_root, from_one=spec.kind.key_from_one) if spec.key_root else []
         )
@@ -351,7 +351,8 @@ class HttpBackend:
     async def _open_events(self, request: Request, target: Target, headers: Mapping[str, str]) -> Opened:
         codec = self.codec
         assert codec is not None
-        body = orjson.dumps(self._quirks(codec.encode_request(request, target.model)))
+        encoded = codec.encode_request(request, target.model)
+        body = orjson.dumps(self.respell(encoded) if self.respell is not None else encoded)
         call = await self._send(body, request.stream, headers, self.call_url(target.model, request.stream))
         close = self._release_closer(call)
         try:
@@ -391,13 +392,6 @@ class HttpBackend:
             await close()
             raise
         return EventStream(self._scrubbed(batch), _decode(chunks, sse, decoder, self._scrubbed), close)
-
-    def _quirks(self, body: dict[str, Any]) -> dict[str, Any]:
-        """What this provider spells differently from its protocol's common form (a preset's data or the row's)."""
-        field = self.spec.max_tokens_field
-        if field != "max_tokens" and "max_tokens" in body:
-            body[field] = body.pop("max_tokens")
-        return place_reasoning(body, self.spec.reasoning_field)
 
     # ---- models
 
