@@ -32,6 +32,7 @@ from lip.protocols.registry import codec_for_path
 
 log = logging.getLogger(__name__)
 KEPT = 2048  # bytes of an unfinished head kept to name its path: a request line longer than that names none
+LINGER_S = 1.0  # how long a connection closed with a 408 reads and drops what the client still sends
 
 
 class HeadGuard:
@@ -124,10 +125,19 @@ class HeadTimedHandler(RequestHandler):
         transport = self.transport
         if transport is None or self._force_close:
             return
-        if head:
-            log.info("closed a connection from %s: %s", _peer(self.peername), error.message)
-            transport.write(answer(head, error))
-        self.force_close()  # what was written is sent first
+        if not head:
+            self.force_close()
+            return
+        log.info("closed a connection from %s: %s", _peer(self.peername), error.message)
+        transport.write(answer(head, error))
+        if not transport.can_write_eof():
+            self.force_close()  # what was written is sent first
+            return
+        # The answer and a FIN now; the socket a moment later. Closed at once with the client's bytes still coming in
+        # (slowloris keeps sending), the kernel would reset the connection and the client could lose the answer.
+        transport.write_eof()
+        self.close()  # no more requests: what still comes in is dropped
+        self._loop.call_later(LINGER_S, self.force_close)
 
 
 class HeadTimedServer(web.Server):
