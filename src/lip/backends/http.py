@@ -7,6 +7,7 @@ how to authenticate, which client headers go along, how the model list pages), n
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -16,7 +17,9 @@ import aiohttp
 import orjson
 
 from lip.backends.base import Closer, EventStream, Opened, RelayBody, RelayStream, Target
+from lip.backends.splice import splice
 from lip.backends.upstream import UpstreamCall, bare_json, get_json, post, read_rest
+from lip.bodylog import TRACE
 from lip.canonical.events import Event, Repair, StreamError, ToolCallStart
 from lip.canonical.request import Request
 from lip.canonical.think_tags import ThinkTags
@@ -320,7 +323,8 @@ class HttpBackend:
                 if not first:
                     raise UpstreamProtocolError(f"backend '{self.id}': the upstream sent an empty stream")
                 if not bare_json(first):
-                    return RelayStream(first, rest, close, call.content_type, self._redacted_bytes)
+                    spliced = functools.partial(splice, call) if TRACE.get() is None else None  # a trace reads rest
+                    return RelayStream(first, rest, close, call.content_type, self._redacted_bytes, spliced)
                 data = await read_rest(first, rest, call.what)  # labelled SSE, but one JSON object (an error)
             await close()
             answer = self._answer(data)
