@@ -183,7 +183,9 @@ class Endpoint(Generic[C]):
         keepalive = KeepAlive(http, interval_for(targets) if request.stream else 0.0, SSE_HEADERS, exchange.bodies)
         try:
             async with drain_scope(http):
-                routed = await keepalive.wait(router.open(targets, request, self, ctx, exchange, ctx.client_headers))
+                routed = await keepalive.wait(
+                    router.open(targets, request, self, ctx, exchange, ctx.client_headers, plan.ttft_s)
+                )
         except LipError as exc:
             if keepalive.response is None:
                 raise
