@@ -117,7 +117,8 @@ class HttpBackend:
         self.url = join_url(spec.base_url, self.dialect.call_path) if self.dialect.fixed else None  # joined once
         self.models_url = join_url(spec.base_url, self.dialect.models_path)
         count_path = self.dialect.count_tokens_path
-        self.count_tokens_url = join_url(spec.base_url, count_path) if count_path is not None else None
+        fixed_count = count_path is not None and "{model}" not in count_path
+        self.count_tokens_url = join_url(spec.base_url, count_path or "") if fixed_count else None  # joined once
         self._static_names = frozenset(name.lower() for name in spec.settings.headers)  # replace lip's own, any case
 
     @property
@@ -149,6 +150,13 @@ class HttpBackend:
             if "tracestate" in client_headers:
                 headers["tracestate"] = client_headers["tracestate"]
         return headers
+
+    def count_url(self, model: str) -> str | None:
+        """Where a count-tokens call for ``model`` goes; None when the protocol has none."""
+        if self.count_tokens_url is not None:
+            return self.count_tokens_url
+        path = self.dialect.count_tokens_path_for(model)
+        return join_url(self.base_url, path) if path is not None else None
 
     def call_url(self, model: str, stream: bool) -> str:
         """Where a call for ``model`` goes (the same URL for every call of most protocols)."""
@@ -263,11 +271,13 @@ class HttpBackend:
         """The upstream's count-tokens answer for a request in its own protocol (the client's body with the native
         model, to the dialect's count path); None for a request it would have to translate, or a protocol that
         cannot count."""
-        if request.protocol != self.protocol or self.codec is None or self.count_tokens_url is None:
+        url = self.count_url(target.model)
+        if request.protocol != self.protocol or self.codec is None or url is None:
             return None
-        body = orjson.dumps(self.codec.with_model(request.raw, target.model))
+        shaped = self.dialect.count_body or self.codec.with_model
+        body = orjson.dumps(shaped(request.raw, target.model))
         try:
-            call = await self._send(body, False, headers, self.count_tokens_url)
+            call = await self._send(body, False, headers, url)
             try:
                 data = await call.read_body()
             finally:
@@ -427,7 +437,7 @@ class HttpBackend:
             data = dialect.models_of(body)
             if data is None:
                 raise UpstreamProtocolError(f"backend '{self.id}': the model list has no '{dialect.models_key}' array")
-            models += [m for m in data if isinstance(m, dict) and isinstance(m.get("id"), str)]
+            models += [entry for entry in map(dialect.model_entry, data) if entry is not None]
             params = dialect.next_models_params(body, params) if data else None
             if params is None:
                 break

@@ -8,11 +8,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from lip.canonical.events import Usage
-from lip.protocols.codec import HttpDialect, ListedModel, ModelList, RawParams, RelayRules, StopFix
+from lip.protocols.codec import HttpDialect, ListedModel, ModelList, RawParams, RelayRules, Route, StopFix
 from lip.protocols.openai_chat.decoder import usage_from
 
 DIALECT = HttpDialect("chat/completions", "models")
 ROUTES = ("/v1/chat/completions", "/chat/completions")
+SERVED = tuple(Route("POST", path, "generate") for path in ROUTES)
 CLIENT_KEY_HEADERS = ("api-key",)  # Azure OpenAI's clients
 RAW_PARAMS: RawParams = {"max_tokens": (("max_completion_tokens",), ("max_tokens",))}
 
@@ -63,4 +64,4 @@ def render_models(models: Sequence[ListedModel]) -> dict[str, Any]:
     return {"object": "list", "data": [_model(m) for m in models]}
 
 
-MODEL_LIST = ModelList(render_models)
+MODEL_LIST = ModelList(render_models, _model)

@@ -6,11 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from lip.canonical.events import Usage
-from lip.protocols.codec import HttpDialect, RawParams, RelayRules
+from lip.protocols.codec import HttpDialect, RawParams, RelayRules, Route
 from lip.protocols.openai_responses.decoder import usage_from
 
 DIALECT = HttpDialect("responses", "models")
 ROUTES = ("/v1/responses",)
+SERVED = (Route("POST", "/v1/responses", "generate"),)
 RAW_PARAMS: RawParams = {"max_tokens": (("max_output_tokens",),), "reasoning_effort": (("reasoning", "effort"),)}
 
 

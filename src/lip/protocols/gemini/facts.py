@@ -1,0 +1,142 @@
+"""What lip outside the codec knows of Gemini generateContent: its HTTP dialect (the model in the URL, the stream
+always asked as SSE, ``x-goog-api-key``, a model list paged by token), relay rules (``usageMetadata``), override
+spellings (inside ``generationConfig``), routes, client key header and query parameter, and model-list shape
+(``lip.protocols.codec`` describes each)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from lip.canonical.events import Usage
+from lip.protocols.codec import HttpDialect, ListedModel, ModelList, RawParams, RelayRules, Route
+from lip.protocols.counts import Counts
+
+API_KEY_HEADER = "x-goog-api-key"
+MODEL_PREFIX = "models/"  # a model's resource name is models/<id>
+GENERATE = "generateContent"
+STREAM = "streamGenerateContent"
+COUNT = "countTokens"
+LIP_KEYS = ("model", "stream")  # what the frontend adds to a client's body from its path (the codec strips them)
+
+
+def model_entry(entry: Any) -> dict[str, Any] | None:
+    """A listed model as lip's discovery reads it: its id from ``name`` (``models/<id>``), its limits; None for a
+    model that cannot generate content (embedding and answer models)."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+        return None
+    methods = entry.get("supportedGenerationMethods")
+    if isinstance(methods, list) and GENERATE not in methods:
+        return None
+    name: str = entry["name"]
+    out: dict[str, Any] = {"id": name.removeprefix(MODEL_PREFIX)}
+    for field, ours in (("displayName", "display_name"), ("inputTokenLimit", "max_input_tokens")):
+        if field in entry:
+            out[ours] = entry[field]
+    if "outputTokenLimit" in entry:
+        out["max_tokens"] = entry["outputTokenLimit"]
+    return out
+
+
+def count_body(body: dict[str, Any], model: str) -> dict[str, Any]:
+    """A countTokens body for the upstream: lip's keys gone; a ``generateContentRequest`` names the native model
+    (the API requires its ``model``)."""
+    out = {k: v for k, v in body.items() if k not in LIP_KEYS}
+    inner = out.get("generateContentRequest")
+    if isinstance(inner, dict):
+        out["generateContentRequest"] = {**inner, "model": MODEL_PREFIX + model}
+    return out
+
+
+DIALECT = HttpDialect(
+    f"models/{{model}}:{GENERATE}",
+    "models",
+    stream_call_path=f"models/{{model}}:{STREAM}?alt=sse",  # lip always asks a Gemini upstream for SSE
+    auth=API_KEY_HEADER,
+    models_key="models",
+    models_page=("pageSize", 1000),  # the API's largest page
+    models_cursor=("pageToken", "nextPageToken", ""),  # no "more" flag: a token means more
+    count_tokens_path=f"models/{{model}}:{COUNT}",
+    model_entry=model_entry,
+    count_body=count_body,
+)
+ROUTES = ("/v1beta/", "/v1/models/")
+SERVED = (
+    Route("POST", "/v1beta/models/{name:.+}", "call"),  # <model>:generateContent, :streamGenerateContent, :countTokens
+    Route("GET", "/v1beta/models", "models"),
+    Route("GET", "/v1beta/models/{name:.+}", "model"),
+    Route("POST", "/v1/models/{name:.+}", "call"),
+)
+CLIENT_KEY_HEADERS = (API_KEY_HEADER,)
+CLIENT_KEY_PARAMS = ("key",)  # ?key=...: the query string is never logged
+_CONFIG = "generationConfig"
+RAW_PARAMS: RawParams = {
+    "max_tokens": ((_CONFIG, "maxOutputTokens"),),
+    "temperature": ((_CONFIG, "temperature"),),
+    "top_p": ((_CONFIG, "topP"),),
+    "seed": ((_CONFIG, "seed"),),
+    "reasoning_budget": ((_CONFIG, "thinkingConfig", "thinkingBudget"),),
+    "reasoning_effort": ((_CONFIG, "thinkingConfig", "thinkingLevel"),),
+}
+
+
+def usage_from(raw: Any) -> tuple[Usage, bool]:
+    """``usageMetadata`` as canonical usage: input counts the prompt (cached content included) and tool-use prompt
+    tokens, output the candidates and the thoughts; and whether a value was not a count (dropped)."""
+    raw = raw if isinstance(raw, dict) else {}
+    counts = Counts()
+    thoughts = counts.of(raw, "thoughtsTokenCount")
+    usage = Usage(
+        input_tokens=counts.of(raw, "promptTokenCount") + counts.of(raw, "toolUsePromptTokenCount"),
+        output_tokens=counts.of(raw, "candidatesTokenCount") + thoughts,
+        cached_tokens=counts.of(raw, "cachedContentTokenCount"),
+        reasoning_tokens=thoughts,
+    )
+    return usage, counts.dropped
+
+
+def last_usage(found: list[dict[str, Any]]) -> tuple[Usage | None, bool]:
+    """Every chunk of a Gemini stream reports the usage so far: the last report wins."""
+    return usage_from(found[-1])
+
+
+RELAY = RelayRules(
+    # the last chunk names its finishReason; an error is an object keyed "error" (compact or pretty-printed)
+    terminal_markers=(b'"finishReason"', b'"error"'),
+    error_markers=(b'"error"',),
+    usage_field="usageMetadata",
+    read_usage=last_usage,
+)
+
+
+def render_model(model: ListedModel) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "name": MODEL_PREFIX + model.id,
+        "version": "001",
+        "displayName": model.display_name,
+        "description": f"{model.display_name}, served by lip ({model.owned_by})",
+        "supportedGenerationMethods": [GENERATE, STREAM, COUNT],
+    }
+    if model.context_window is not None:
+        out["inputTokenLimit"] = model.context_window
+    if model.max_output_tokens is not None:
+        out["outputTokenLimit"] = model.max_output_tokens
+    return out
+
+
+def render_models(models: Sequence[ListedModel]) -> dict[str, Any]:
+    return {"models": [render_model(m) for m in models]}
+
+
+def render_page(models: Sequence[ListedModel], size: int, token: str) -> dict[str, Any]:
+    """One page of ``size`` models from the position ``token`` names ("" for the first), with the
+    ``nextPageToken`` of the next page when there is one."""
+    start = int(token) if token.isdigit() else 0
+    body = render_models(models[start : start + size])
+    if start + size < len(models):
+        body["nextPageToken"] = str(start + size)
+    return body
+
+
+# the SDKs send x-goog-api-client; curl users their key: both get this shape from lip's GET /v1/models too
+MODEL_LIST = ModelList(render_models, render_model, headers=(API_KEY_HEADER, "x-goog-api-client"))
