@@ -14,7 +14,6 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from lip.canonical.estimate import estimate_tokens
 from lip.canonical.request import Request
 from lip.errors import InvalidRequest, LipError, NotFound
 from lip.frontends.endpoint import Context, Endpoint, Frontend, allowed_targets, error_response, read_json
@@ -25,6 +24,7 @@ from lip.protocols.gemini import GeminiCodec, facts
 from lip.protocols.gemini.jsonarray import ArrayFraming
 from lip.requestid import request_id
 from lip.runtime import runtime_of
+from lip.tokenizer import prompt_tokens
 
 DEFAULT_PAGE = 50  # the API's default page size
 MAX_PAGE = 1000
@@ -73,8 +73,8 @@ class GeminiFrontend:
         return await self.endpoint.handle(http)
 
     async def count_tokens(self, http: web.Request) -> web.Response:
-        """Exact from a Gemini upstream (the client's body, its model the native one), estimated for any other
-        backend; the plan's leaves in failover order, as for generateContent (lip.routing.router)."""
+        """Exact from a Gemini upstream (the client's body, its model the native one), estimated with the
+        backend's tokenizer for any other; the plan's leaves in failover order, as for generateContent (lip.routing.router)."""
         runtime = runtime_of(http)
         try:
             body = await read_json(http, runtime.settings.config.server.max_body_bytes)
@@ -84,9 +84,10 @@ class GeminiFrontend:
             target, counted = await router.count_tokens(targets, request, {})
         except LipError as exc:
             return self._error(http, exc)
-        result = counted if counted is not None else {"totalTokens": estimate_tokens(request)}
+        if counted is None:  # estimated with the backend's tokenizer (lip.tokenizer)
+            counted = {"totalTokens": prompt_tokens(request, target.backend.spec.tokenizer)}
         return web.Response(
-            body=orjson.dumps(result), content_type="application/json", headers={"x-lip-backend": target.leaf}
+            body=orjson.dumps(counted), content_type="application/json", headers={"x-lip-backend": target.leaf}
         )
 
     def _count_request(self, http: web.Request, body: Any) -> Request:
