@@ -74,7 +74,8 @@ class GeminiFrontend:
 
     async def count_tokens(self, http: web.Request) -> web.Response:
         """Exact from a Gemini upstream (the client's body, its model the native one), estimated with the
-        backend's tokenizer for any other; the plan's leaves in failover order, as for generateContent (lip.routing.router)."""
+        backend's tokenizer for any other; the plan's leaves in failover order, as for generateContent
+        (lip.routing.router)."""
         runtime = runtime_of(http)
         try:
             body = await read_json(http, runtime.settings.config.server.max_body_bytes)
@@ -92,15 +93,11 @@ class GeminiFrontend:
 
     def _count_request(self, http: web.Request, body: Any) -> Request:
         """A countTokens body (``contents``, or a whole ``generateContentRequest``) as a canonical request whose raw
-        body is the client's own."""
+        body is the client's own (what a Gemini upstream counts)."""
         if not isinstance(body, dict):
             raise InvalidRequest("the request body must be a JSON object")
         model, _ = split_name(http.match_info["name"])
-        inner = body.get("generateContentRequest")
-        if inner is not None and not isinstance(inner, dict):
-            raise InvalidRequest("'generateContentRequest' must be an object", param="generateContentRequest")
-        generate = {k: v for k, v in (inner or body).items() if k != "model"}
-        request = self.codec.decode_request({**generate, "model": model, "stream": False}, http.headers)
+        request = self.codec.decode_count_tokens({**body, "model": model, "stream": False}, http.headers)
         request.raw = body
         return request
 

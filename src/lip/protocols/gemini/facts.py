@@ -10,7 +10,7 @@ from typing import Any
 
 from lip.canonical.events import Usage
 from lip.protocols.codec import HttpDialect, ListedModel, ModelList, RawParams, RelayRules, Route
-from lip.protocols.counts import Counts
+from lip.protocols.gemini.decoder import usage_from
 
 API_KEY_HEADER = "x-goog-api-key"
 MODEL_PREFIX = "models/"  # a model's resource name is models/<id>
@@ -69,30 +69,21 @@ SERVED = (
 )
 CLIENT_KEY_HEADERS = (API_KEY_HEADER,)
 CLIENT_KEY_PARAMS = ("key",)  # ?key=...: the query string is never logged
-_CONFIG = "generationConfig"
+# Google reads snake_case as well: a body that spells generation_config has its overrides spelled so
 RAW_PARAMS: RawParams = {
-    "max_tokens": ((_CONFIG, "maxOutputTokens"),),
-    "temperature": ((_CONFIG, "temperature"),),
-    "top_p": ((_CONFIG, "topP"),),
-    "seed": ((_CONFIG, "seed"),),
-    "reasoning_budget": ((_CONFIG, "thinkingConfig", "thinkingBudget"),),
-    "reasoning_effort": ((_CONFIG, "thinkingConfig", "thinkingLevel"),),
+    "max_tokens": (("generation_config", "max_output_tokens"), ("generationConfig", "maxOutputTokens")),
+    "temperature": (("generation_config", "temperature"), ("generationConfig", "temperature")),
+    "top_p": (("generation_config", "top_p"), ("generationConfig", "topP")),
+    "seed": (("generation_config", "seed"), ("generationConfig", "seed")),
+    "reasoning_budget": (
+        ("generation_config", "thinking_config", "thinking_budget"),
+        ("generationConfig", "thinkingConfig", "thinkingBudget"),
+    ),
+    "reasoning_effort": (
+        ("generation_config", "thinking_config", "thinking_level"),
+        ("generationConfig", "thinkingConfig", "thinkingLevel"),
+    ),
 }
-
-
-def usage_from(raw: Any) -> tuple[Usage, bool]:
-    """``usageMetadata`` as canonical usage: input counts the prompt (cached content included) and tool-use prompt
-    tokens, output the candidates and the thoughts; and whether a value was not a count (dropped)."""
-    raw = raw if isinstance(raw, dict) else {}
-    counts = Counts()
-    thoughts = counts.of(raw, "thoughtsTokenCount")
-    usage = Usage(
-        input_tokens=counts.of(raw, "promptTokenCount") + counts.of(raw, "toolUsePromptTokenCount"),
-        output_tokens=counts.of(raw, "candidatesTokenCount") + thoughts,
-        cached_tokens=counts.of(raw, "cachedContentTokenCount"),
-        reasoning_tokens=thoughts,
-    )
-    return usage, counts.dropped
 
 
 def last_usage(found: list[dict[str, Any]]) -> tuple[Usage | None, bool]:
@@ -101,8 +92,9 @@ def last_usage(found: list[dict[str, Any]]) -> tuple[Usage | None, bool]:
 
 
 RELAY = RelayRules(
-    # the last chunk names its finishReason; an error is an object keyed "error" (compact or pretty-printed)
-    terminal_markers=(b'"finishReason"', b'"error"'),
+    # the last chunk names its finishReason (a blocked prompt: its blockReason); an error is an object keyed
+    # "error" (compact or pretty-printed)
+    terminal_markers=(b'"finishReason"', b'"blockReason"', b'"error"'),
     error_markers=(b'"error"',),
     usage_field="usageMetadata",
     read_usage=last_usage,
