@@ -56,8 +56,8 @@ class GeminiEndpoint(Endpoint[Context]):
 
 class GeminiFrontend:
     def __init__(self) -> None:
-        self.endpoint = GeminiEndpoint(GeminiCodec(), Context)
-        self.codec = self.endpoint.codec
+        self.codec = GeminiCodec()
+        self.endpoint = GeminiEndpoint(self.codec, Context)
 
     def _error(self, http: web.Request, error: LipError) -> web.Response:
         error.request_id = request_id(http)
