@@ -149,6 +149,7 @@ class FramedStream(web.StreamResponse):
         super().__init__(status=200, headers={**headers, "Content-Type": framing.content_type})
         self._framing = framing
         self._bodies = bodies
+        self._closed = False
 
     async def write(self, data: bytes | bytearray | memoryview) -> None:
         framed = self._framing.feed(bytes(data))
@@ -156,9 +157,11 @@ class FramedStream(web.StreamResponse):
             await self._send(framed)
 
     async def write_eof(self, data: bytes = b"") -> None:
-        if data:
-            await self.write(data)
-        await self._send(self._framing.finish())
+        if not self._closed:  # aiohttp calls it again once the handler returned
+            self._closed = True
+            if data:
+                await self.write(data)
+            await self._send(self._framing.finish())
         await super().write_eof()
 
     async def _send(self, data: bytes) -> None:

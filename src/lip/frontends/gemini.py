@@ -50,6 +50,11 @@ class GeminiEndpoint(Endpoint[Context]):
         model, method = split_name(http.match_info["name"])
         return {**body, "model": model, "stream": method == facts.STREAM}
 
+    def decode_full(self, head: Request, ctx: Context) -> Request:
+        """The head's raw body is the client's own (lip's keys gone): they are put back for the whole decode."""
+        body = {**head.raw, "model": head.model, "stream": head.stream}
+        return self.codec.decode_request(body, ctx.client_headers)
+
     def framing(self, http: web.Request) -> StreamFraming | None:
         return None if http.query.get("alt") == "sse" else ArrayFraming()
 
