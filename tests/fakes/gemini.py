@@ -107,6 +107,34 @@ SCHEMA_FIELDS = frozenset(
 DECLARATION_FIELDS = frozenset({"name", "description", "parameters", "parametersJsonSchema", "response", "behavior"})
 
 
+# values that are data, not fields: their keys are the client's own (a schema's property names, a call's arguments)
+OPAQUE = frozenset(
+    {"properties", "args", "response", "parametersJsonSchema", "responseJsonSchema", "example", "default"}
+)
+
+
+def camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(word[:1].upper() + word[1:] for word in rest)
+
+
+def camel_keys(value: Any) -> Any:
+    """A body with its field names in lowerCamelCase: Google reads proto field names (``function_declarations``,
+    as google-genai sends some) and JSON names alike."""
+    if isinstance(value, list):
+        return [camel_keys(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    out: dict[str, Any] = {}
+    for key, inner in value.items():
+        name = camel(key)
+        if name == "properties" and isinstance(inner, dict):
+            out[name] = {prop: camel_keys(schema) for prop, schema in inner.items()}
+        else:
+            out[name] = inner if name in OPAQUE else camel_keys(inner)
+    return out
+
+
 def bad(message: str) -> ApiError:
     return google_error(400, message)
 
@@ -233,6 +261,7 @@ class GeminiGenerate:
     def validate(self, body: Any, headers: Mapping[str, str]) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise bad("Invalid JSON payload received. Expected an object.")
+        body = camel_keys(body)
         _check_fields(body, TOP_FIELDS, None)
         _check_contents(body.get("contents"))
         _check_tools(body.get("tools"))
@@ -264,6 +293,7 @@ class GeminiGenerate:
         (which must name its model), never both."""
         if not isinstance(body, dict):
             raise bad("Invalid JSON payload received. Expected an object.")
+        body = camel_keys(body)
         _check_fields(body, frozenset({"contents", "generateContentRequest"}), None)
         inner = body.get("generateContentRequest")
         if inner is not None and "contents" in body:
