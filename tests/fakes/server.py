@@ -110,8 +110,9 @@ def _gemini_name(path: str) -> tuple[str, str]:
     return (model, method) if colon and method in GEMINI_METHODS else (name, "")
 
 
-def _google_client(headers: Any, query: Any) -> bool:
-    return "x-goog-api-key" in headers or "key" in query
+def _google_client(headers: Any, query: Any, path: str = "") -> bool:
+    """A Google client: its key header or ``?key=``, its SDK's header, or the Gemini API's version in the path."""
+    return "x-goog-api-key" in headers or "key" in query or "x-goog-api-client" in headers or "/v1beta/" in path
 
 
 def _masked(key: str) -> str:
@@ -244,12 +245,11 @@ class FakeProvider:
             )
         )
         route = _route(request.path)
+        google = _google_client(headers, request.query, request.path)
         if route is None and request.method == "GET" and "/models/" in request.path:
-            route = "gemini_model" if _google_client(headers, request.query) else None
+            route = "gemini_model" if google else None
         anthropic = route in ("messages", "count_tokens") or (route == "models" and "anthropic-version" in headers)
-        gemini = route in ("gemini", "gemini_count", "gemini_model") or (
-            route == "models" and _google_client(headers, request.query)
-        )
+        gemini = route in ("gemini", "gemini_count", "gemini_model") or (route == "models" and google)
         family: Family = "gemini" if gemini else "anthropic" if anthropic else "openai"
         self.in_flight += 1
         try:
