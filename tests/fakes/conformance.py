@@ -289,7 +289,7 @@ GOOGLE_STATUSES = frozenset(
         "DATA_LOSS",
         "UNKNOWN",
         "INTERNAL",
-        "NOT_IMPLEMENTED",
+        "UNIMPLEMENTED",
         "UNAVAILABLE",
         "DEADLINE_EXCEEDED",
     }

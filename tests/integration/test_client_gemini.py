@@ -5,19 +5,22 @@ list and one model, errors in Google's shape; to a Gemini backend (passthrough, 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
+import orjson
 import pytest
 from google.genai import errors as genai_errors
 from google.genai import types
 
-from tests.fakes import Fail, FakeProvider, FakeToolCall, FakeUsage, Turn
+from tests.fakes import Fail, FakeProvider, FakeToolCall, FakeUsage, Stall, Turn
 from tests.fakes import conformance as conf
 from tests.fakes.fixtures import FakeProviderFactory
 from tests.harness import CANARY, LipServer, backend_row, run_lip
 from tests.integration.operate import call
 from tests.integration.test_metrics import sample, scrape
+from tests.integration.test_stalled_bodies import answer, stall
 
 GEMINI = "custom-gemini-compatible"
 KEY_ENV = {"GEM_KEY": "gemini-upstream-key"}
@@ -252,3 +255,23 @@ async def test_a_key_in_the_query_string_is_never_logged(
     assert "access" in caplog.text and CANARY not in caplog.text
     assert all("key=" not in r.headers.get("x-goog-api-key", "") for r in gemini.received)
     assert not any("key" in r.query for r in gemini.received)  # never passed upstream
+
+
+async def test_a_stalled_body_and_a_full_lip_answer_in_googles_shape(
+    fake_provider_factory: FakeProviderFactory,
+) -> None:
+    gemini = await fake_provider_factory()
+    gemini.queue(Stall(2.0))
+    config = {**rows(gemini), "server": {"max_in_flight": 1, "body_timeout_s": 0.5}}
+    async with run_lip(config, KEY_ENV) as lip:
+        generate = lip.url + f"/v1beta/models/{MODEL}:generateContent"
+        slow = asyncio.ensure_future(call(generate, CONTENTS))
+        while not gemini.requests_to(":generateContent"):
+            await asyncio.sleep(0.01)
+        busy = await call(generate, CONTENTS)  # the one slot is taken
+        await slow
+        reader, writer = await stall(lip.url, f"/v1beta/models/{MODEL}:generateContent", chunked=False)
+        status, _, body = await answer(reader)
+        writer.close()
+    assert busy.status == 503 and conf.check_gemini_error(busy.json())["status"] == "UNAVAILABLE"
+    assert status == 408 and conf.check_gemini_error(orjson.loads(body))["status"] == "DEADLINE_EXCEEDED"
