@@ -84,8 +84,8 @@ async def test_without_alt_sse_a_stream_is_googles_json_array(
     fake_provider_factory: FakeProviderFactory, backend: str
 ) -> None:
     gemini, chat = await fake_provider_factory(), await fake_provider_factory()
-    for fake in (gemini, chat):
-        fake.queue(Turn(text="abc", chunks=3))
+    for fake in (gemini, chat):  # chunks apart: a relay hands on all but the first from the upstream's callback
+        fake.queue(Turn(text="abc", chunks=3, delay_between_chunks=0.05))
     async with run_lip(rows(gemini, chat), KEY_ENV) as lip:
         reply = await call(lip.url + f"/v1beta/models/{backend}:gpt-4o:streamGenerateContent", CONTENTS)
     assert reply.status == 200 and reply.headers["content-type"].startswith("application/json")

@@ -40,6 +40,7 @@ from lip.errors import (
 )
 from lip.exchange import Exchange
 from lip.frontends.keepalive import KeepAlive, interval_for
+from lip.frontends.sink import ClientSink
 from lip.lifecycle import drain_scope
 from lip.middlewares import KEY
 from lip.protocols.codec import Codec, StreamFraming
@@ -275,11 +276,15 @@ class Endpoint(Generic[C]):
         watch = RelayWatch(self.codec.name, opened.redact, fix_stop=single_choice(request))
         try:
             await response.prepare(http)
-            await response.write(watch.feed(opened.first))
+            await response.write(watch.feed(opened.first))  # sends the headers too
             try:
                 async with drain_scope(http, stream=True):
-                    async for chunk in opened.rest:
-                        await response.write(watch.feed(chunk))
+                    # aiohttp's own response only: a body log records its writes, a framing rewrites them
+                    if opened.splice is not None and type(response) is web.StreamResponse:
+                        await opened.splice(ClientSink(http, response, watch))
+                    else:
+                        async for chunk in opened.rest:
+                            await response.write(watch.feed(chunk))
                 if not watch.complete:
                     raise UpstreamProtocolError("the upstream stream ended before its final event")
             except LipError as exc:
