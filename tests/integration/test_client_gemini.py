@@ -275,3 +275,17 @@ async def test_a_stalled_body_and_a_full_lip_answer_in_googles_shape(
         writer.close()
     assert busy.status == 503 and conf.check_gemini_error(busy.json())["status"] == "UNAVAILABLE"
     assert status == 408 and conf.check_gemini_error(orjson.loads(body))["status"] == "DEADLINE_EXCEEDED"
+
+
+async def test_a_key_google_calls_invalid_is_disabled_and_the_next_one_serves(
+    fake_provider_factory: FakeProviderFactory,
+) -> None:
+    gemini = await fake_provider_factory(keys={"second-good-key": None})  # any other key: 400 API_KEY_INVALID
+    env = {"GEM_KEY": "first-bad-key", "GEM_KEY_2": "second-good-key"}
+    async with run_lip(rows(gemini), env) as lip:
+        replies = [await call(lip.url + f"/v1beta/models/{MODEL}:generateContent", CONTENTS) for _ in range(3)]
+        keys = lip.runtime.backends["gem"].diagnostics()["keys"]
+    assert [r.status for r in replies] == [200, 200, 200]
+    sent = [r.headers["x-goog-api-key"] for r in gemini.requests_to(":generateContent")]
+    assert sent.count("first-bad-key") == 1 and sent.count("second-good-key") == 3  # refused once, then never tried
+    assert [k["disabled"] for k in keys] == [True, False]

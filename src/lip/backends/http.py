@@ -179,8 +179,12 @@ class HttpBackend:
             try:
                 return await self._post(body, key, stream, client_headers, what, url)
             except UpstreamStatusError as exc:
-                if exc.upstream_status == 401:
-                    log.warning("%s: an API key was rejected (401); disabled until the config is reloaded", what)
+                if exc.upstream_status == 401 or self.dialect.key_rejected(exc.upstream_status, exc.body):
+                    log.warning(
+                        "%s: an API key was rejected (HTTP %d); disabled until the config is reloaded",
+                        what,
+                        exc.upstream_status,
+                    )
                     self.keys.disable(key)
                 elif exc.upstream_status == 429:
                     cooldown = exc.retry_after if exc.retry_after is not None else DEFAULT_COOLDOWN_S

@@ -25,6 +25,10 @@ from lip.protocols.sse import SSEEvent
 Listing = dict[str, Any]  # a model list as a client (or lip's discovery) reads it
 
 
+def _no_rejection(status: int, body: Any) -> bool:
+    return False
+
+
 def _entry_by_id(entry: Any) -> dict[str, Any] | None:
     """A listed model whose ``id`` names it, as it is (lip's discovery reads ``id`` and the neutral fields)."""
     return entry if isinstance(entry, dict) and isinstance(entry.get("id"), str) else None
@@ -51,6 +55,9 @@ class HttpDialect:
     model_entry: Callable[[Any], dict[str, Any] | None] = _entry_by_id
     # a count-tokens body and the native model -> the body sent upstream (None: the codec's ``with_model``)
     count_body: Callable[[dict[str, Any], str], dict[str, Any]] | None = None
+    # whether an error answer (status, parsed body) says the key itself was refused, beyond a 401 (Google answers
+    # an invalid key 400 API_KEY_INVALID): the backend then disables that key and tries the next
+    key_rejected: Callable[[int, Any], bool] = _no_rejection
 
     @property
     def fixed(self) -> bool:

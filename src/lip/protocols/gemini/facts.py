@@ -48,6 +48,15 @@ def count_body(body: dict[str, Any], model: str) -> dict[str, Any]:
     return out
 
 
+def key_rejected(status: int, body: Any) -> bool:
+    """Google refuses an invalid key with 400 INVALID_ARGUMENT, reason API_KEY_INVALID in its ErrorInfo."""
+    error = body.get("error") if status == 400 and isinstance(body, dict) else None
+    details = error.get("details") if isinstance(error, dict) else None
+    return isinstance(details, list) and any(
+        isinstance(d, dict) and d.get("reason") == "API_KEY_INVALID" for d in details
+    )
+
+
 DIALECT = HttpDialect(
     f"models/{{model}}:{GENERATE}",
     "models",
@@ -59,6 +68,7 @@ DIALECT = HttpDialect(
     count_tokens_path=f"models/{{model}}:{COUNT}",
     model_entry=model_entry,
     count_body=count_body,
+    key_rejected=key_rejected,
 )
 ROUTES = ("/v1beta/", "/v1/models/")
 SERVED = (
