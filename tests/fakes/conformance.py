@@ -53,8 +53,9 @@ __all__ = [
     "validate_strict",
 ]
 
-# Fields real providers send that the SDK types do not declare.
-KNOWN_EXTRAS = frozenset({"reasoning_content", "store"})
+# Fields real providers send that the SDK types do not declare; and lip's own additions to an OpenAI model entry
+# when a model's limits are known (lip.protocols.openai_chat.facts).
+KNOWN_EXTRAS = frozenset({"reasoning_content", "store", "context_window", "max_output_tokens"})
 _ADAPTERS: dict[Any, TypeAdapter[Any]] = {}
 _EVENT_SPLIT = re.compile(rb"\r\n\r\n|\n\n|\r\r")
 _TERMINAL = ("response.completed", "response.incomplete", "response.failed", "error")
