@@ -47,15 +47,6 @@ def test_a_listed_model_is_read_by_its_name_and_one_that_cannot_generate_is_left
     assert DIALECT.next_models_params(page, {"pageSize": "1000"}) == {"pageSize": "1000", "pageToken": "n2"}
 
 
-def test_a_count_body_loses_lips_keys_and_names_the_native_model_where_the_api_requires_it() -> None:
-    assert DIALECT.count_body is not None
-    assert DIALECT.count_body({"contents": [], "model": "p:m", "stream": False}, "m") == {"contents": []}
-    inner = {"generateContentRequest": {"model": "models/p:m", "contents": []}}
-    assert DIALECT.count_body(inner, "gemini-2.5-pro") == {
-        "generateContentRequest": {"model": "models/gemini-2.5-pro", "contents": []}
-    }
-
-
 def test_the_relay_reads_usage_metadata_and_knows_the_last_chunk() -> None:
     watch = RelayWatch(facts.RELAY)
     chunks = [

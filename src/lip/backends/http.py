@@ -281,8 +281,7 @@ class HttpBackend:
         url = self.count_url(target.model)
         if request.protocol != self.protocol or self.codec is None or url is None:
             return None
-        shaped = self.dialect.count_body or self.codec.with_model
-        body = orjson.dumps(shaped(request.raw, target.model))
+        body = orjson.dumps(self.codec.with_model(request.raw, target.model))
         try:
             call = await self._send(body, False, headers, url)
             try:

@@ -15,6 +15,7 @@ from lip.frontends.endpoint import (
     error_response,
     forwarded_headers,
     read_json,
+    route_of,
 )
 from lip.middlewares import key_of
 from lip.protocols.anthropic_messages import AnthropicMessagesCodec
@@ -46,7 +47,7 @@ async def count_tokens(http: web.Request) -> web.Response:
         if unverifiable_thinking(body["messages"]):  # thinking from another provider: an upstream would refuse it
             request.raw = {**body, "messages": without_unverifiable_thinking(body["messages"])}
         router = runtime.router
-        targets = allowed_targets(key_of(http), router.plan(request.model))
+        targets = allowed_targets(key_of(http), router.plan(route_of(http, request.model)))
         target, counted = await router.count_tokens(targets, request, forwarded_headers(http))
     except LipError as exc:
         exc.request_id = request_id(http)

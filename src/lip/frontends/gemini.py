@@ -16,7 +16,15 @@ from aiohttp import web
 
 from lip.canonical.request import Request
 from lip.errors import InvalidRequest, LipError, NotFound
-from lip.frontends.endpoint import Context, Endpoint, Frontend, allowed_targets, error_response, read_json
+from lip.frontends.endpoint import (
+    Context,
+    Endpoint,
+    Frontend,
+    allowed_targets,
+    error_response,
+    read_json,
+    route_of,
+)
 from lip.frontends.models import listed_model, listed_models
 from lip.middlewares import key_of
 from lip.protocols.codec import StreamFraming
@@ -86,7 +94,7 @@ class GeminiFrontend:
             body = await read_json(http, runtime.settings.config.server.max_body_bytes)
             request = self._count_request(http, body)
             router = runtime.router
-            targets = allowed_targets(key_of(http), router.plan(request.model))
+            targets = allowed_targets(key_of(http), router.plan(route_of(http, request.model)))
             target, counted = await router.count_tokens(targets, request, {})
         except LipError as exc:
             return self._error(http, exc)
@@ -102,9 +110,7 @@ class GeminiFrontend:
         if not isinstance(body, dict):
             raise InvalidRequest("the request body must be a JSON object")
         model, _ = split_name(http.match_info["name"])
-        request = self.codec.decode_count_tokens({**body, "model": model, "stream": False}, http.headers)
-        request.raw = body
-        return request
+        return self.codec.decode_count_tokens({**body, "model": model, "stream": False}, http.headers)
 
     async def models(self, http: web.Request) -> web.Response:
         """One page of lip's model list (``pageSize``, ``pageToken``), each ``models/<prefix:model>``."""

@@ -53,8 +53,6 @@ class HttpDialect:
     # one entry of the provider's model list -> lip's discovery entry (``id``, and ``display_name``,
     # ``max_input_tokens``, ``max_tokens`` where known), or None for an entry that is not a model lip can call
     model_entry: Callable[[Any], dict[str, Any] | None] = _entry_by_id
-    # a count-tokens body and the native model -> the body sent upstream (None: the codec's ``with_model``)
-    count_body: Callable[[dict[str, Any], str], dict[str, Any]] | None = None
     # whether an error answer (status, parsed body) says the key itself was refused, beyond a 401 (Google answers
     # an invalid key 400 API_KEY_INVALID): the backend then disables that key and tries the next
     key_rejected: Callable[[int, Any], bool] = _no_rejection

@@ -21,7 +21,7 @@ from lip.inventory import Inventory
 from lip.routing.failover import go_on, reason
 from lip.routing.health import Health
 from lip.routing.overrides import apply_overrides
-from lip.routing.plan import Planner
+from lip.routing.plan import Plan, Planner
 
 C = TypeVar("C", contravariant=True)
 
@@ -54,9 +54,12 @@ class Router:
         self.health = health
         self.inventory = inventory
 
-    def plan(self, model: str) -> list[Target]:
-        """The attempts for ``model`` in failover order, open circuits last-resort only (lip.routing.health)."""
-        return self.health.order(self.planner.plan(model))
+    def plan(self, model: str, *, first: bool = False) -> Plan:
+        """The attempts for ``model`` in failover order, open circuits last-resort only (lip.routing.health);
+        ``first``: the request opens its session (``[first]`` steering, lip.routing.plan)."""
+        plan = self.planner.plan(model, first=first)
+        plan.targets = self.health.order(plan.targets)
+        return plan
 
     async def open(
         self,

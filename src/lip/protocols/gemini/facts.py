@@ -38,16 +38,6 @@ def model_entry(entry: Any) -> dict[str, Any] | None:
     return out
 
 
-def count_body(body: dict[str, Any], model: str) -> dict[str, Any]:
-    """A countTokens body for the upstream: lip's keys gone; a ``generateContentRequest`` names the native model
-    (the API requires its ``model``)."""
-    out = {k: v for k, v in body.items() if k not in LIP_KEYS}
-    inner = out.get("generateContentRequest")
-    if isinstance(inner, dict):
-        out["generateContentRequest"] = {**inner, "model": MODEL_PREFIX + model}
-    return out
-
-
 def key_rejected(status: int, body: Any) -> bool:
     """Google refuses an invalid key with 400 INVALID_ARGUMENT, reason API_KEY_INVALID in its ErrorInfo."""
     error = body.get("error") if status == 400 and isinstance(body, dict) else None
@@ -67,7 +57,6 @@ DIALECT = HttpDialect(
     models_cursor=("pageToken", "nextPageToken", ""),  # no "more" flag: a token means more
     count_tokens_path=f"models/{{model}}:{COUNT}",
     model_entry=model_entry,
-    count_body=count_body,
     key_rejected=key_rejected,
 )
 ROUTES = ("/v1beta/", "/v1/models/")
