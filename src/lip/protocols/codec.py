@@ -41,6 +41,7 @@ class HttpDialect:
     models_page: tuple[str, int] | None = None  # paged lists: (size parameter, largest page size)
     models_cursor: tuple[str, str, str] | None = None  # (parameter, field holding its next value, "more" flag field)
     count_tokens_path: str | None = None  # the token-counting call, where the protocol has one
+    backend_fields: tuple[str, ...] = ()  # backend config fields only this protocol reads (others refuse them)
 
     @property
     def fixed(self) -> bool:

@@ -55,8 +55,10 @@ class Router:
         self.inventory = inventory
 
     def plan(self, model: str) -> list[Target]:
-        """The attempts for ``model`` in failover order, open circuits last-resort only (lip.routing.health)."""
-        return self.health.order(self.planner.plan(model))
+        """The attempts for ``model`` in failover order, open circuits last-resort only (lip.routing.health), at most
+        ``routing.max_attempts`` of them."""
+        limit = self.planner.settings.config.routing.max_attempts
+        return self.health.order(self.planner.plan(model))[:limit]
 
     async def open(
         self,

@@ -11,7 +11,8 @@ from lip.canonical.events import Usage
 from lip.protocols.codec import HttpDialect, ListedModel, ModelList, RawParams, RelayRules, StopFix
 from lip.protocols.openai_chat.decoder import usage_from
 
-DIALECT = HttpDialect("chat/completions", "models")
+# a Chat row may say where max tokens go and where reasoning goes back (lip.backends.http, chat_reasoning)
+DIALECT = HttpDialect("chat/completions", "models", backend_fields=("max_tokens_field", "reasoning_field"))
 ROUTES = ("/v1/chat/completions", "/chat/completions")
 CLIENT_KEY_HEADERS = ("api-key",)  # Azure OpenAI's clients
 RAW_PARAMS: RawParams = {"max_tokens": (("max_completion_tokens",), ("max_tokens",))}
