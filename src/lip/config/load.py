@@ -144,6 +144,7 @@ def validate(data: Any, source: str, env: Mapping[str, str], base_dir: Path) -> 
     config, rows = _parse(report, goshape.read(data, report))
     own = lip_variables(config)
     backends: list[BackendSpec] = []
+    disabled: list[BackendSpec] = []
     seen_ids: set[str] = set()
     fetch_timeout = config.model_inventory.fetch_timeout if config is not None else None
     for index, row in rows:
@@ -151,6 +152,8 @@ def validate(data: Any, source: str, env: Mapping[str, str], base_dir: Path) -> 
             report.error(report.where(row, index, "id"), f"duplicate id {row.id!r}", "give every backend a unique id")
         seen_ids.add(row.id)
         spec = resolve_row(report, row, index, env, base_dir, own, fetch_timeout)
+        if spec is not None and not row.enabled:
+            disabled.append(spec)
         if spec is None or not row.enabled:
             continue
         if any(b.prefix == spec.prefix for b in backends):
@@ -180,7 +183,14 @@ def validate(data: Any, source: str, env: Mapping[str, str], base_dir: Path) -> 
     if report.problems:
         raise ConfigError(report.problems, report.warnings)
     return Settings(
-        source, config, tuple(backends), aliases, tuple(report.warnings), client_keys=client_keys, keys_file=keys_file
+        source,
+        config,
+        tuple(backends),
+        aliases,
+        tuple(report.warnings),
+        client_keys=client_keys,
+        keys_file=keys_file,
+        disabled=tuple(disabled),
     )
 
 

@@ -79,6 +79,7 @@ class Settings:
     from_env: tuple[str, ...] = ()  # the embedded default: each preset its key enabled, as "kind (VARIABLE, ...)"
     client_keys: tuple[ClientKey, ...] = ()  # from server.client_keys_file (lip.clientkeys)
     keys_file: Path | None = None
+    disabled: tuple[BackendSpec, ...] = ()  # the rows with enabled: false, resolved (for routes, inventory, inspect)
 
     def backend_for_prefix(self, prefix: str) -> BackendSpec | None:
         return next((b for b in self.backends if b.prefix == prefix), None)
