@@ -52,9 +52,7 @@ def compatible_row(settings: Settings, spec: BackendSpec, model_count: int | Non
 
 
 def compatible_rows(settings: Settings, counts: dict[str, int] | None = None) -> list[dict[str, Any]]:
-    return [
-        compatible_row(settings, spec, (counts or {}).get(spec.id)) for spec in rows(settings) if spec.kind.custom
-    ]
+    return [compatible_row(settings, spec, (counts or {}).get(spec.id)) for spec in rows(settings) if spec.kind.custom]
 
 
 def credential_posture(specs: Iterable[BackendSpec]) -> str:
