@@ -263,10 +263,14 @@ async def _discover(settings: Settings) -> list[dict[str, Any]]:
 @main.command()
 @click.option("--config", "config", type=EXISTING_FILE, help=CONFIG_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def inventory(config: str | None, as_json: bool) -> None:
+@click.option("--url", default=None, help="A running lip (http://host:port): its lists' state (refreshes, failures).")
+def inventory(config: str | None, as_json: bool, url: str | None) -> None:
     """List every backend's models (discovering them from providers that have no static list)."""
     console = _console(highlight=False)
     settings = _settings_or_exit(_config(config), console)
+    if url:
+        _live_inventory(url.rstrip("/"), settings, as_json, console)
+        return
     snapshot = views.inventory(settings, asyncio.run(_discover(settings)))
     if as_json:
         _echo_json(snapshot)
@@ -276,6 +280,22 @@ def inventory(config: str | None, as_json: bool) -> None:
         console.print(f"[bold]{row['id']}[/] (prefix {row['prefix']}, source {row['source']}, {state})")
         for model in row["models"]:
             console.print(f"  {model}", markup=False)
+
+
+def _live_inventory(url: str, settings: Settings, as_json: bool, console: Console) -> None:
+    """A running lip's model lists as its GET /v1/diagnostics shows them (a failed refresh: ``stale``)."""
+    state = read_live(url, "/v1/diagnostics", settings.config.server.client_api_key_env_var_root)
+    rows = [{"id": b["id"], "prefix": b["prefix"], **b.get("inventory", {})} for b in state.get("backends", [])]
+    if as_json:
+        _echo_json({"backends": rows})
+        return
+    for row in rows:
+        error = f": {row['error']}" if row.get("error") else ""
+        console.print(
+            f"{row['id']} (prefix {row['prefix']}, source {row.get('source')}): {row.get('models')} models, "
+            f"{row.get('state')}{error}; {row.get('failures', 0)} failed fetch(es)",
+            markup=False,
+        )
 
 
 @main.command()

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
-from lip.config.durations import seconds
+from lip.config.durations import Duration
 from lip.tokenizer import SUPPORTED as TOKENIZERS
 from lip.tokenizer import normalize as normalize_tokenizer
 
@@ -169,10 +169,8 @@ class ModelInventoryConfig(Strict):
     ``discovery_timeout_s``. Durations are seconds or Go duration strings (``90s``, ``1h``)."""
 
     refresh_enabled: bool = True
-    refresh_interval: float = Field(default=MIN_REFRESH_S, gt=0)
-    fetch_timeout: float | None = Field(default=None, gt=0)
-
-    _durations = field_validator("refresh_interval", "fetch_timeout", mode="before")(seconds)
+    refresh_interval: Duration = Field(default=MIN_REFRESH_S, gt=0)
+    fetch_timeout: Duration | None = Field(default=None, gt=0)
 
     @property
     def refresh_s(self) -> float:
