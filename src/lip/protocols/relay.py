@@ -84,12 +84,12 @@ class RelayWatch:
         else:
             self._prev, self._last = self._last, chunk
         if not self.complete:
-            seam = self._tail + chunk[:OVERLAP]  # a marker split across the previous chunks and this one
+            window = self._tail + chunk  # a marker split across the previous chunks and this one is whole here
             for marker in self._markers:
-                if marker in chunk or marker in seam:
+                if marker in window:
                     self.complete = True
                     break
-            self._tail = (self._tail + chunk[-OVERLAP:])[-OVERLAP:]
+            self._tail = window[-OVERLAP:]
         if self.complete and self._redact is not None and b"error" in chunk and _carries(self._rules, chunk):
             return self._redact(chunk)
         fix = self._fix
