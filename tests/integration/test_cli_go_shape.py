@@ -15,6 +15,7 @@ from click.testing import CliRunner, Result
 
 from lip.backends.presets import KINDS
 from lip.cli import main
+from lip.protocols.registry import codecs
 from tests.fakes import FakeProvider
 from tests.harness import CANARY, backend_row
 
@@ -147,7 +148,8 @@ async def test_inventory_json_counts_discovered_models_in_the_compatible_rows(
     result = await asyncio.to_thread(run, "inventory", "--json", "--config", config, env={"DISC_KEY": CANARY})
     assert result.exit_code == 0, result.output
     snapshot = orjson.loads(result.stdout)
-    assert [f["id"] for f in snapshot["frontends"]] == ["openai_chat", "openai_responses", "anthropic_messages"]
+    assert [f["id"] for f in snapshot["frontends"]] == [codec.name for codec in codecs()]
+    assert {"openai_chat", "openai_responses", "anthropic_messages"} <= {f["id"] for f in snapshot["frontends"]}
     backends = {row["id"]: row for row in snapshot["backends"]}
     assert backends["disc"] == {
         "id": "disc",

@@ -10,9 +10,6 @@ from lip.config.durations import Duration
 from lip.tokenizer import SUPPORTED as TOKENIZERS
 from lip.tokenizer import normalize as normalize_tokenizer
 
-from lip.tokenizer import SUPPORTED as TOKENIZERS
-from lip.tokenizer import normalize as normalize_tokenizer
-
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -106,16 +103,6 @@ class BackendSettings(Strict):
     output_tokens: int | None = Field(default=None, ge=0)
     tool_name: str | None = Field(default=None, min_length=1)  # it answers with a call of this tool after the text
     tool_args: str = "{}"  # the call's arguments, as sent (the Go project's repair examples send broken JSON)
-
-    @field_validator("tokenizer")
-    @classmethod
-    def _tokenizer(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        name = normalize_tokenizer(value)
-        if name is None:
-            raise ValueError(f"unknown tokenizer {value!r} (supported: {', '.join(TOKENIZERS)})")
-        return name
 
     @field_validator("tokenizer")
     @classmethod
