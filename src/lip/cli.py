@@ -19,7 +19,7 @@ import orjson
 
 from lip import __version__
 from lip import cli_views as views
-from lip.cli_keys import keys, read_live
+from lip.cli_keys import given_config, keys, read_live
 from lip.config.load import (
     DEFAULT_SOURCE,
     BackendSpec,
@@ -109,23 +109,13 @@ def main(ctx: click.Context, config: str | None) -> None:
     ctx.obj = config
 
 
-def _config(given: str | None, *, exists: bool = True) -> str | None:
-    """The subcommand's ``--config`` (the last one given), else the group's; a missing file is a usage error."""
-    if given is not None:
-        return given
-    group = click.get_current_context().find_root().obj
-    if group is not None and exists and not os.path.isfile(group):
-        raise click.BadParameter(f"File {group!r} does not exist.", param_hint="'--config'")
-    return cast("str | None", group)
-
-
 @main.command("check-config")
 @click.option("--config", "config", type=EXISTING_FILE, help=CONFIG_HELP)
 @click.option("--strict", is_flag=True, help="Treat warnings (e.g. the Go project's settings lip ignores) as errors.")
 def check_config(config: str | None, strict: bool) -> None:
     """Validate a config without touching the network; exit 0 when valid, 1 with every problem listed."""
     console = _console(highlight=False)
-    settings = _settings_or_exit(_config(config), console)
+    settings = _settings_or_exit(given_config(config), console)
     if strict and settings.warnings:
         _fail(ConfigError([f"{w} (an error under --strict)" for w in settings.warnings]), console)
     _client_keys_or_exit(settings, console)
@@ -183,7 +173,7 @@ def _resilience(spec: BackendSpec) -> tuple[str, str, str, str]:
 def routes(config: str | None, url: str | None, as_json: bool) -> None:
     """Show how prefixes, aliases and the default route resolve, and each backend's timeouts and limits."""
     console = _console(highlight=False)
-    settings = _settings_or_exit(_config(config), console)
+    settings = _settings_or_exit(given_config(config), console)
     if as_json:
         _echo_json(views.routes(settings))
         return
@@ -267,7 +257,7 @@ async def _discover(settings: Settings) -> list[dict[str, Any]]:
 def inventory(config: str | None, as_json: bool, url: str | None) -> None:
     """List every backend's models (discovering them from providers that have no static list)."""
     console = _console(highlight=False)
-    settings = _settings_or_exit(_config(config), console)
+    settings = _settings_or_exit(given_config(config), console)
     if url:
         _live_inventory(url.rstrip("/"), settings, as_json, console)
         return
@@ -302,7 +292,7 @@ def _live_inventory(url: str, settings: Settings, as_json: bool, console: Consol
 @click.option("--config", "config", type=EXISTING_FILE, help=CONFIG_HELP)
 def inspect(config: str | None) -> None:
     """Print the backend kinds lip has built in and each configured row, as JSON (no network)."""
-    _echo_json(views.inspect(_settings_or_exit(_config(config), _console(highlight=False))))
+    _echo_json(views.inspect(_settings_or_exit(given_config(config), _console(highlight=False))))
 
 
 def _echo_json(data: object) -> None:
@@ -397,7 +387,7 @@ def serve(
     from lip.process import serve as serve_forever
 
     console = cast("Console", _LazyConsole(stderr=True, highlight=False))
-    config = _config(config, exists=False)
+    config = given_config(config, exists=False)
     settings = _settings_or_exit(config, console)
     _client_keys_or_exit(settings, console)
     server, logs = settings.config.server, settings.config.logging

@@ -197,3 +197,12 @@ def test_no_secret_reaches_any_output(tmp_path: Path, command: list[str]) -> Non
     assert CANARY not in result.output
     if command[0] != "check-config":  # the one that prints no URL
         assert "token=***" in result.output
+
+
+def test_keys_take_the_config_given_before_the_command(tmp_path: Path) -> None:
+    config = write(tmp_path, {**stub("s"), "server": {"client_keys_file": "keys.yaml"}})
+    made = run("--config", config, "keys", "add", "team-a")
+    assert made.exit_code == 0, made.output
+    listed = run("--config", config, "keys", "list")
+    assert listed.exit_code == 0 and "team-a" in listed.output
+    assert (tmp_path / "keys.yaml").exists()
