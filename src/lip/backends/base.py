@@ -72,12 +72,18 @@ Opened = RelayBody | RelayStream | EventStream
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """One attempt of a plan: a backend, the native model name and per-leaf parameter overrides."""
+    """One attempt of a plan: a backend, the native model name, per-leaf parameter overrides and the leaf's
+    annotations (lip.routing.selector): its race, its time to first output, the prompt sizes it takes."""
 
     backend: Backend
     model: str
     params: tuple[tuple[str, str], ...] = ()
     label: str = field(default="")
+    race: int = 0  # consecutive targets with the same non-zero number are the legs of one race ('!')
+    handicap_s: float = 0.0  # seconds a race leg waits before it starts
+    ttft_s: float | None = None  # seconds this attempt may take to its first output ([ttft_timeout])
+    min_context: int | None = None  # tokens ([min_context]); skipping by size is lip.routing's sessions' part
+    max_context: int | None = None
 
     @property
     def leaf(self) -> str:

@@ -21,7 +21,7 @@ from lip.inventory import Inventory
 from lip.routing.failover import go_on, reason
 from lip.routing.health import Health
 from lip.routing.overrides import apply_overrides
-from lip.routing.plan import Planner
+from lip.routing.plan import Plan, Planner
 
 C = TypeVar("C", contravariant=True)
 
@@ -54,11 +54,13 @@ class Router:
         self.health = health
         self.inventory = inventory
 
-    def plan(self, model: str) -> list[Target]:
+    def plan(self, model: str, *, first: bool = False) -> Plan:
         """The attempts for ``model`` in failover order, open circuits last-resort only (lip.routing.health), at most
-        ``routing.max_attempts`` of them."""
-        limit = self.planner.settings.config.routing.max_attempts
-        return self.health.order(self.planner.plan(model))[:limit]
+        ``routing.max_attempts`` of them; ``first``: the request opens its session (``[first]`` steering,
+        lip.routing.plan)."""
+        plan = self.planner.plan(model, first=first)
+        plan.targets = _at_most(self.health.order(plan.targets), self.planner.settings.config.routing.max_attempts)
+        return plan
 
     async def open(
         self,
@@ -132,3 +134,18 @@ def _whole(client: Client[C], head: Request, ctx: C) -> Request:
         return client.decode_full(head, ctx)
     except LipError:
         return head
+
+
+def _at_most(targets: list[Target], attempts: int | None) -> list[Target]:
+    """The first ``attempts`` attempts of ``targets`` (all when None); a race's legs are one attempt."""
+    if attempts is None:
+        return targets
+    kept: list[Target] = []
+    for position, target in enumerate(targets):
+        joins = position > 0 and target.race != 0 and target.race == targets[position - 1].race
+        if not joins:
+            attempts -= 1
+            if attempts < 0:
+                break
+        kept.append(target)
+    return kept
