@@ -32,7 +32,6 @@ from lip.errors import (
     UpstreamProtocolError,
     UpstreamStatusError,
 )
-from lip.protocols.chat_reasoning import place_reasoning
 from lip.protocols.codec import Codec, HttpDialect, StreamDecoder
 from lip.protocols.sse import SSEDecoder, SSEEvent
 
@@ -111,6 +110,7 @@ class HttpBackend:
         self.session = session
         self.dialect = codec.dialect if codec is not None else NO_DIALECT
         self.auth = spec.kind.auth or self.dialect.auth  # a preset may authenticate its own way (Azure's api-key)
+        self.respell = self.dialect.respelling(spec)  # this provider's spelling of a translated body, if its own
         self.keys = KeyRing.of(
             read_numbered(env, spec.key_root, from_one=spec.kind.key_from_one) if spec.key_root else []
         )
@@ -248,9 +248,10 @@ class HttpBackend:
     def _scrubbed(self, batch: list[Event]) -> list[Event]:
         """A batch of translated events whose error events are redacted (an upstream's error event may quote a
         key); the events themselves are passed on as they are."""
-        for event in batch:
-            if type(event) is StreamError:
-                self._redact_error(event.error)
+        if StreamError in map(type, batch):  # rare; the search runs in C, not once per event in Python
+            for event in batch:
+                if type(event) is StreamError:
+                    self._redact_error(event.error)
         return batch
 
     def _excerpt(self, text: str) -> str:
@@ -355,7 +356,8 @@ class HttpBackend:
     async def _open_events(self, request: Request, target: Target, headers: Mapping[str, str]) -> Opened:
         codec = self.codec
         assert codec is not None
-        body = orjson.dumps(self._quirks(codec.encode_request(request, target.model)))
+        encoded = codec.encode_request(request, target.model)
+        body = orjson.dumps(self.respell(encoded) if self.respell is not None else encoded)
         call = await self._send(body, request.stream, headers, self.call_url(target.model, request.stream))
         close = self._release_closer(call)
         try:
@@ -395,13 +397,6 @@ class HttpBackend:
             await close()
             raise
         return EventStream(self._scrubbed(batch), _decode(chunks, sse, decoder, self._scrubbed), close)
-
-    def _quirks(self, body: dict[str, Any]) -> dict[str, Any]:
-        """What this provider spells differently from its protocol's common form (a preset's data or the row's)."""
-        field = self.spec.max_tokens_field
-        if field != "max_tokens" and "max_tokens" in body:
-            body[field] = body.pop("max_tokens")
-        return place_reasoning(body, self.spec.reasoning_field)
 
     # ---- models
 

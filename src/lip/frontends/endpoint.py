@@ -47,7 +47,8 @@ from lip.protocols.codec import Codec
 from lip.protocols.counts import BAD_USAGE
 from lip.protocols.fields import MAX_SELECTOR
 from lip.protocols.ratelimit import rate_limit_headers
-from lip.protocols.relay import RelayWatch, body_usage, fix_body_stop
+from lip.protocols.registry import forwarded_client_headers
+from lip.protocols.relay import RelayWatch, body_usage, fix_body_stop, one_answer
 from lip.quotas import Admission
 from lip.requestid import id_header, request_id
 from lip.runtime import Runtime, runtime_of
@@ -231,8 +232,8 @@ class Endpoint(Generic[C]):
         match opened:
             case RelayBody(body=body, content_type=content_type, parsed=parsed):
                 exchange.status = 200
-                self._relayed_usage(exchange, body_usage(self.codec.name, parsed))
-                if single_choice(request) and fix_body_stop(self.codec.name, parsed):
+                self._relayed_usage(exchange, body_usage(self.codec.relay, parsed))
+                if one_answer(self.codec.relay, request.raw) and fix_body_stop(self.codec.relay, parsed):
                     body = orjson.dumps(parsed)
                     exchange.repairs.append(STOP_REWRITTEN)
                 return web.Response(body=body, status=200, headers={**headers, "Content-Type": content_type})
@@ -254,7 +255,7 @@ class Endpoint(Generic[C]):
         response: web.StreamResponse,
     ) -> web.StreamResponse:
         exchange.status, exchange.streamed = 200, True
-        watch = RelayWatch(self.codec.name, opened.redact, fix_stop=single_choice(request))
+        watch = RelayWatch(self.codec.relay, opened.redact, fix_stop=one_answer(self.codec.relay, request.raw))
         try:
             await response.prepare(http)
             await response.write(watch.feed(opened.first))  # sends the headers too
@@ -306,10 +307,11 @@ class Endpoint(Generic[C]):
                     keep = self.keeps_content
                     async for batch in _batches(opened, exchange.bodies):
                         out = bytearray()
+                        repairs = Repair in map(type, batch)  # rare: looked for once a batch, in C
                         for event in batch:
                             if keep or type(event) not in DELTAS:
                                 collector.feed(event)
-                                if type(event) is Repair:
+                                if repairs and type(event) is Repair:
                                     continue  # counted by the collector, never encoded
                             out += encoder.encode(event)
                             if collector.error is not None:
@@ -408,16 +410,11 @@ def route_of(http: web.Request, model: str) -> str:
     return route
 
 
-def single_choice(request: Request) -> bool:
-    """Whether the client asked for one answer (a Chat ``n`` of several makes per-choice stop fixes ambiguous)."""
-    n = request.raw.get("n")
-    return n is None or n == 1
-
-
 def forwarded_headers(http: web.Request) -> dict[str, str]:
-    """Client headers a same-protocol upstream should see; never the client's own credentials."""
+    """Client headers a same-protocol upstream should see (the codecs' dialects name them); never the client's own
+    credentials."""
     out: dict[str, str] = {}
-    for name in ("anthropic-version", "anthropic-beta"):
+    for name in forwarded_client_headers():
         value = http.headers.get(name)
         if value:
             out[name] = value

@@ -23,13 +23,43 @@ from lip.errors import LipError
 from lip.protocols.sse import SSEEvent
 
 Listing = dict[str, Any]  # a model list as a client (or lip's discovery) reads it
+BodyFix = Callable[[dict[str, Any]], dict[str, Any]]  # an encoded request body -> the body to send (may be the same)
+
+
+class Spelling(Protocol):
+    """A backend's word on how its provider spells fields its protocol has several spellings of (a row's settings,
+    else its preset's: ``lip.config.load.BackendSpec``). Read by the protocol whose fields they name."""
+
+    @property
+    def max_tokens_field(self) -> str: ...
+
+    @property
+    def reasoning_field(self) -> str: ...
+
+
+def _common_spelling(spelling: Spelling) -> BodyFix | None:
+    return None
+
+
+def _says_nothing(body: Any) -> bool:
+    return False
+
+
+def error_code_in(body: Any, codes: frozenset[str]) -> bool:
+    """Whether an upstream error body's ``error`` object has a ``code`` or ``type`` among ``codes`` (the shape the
+    OpenAI and Anthropic protocols share)."""
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return False
+    return any(isinstance(value, str) and value in codes for value in (error.get("code"), error.get("type")))
 
 
 @dataclass(frozen=True, slots=True)
 class HttpDialect:
     """How a protocol is spoken over HTTP: the call's path (from the model and the stream flag), how a key is sent,
-    which client headers go along, where the model list is and how it pages. Paths are joined to a backend's base
-    URL by the backend (``lip.config.load.join_url``)."""
+    which client headers go along, where the model list is and how it pages, and how a provider's spelling of a
+    translated body differs from the codec's. Paths are joined to a backend's base URL by the backend
+    (``lip.config.load.join_url``)."""
 
     call_path: str  # may name ``{model}`` (quoted into the path) for protocols that put the model in the URL
     models_path: str
@@ -41,6 +71,10 @@ class HttpDialect:
     models_page: tuple[str, int] | None = None  # paged lists: (size parameter, largest page size)
     models_cursor: tuple[str, str, str] | None = None  # (parameter, field holding its next value, "more" flag field)
     count_tokens_path: str | None = None  # the token-counting call, where the protocol has one
+    # a backend's fix of every translated body, asked once per backend; None: it sends the codec's body as it is
+    respelling: Callable[[Spelling], BodyFix | None] = _common_spelling
+    # whether an upstream's error body says the model does not exist there (a 404 says so in any protocol)
+    model_missing: Callable[[Any], bool] = _says_nothing
     backend_fields: tuple[str, ...] = ()  # backend config fields only this protocol reads (others refuse them)
 
     @property
@@ -115,6 +149,7 @@ class RelayRules:
     stop_fix: StopFix | None = None
     fix_body_stop: Callable[[dict[str, Any]], bool] = _no_body_fix  # the same fix on a whole JSON body
     usage_field: str = "usage"  # the key whose object holds usage, in stream events and whole bodies
+    answers_field: str | None = None  # the request field asking for several answers (the stop fix is then skipped)
     # the usage objects found, in order -> their usage (None: none) and whether a value was not a count (dropped)
     read_usage: Callable[[list[dict[str, Any]]], tuple[Usage | None, bool]] = _no_usage
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
 
 from lip.backends.base import Target
 from lip.errors import (
@@ -25,10 +24,10 @@ from lip.errors import (
     UpstreamTimeout,
     UpstreamUnreachable,
 )
+from lip.protocols.registry import says_model_missing
 
 log = logging.getLogger(__name__)
 FAILOVER_STATUSES = frozenset({401, 403, 404, 408, 409, 425, 429})
-MODEL_NOT_FOUND_CODES = frozenset({"model_not_found", "not_found_error"})
 LEAF_ERRORS = (
     UpstreamUnreachable,
     UpstreamTimeout,
@@ -39,21 +38,13 @@ LEAF_ERRORS = (
 )
 
 
-def _error_codes(body: Any) -> set[str]:
-    """``code`` and ``type`` of a structured upstream error body (OpenAI and Anthropic shapes)."""
-    error = body.get("error") if isinstance(body, dict) else None
-    if not isinstance(error, dict):
-        return set()
-    return {str(error[k]) for k in ("code", "type") if isinstance(error.get(k), str)}
-
-
 def is_model_not_found(error: LipError) -> bool:
-    """The leaf does not serve this model: a 404, or an error body whose code says so."""
+    """The leaf does not serve this model: a 404, or an error body that says so (read by the codecs' dialects)."""
     if isinstance(error, ModelNotFound):
         return True
     if not isinstance(error, UpstreamStatusError):
         return False
-    return error.upstream_status == 404 or bool(_error_codes(error.body) & MODEL_NOT_FOUND_CODES)
+    return error.upstream_status == 404 or says_model_missing(error.body)
 
 
 def should_fail_over(error: LipError) -> bool:

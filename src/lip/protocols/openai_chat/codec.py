@@ -6,8 +6,9 @@ Mapping decisions (see docs/protocol-mapping.md):
   turns. Towards a Chat backend the system prompt is one ``system`` message and ``max_tokens`` the max-tokens field
   (the most widely supported); an effort goes as ``reasoning_effort``, and a thinking budget without one as the
   effort ``effort_for_budget`` names. An assistant turn's reasoning text goes back as ``reasoning_content``
-  (DeepSeek, Kimi and GLM refuse a tool loop without it); the backend renames or drops the field per its
-  ``reasoning_field`` (``chat_reasoning.place_reasoning``). Proofs (signatures, encrypted content) are dropped.
+  (DeepSeek, Kimi and GLM refuse a tool loop without it). A backend's ``reasoning_field`` renames or drops that
+  field, and its ``max_tokens_field`` renames ``max_tokens`` (``spelling``, through the dialect). Proofs
+  (signatures, encrypted content) are dropped.
 - A freeform (custom) tool goes as a function taking one string ``input``, described as one (``freeform``); its
   calls are unwrapped on the way back.
 - A tool message takes text only: a result's images follow the tool messages in a user message, labelled with the

@@ -8,11 +8,25 @@ from collections.abc import Sequence
 from typing import Any
 
 from lip.canonical.events import Usage
-from lip.protocols.codec import HttpDialect, ListedModel, ModelList, RawParams, RelayRules, StopFix
+from lip.protocols.codec import HttpDialect, ListedModel, ModelList, RawParams, RelayRules, StopFix, error_code_in
 from lip.protocols.openai_chat.decoder import usage_from
+from lip.protocols.openai_chat.spelling import respelling
 
-# a Chat row may say where max tokens go and where reasoning goes back (lip.backends.http, chat_reasoning)
-DIALECT = HttpDialect("chat/completions", "models", backend_fields=("max_tokens_field", "reasoning_field"))
+
+def model_missing(body: Any) -> bool:
+    """OpenAI's error code for a model the key cannot use or that does not exist."""
+    return error_code_in(body, MODEL_MISSING)
+
+
+MODEL_MISSING = frozenset({"model_not_found"})
+# a Chat row may say where max tokens go and where reasoning goes back (spelling.py)
+DIALECT = HttpDialect(
+    "chat/completions",
+    "models",
+    respelling=respelling,
+    model_missing=model_missing,
+    backend_fields=("max_tokens_field", "reasoning_field"),
+)
 ROUTES = ("/v1/chat/completions", "/chat/completions")
 CLIENT_KEY_HEADERS = ("api-key",)  # Azure OpenAI's clients
 RAW_PARAMS: RawParams = {"max_tokens": (("max_completion_tokens",), ("max_tokens",))}
@@ -47,6 +61,7 @@ RELAY = RelayRules(
         rb'\1"tool_calls"',
     ),
     fix_body_stop=fix_body_stop,
+    answers_field="n",
     read_usage=last_usage,
 )
 

@@ -1,6 +1,6 @@
 """OpenAI Responses codec: request decode/encode, typed event stream <-> canonical events, previous_response_id.
 
-Mapping decisions (see docs/protocol-mapping.md; item-level ones are in ``openai_responses.items``):
+Mapping decisions (see docs/protocol-mapping.md; item-level ones are in ``openai_responses.items`` and ``output``):
 
 - Towards a Responses backend lip keeps the state itself: ``store: false`` always, the conversation sent whole,
   never ``previous_response_id``. ``include: ["reasoning.encrypted_content"]`` is asked for only when reasoning

@@ -7,9 +7,10 @@ from typing import Any
 
 from lip.canonical.events import Usage
 from lip.protocols.codec import HttpDialect, RawParams, RelayRules
+from lip.protocols.openai_chat import facts as chat_facts
 from lip.protocols.openai_responses.decoder import usage_from
 
-DIALECT = HttpDialect("responses", "models")
+DIALECT = HttpDialect("responses", "models", model_missing=chat_facts.model_missing)  # OpenAI's error shape
 ROUTES = ("/v1/responses",)
 RAW_PARAMS: RawParams = {"max_tokens": (("max_output_tokens",),), "reasoning_effort": (("reasoning", "effort"),)}
 
