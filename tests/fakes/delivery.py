@@ -112,7 +112,7 @@ def static_response(family: Family, action: StaticAction) -> web.Response:
         frame = (b"event: error\n" if family == "anthropic" else b"") + b"data: " + event + b"\n\n"
         return _response(family, action.status, frame, _SSE_HEADERS["content-type"], {"cache-control": "no-cache"})
     payload = action.body or _native_error(family, action.status, action.message)
-    return _response(family, 200, json_bytes(payload), "application/json", {})
+    return _response(family, 200, json_bytes(payload), action.content_type, {})
 
 
 async def deliver(request: web.Request, endpoint: Endpoint, body: dict[str, Any], action: Action) -> web.StreamResponse:

@@ -16,11 +16,11 @@ from typing import Any
 import aiohttp
 import orjson
 
-from lip.backends.base import EventStream, Opened, RelayBody, RelayStream, Target
+from lip.backends.base import Closer, EventStream, Opened, RelayBody, RelayStream, Target
 from lip.backends.splice import splice
-from lip.backends.upstream import UpstreamCall, get_json, post
+from lip.backends.upstream import UpstreamCall, bare_json, get_json, post, read_rest
 from lip.bodylog import TRACE
-from lip.canonical.events import Event, Repair, StreamError
+from lip.canonical.events import Event, Repair, StreamError, ToolCallStart
 from lip.canonical.request import Request
 from lip.canonical.think_tags import ThinkTags
 from lip.config.load import BackendSpec, join_url
@@ -319,21 +319,24 @@ class HttpBackend:
         try:
             if not request.stream or "json" in call.content_type:
                 data = await call.read_body()
-                await close()
-                answer = self._answer(data)
-                if request.stream:  # a stream was asked for and a whole answer came: lip serves it as one
-                    return EventStream(
-                        [Repair(WHOLE_BODY_FOR_STREAM), *self.codec.decode_response(answer, request)], _empty()
-                    )
-                return RelayBody(data, call.content_type, answer)
-            first, rest = await call.first_chunk()
-            if not first:
-                raise UpstreamProtocolError(f"backend '{self.id}': the upstream sent an empty stream")
+            else:
+                first, rest = await call.first_chunk()
+                if not first:
+                    raise UpstreamProtocolError(f"backend '{self.id}': the upstream sent an empty stream")
+                if not bare_json(first):
+                    spliced = functools.partial(splice, call) if TRACE.get() is None else None  # a trace reads rest
+                    return RelayStream(first, rest, close, call.content_type, self._redacted_bytes, spliced)
+                data = await read_rest(first, rest, call.what)  # labelled SSE, but one JSON object (an error)
+            await close()
+            answer = self._answer(data)
+            if request.stream:  # a stream was asked for and a whole answer came: lip serves it as one
+                return EventStream(
+                    [Repair(WHOLE_BODY_FOR_STREAM), *self.codec.decode_response(answer, request)], _empty()
+                )
+            return RelayBody(data, call.content_type, answer)
         except BaseException:
             await close()
             raise
-        spliced = functools.partial(splice, call) if TRACE.get() is None else None  # a trace reads ``rest``
-        return RelayStream(first, rest, close, call.content_type, self._redacted_bytes, spliced)
 
     def _answer(self, data: bytes) -> dict[str, Any]:
         """A whole 200 body, parsed; it must be a JSON object and not an error object (some providers send errors
@@ -362,15 +365,11 @@ class HttpBackend:
         close = self._release_closer(call)
         try:
             if not request.stream or "json" in call.content_type:
-                data = await call.read_body()
-                await close()
-                events = codec.decode_response(self._answer(data), request)
-                if self.spec.think_tags:
-                    events = ThinkTags().feed(events)
-                if request.stream:  # a stream was asked for and a whole answer came: lip serves it as one
-                    events.insert(0, Repair(WHOLE_BODY_FOR_STREAM))
-                return EventStream(events, _empty())
+                return await self._whole_events(await call.read_body(), request, close)
             first, rest = await call.first_chunk(hold=True)
+            if bare_json(first):  # labelled SSE, but one JSON object (an error)
+                call.answered()
+                return await self._whole_events(await read_rest(first, rest, call.what), request, close)
             decoder = codec.stream_decoder(request)
             if self.spec.think_tags:
                 decoder = ThinkTagDecoder(decoder)
@@ -396,7 +395,19 @@ class HttpBackend:
         except BaseException:
             await close()
             raise
-        return EventStream(self._scrubbed(batch), _decode(chunks, sse, decoder, self._scrubbed), close)
+        decoded = _decode(chunks, sse, decoder, self._scrubbed, call.answered, _holding(batch))
+        return EventStream(self._scrubbed(batch), decoded, close)
+
+    async def _whole_events(self, data: bytes, request: Request, close: Closer) -> EventStream:
+        """A whole answer's events (the upstream's error raised, see ``_answer``); the call is closed first."""
+        assert self.codec is not None
+        await close()
+        events = self.codec.decode_response(self._answer(data), request)
+        if self.spec.think_tags:
+            events = ThinkTags().feed(events)
+        if request.stream:  # a stream was asked for and a whole answer came: lip serves it as one
+            events.insert(0, Repair(WHOLE_BODY_FOR_STREAM))
+        return EventStream(events, _empty())
 
     # ---- models
 
@@ -450,6 +461,13 @@ def _answers(batch: Sequence[Event]) -> bool:
     return any(type(e) is not Repair for e in batch)
 
 
+def _holding(batch: Sequence[Event]) -> bool:
+    """Whether ``batch`` (one that answers) ends by starting a custom tool call: decoders hold its input back until
+    it is whole, so the chunks that carry it make no event and are progress all the same."""
+    last = batch[-1] if batch else None
+    return type(last) is ToolCallStart and last.kind == "custom"
+
+
 class ThinkTagDecoder:
     """A stream decoder whose events pass through ``ThinkTags`` (the backend's ``think_tags`` is on)."""
 
@@ -472,13 +490,24 @@ async def _empty() -> AsyncIterator[Sequence[Event]]:
 
 
 async def _decode(
-    chunks: AsyncIterator[bytes], sse: SSEDecoder, decoder: Any, scrubbed: Callable[[list[Event]], list[Event]]
+    chunks: AsyncIterator[bytes],
+    sse: SSEDecoder,
+    decoder: Any,
+    scrubbed: Callable[[list[Event]], list[Event]],
+    answered: Callable[[], None],
+    holding: bool,
 ) -> AsyncIterator[Sequence[Event]]:
     """Upstream bytes -> SSE events -> canonical event batches (error events redacted by ``scrubbed``); upstream
-    failures become a StreamError."""
+    failures become a StreamError. ``answered`` is told of every batch that holds an event other than a repair note
+    (or of any chunk while a custom tool call's input is held back, see ``_holding``): only those end an idle gap."""
     try:
         async for chunk in chunks:
             batch = [e for s in sse.feed(chunk) for e in decoder.feed(s)]
+            if batch and (type(batch[-1]) is not Repair or _answers(batch)):
+                answered()
+                holding = _holding(batch)
+            elif holding:
+                answered()
             if batch:
                 yield scrubbed(batch)
         tail = [e for s in sse.flush() for e in decoder.feed(s)] + decoder.finish()
