@@ -33,10 +33,11 @@ class Router:
         self.inventory = inventory
 
     def plan(self, model: str, *, first: bool = False) -> Plan:
-        """The attempts for ``model`` in failover order, open circuits last-resort only (lip.routing.health);
-        ``first``: the request opens its session (``[first]`` steering, lip.routing.plan)."""
+        """The attempts for ``model`` in failover order, open circuits last-resort only (lip.routing.health), at most
+        ``routing.max_attempts`` of them; ``first``: the request opens its session (``[first]`` steering,
+        lip.routing.plan)."""
         plan = self.planner.plan(model, first=first)
-        plan.targets = self.health.order(plan.targets)
+        plan.targets = _at_most(self.health.order(plan.targets), self.planner.settings.config.routing.max_attempts)
         return plan
 
     async def open(
@@ -88,3 +89,18 @@ class Router:
 
 async def _close(routed: Routed) -> None:
     await close(routed.opened)
+
+
+def _at_most(targets: list[Target], attempts: int | None) -> list[Target]:
+    """The first ``attempts`` attempts of ``targets`` (all when None); a race's legs are one attempt."""
+    if attempts is None:
+        return targets
+    kept: list[Target] = []
+    for position, target in enumerate(targets):
+        joins = position > 0 and target.race != 0 and target.race == targets[position - 1].race
+        if not joins:
+            attempts -= 1
+            if attempts < 0:
+                break
+        kept.append(target)
+    return kept
