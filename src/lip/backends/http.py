@@ -120,7 +120,8 @@ class HttpBackend:
         self.url = join_url(spec.base_url, self.dialect.call_path) if self.dialect.fixed else None  # joined once
         self.models_url = join_url(spec.base_url, self.dialect.models_path)
         count_path = self.dialect.count_tokens_path
-        self.count_tokens_url = join_url(spec.base_url, count_path) if count_path is not None else None
+        fixed_count = count_path is not None and "{model}" not in count_path
+        self.count_tokens_url = join_url(spec.base_url, count_path or "") if fixed_count else None  # joined once
         self._static_names = frozenset(name.lower() for name in spec.settings.headers)  # replace lip's own, any case
 
     @property
@@ -153,6 +154,13 @@ class HttpBackend:
                 headers["tracestate"] = client_headers["tracestate"]
         return headers
 
+    def count_url(self, model: str) -> str | None:
+        """Where a count-tokens call for ``model`` goes; None when the protocol has none."""
+        if self.count_tokens_url is not None:
+            return self.count_tokens_url
+        path = self.dialect.count_tokens_path_for(model)
+        return join_url(self.base_url, path) if path is not None else None
+
     def call_url(self, model: str, stream: bool) -> str:
         """Where a call for ``model`` goes (the same URL for every call of most protocols)."""
         if self.url is not None:
@@ -171,8 +179,12 @@ class HttpBackend:
             try:
                 return await self._post(body, key, stream, client_headers, what, url)
             except UpstreamStatusError as exc:
-                if exc.upstream_status == 401:
-                    log.warning("%s: an API key was rejected (401); disabled until the config is reloaded", what)
+                if exc.upstream_status == 401 or self.dialect.key_rejected(exc.upstream_status, exc.body):
+                    log.warning(
+                        "%s: an API key was rejected (HTTP %d); disabled until the config is reloaded",
+                        what,
+                        exc.upstream_status,
+                    )
                     self.keys.disable(key)
                 elif exc.upstream_status == 429:
                     cooldown = exc.retry_after if exc.retry_after is not None else DEFAULT_COOLDOWN_S
@@ -267,11 +279,12 @@ class HttpBackend:
         """The upstream's count-tokens answer for a request in its own protocol (the client's body with the native
         model, to the dialect's count path); None for a request it would have to translate, or a protocol that
         cannot count."""
-        if request.protocol != self.protocol or self.codec is None or self.count_tokens_url is None:
+        url = self.count_url(target.model)
+        if request.protocol != self.protocol or self.codec is None or url is None:
             return None
         body = orjson.dumps(self.codec.with_model(request.raw, target.model))
         try:
-            call = await self._send(body, False, headers, self.count_tokens_url)
+            call = await self._send(body, False, headers, url)
             try:
                 data = await call.read_body()
             finally:
@@ -437,7 +450,7 @@ class HttpBackend:
             data = dialect.models_of(body)
             if data is None:
                 raise UpstreamProtocolError(f"backend '{self.id}': the model list has no '{dialect.models_key}' array")
-            models += [m for m in data if isinstance(m, dict) and isinstance(m.get("id"), str)]
+            models += [entry for entry in map(dialect.model_entry, data) if entry is not None]
             params = dialect.next_models_params(body, params) if data else None
             if params is None:
                 break

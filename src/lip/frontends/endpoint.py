@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -43,7 +43,7 @@ from lip.frontends.keepalive import KeepAlive, interval_for
 from lip.frontends.sink import ClientSink
 from lip.lifecycle import drain_scope
 from lip.middlewares import KEY
-from lip.protocols.codec import Codec
+from lip.protocols.codec import Codec, StreamFraming
 from lip.protocols.counts import BAD_USAGE
 from lip.protocols.fields import MAX_SELECTOR
 from lip.protocols.ratelimit import rate_limit_headers
@@ -72,9 +72,20 @@ class Context:
     exchange: Exchange
     client_headers: dict[str, str]  # the client's headers a same-protocol upstream should see (never its key)
     route: str = ""  # the selector planned: the X-LIP-Route header's, else the body's model
+    framing: StreamFraming | None = None  # a stream's framing when the client asked for another than SSE
 
 
 C = TypeVar("C", bound=Context)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True, slots=True)
+class Frontend:
+    """One client protocol's handlers, by the operation its codec's routes name (``Route.operation``):
+    ``lip.server`` adds a route for each of the codec's ``served`` routes."""
+
+    codec: Codec
+    operations: Mapping[str, Handler]
 
 
 async def read_json(http: web.Request, limit: int, bodies: BodyLog | None = None) -> Any:
@@ -171,20 +182,25 @@ class Endpoint(Generic[C]):
 
     async def _handle(self, http: web.Request, runtime: Runtime, exchange: Exchange) -> web.StreamResponse:
         body = await read_json(http, runtime.settings.config.server.max_body_bytes, exchange.bodies)
-        head = self.codec.decode_head(body, http.headers)
+        head = self.codec.decode_head(self.arrived(http, body), http.headers)
         exchange.model = head.model
         if exchange.trace is not None:
             exchange.trace.decoded(head.model, head.raw)
         ctx = self.context(runtime, exchange, forwarded_headers(http), route_of(http, head.model))
+        if head.stream:
+            ctx.framing = self.framing(http)
         request = await self.before(head, ctx)
         router = runtime.router
         plan = router.plan(ctx.route)
         plan.check_stream(request.stream)
         targets = allowed_targets(exchange.key, plan)
-        keepalive = KeepAlive(http, interval_for(targets) if request.stream else 0.0, SSE_HEADERS, exchange.bodies)
+        interval = interval_for(targets) if request.stream else 0.0
+        keepalive = KeepAlive(http, interval, SSE_HEADERS, exchange.bodies, ctx.framing)
         try:
             async with drain_scope(http):
-                routed = await keepalive.wait(router.open(targets, request, self, ctx, exchange, ctx.client_headers))
+                routed = await keepalive.wait(
+                    router.open(targets, request, self, ctx, exchange, ctx.client_headers, plan.ttft_s)
+                )
         except LipError as exc:
             if keepalive.response is None:
                 raise
@@ -194,6 +210,14 @@ class Endpoint(Generic[C]):
         return await self.respond(http, routed.request, routed.target, routed.opened, ctx, keepalive.response)
 
     # ---- hooks a frontend may extend
+
+    def arrived(self, http: web.Request, body: Any) -> Any:
+        """The parsed body as the codec decodes it (a protocol that puts the model in the path adds it here)."""
+        return body
+
+    def framing(self, http: web.Request) -> StreamFraming | None:
+        """How a stream is framed for this client, when not as the stream encoder writes it (SSE)."""
+        return None
 
     async def before(self, request: Request, ctx: C) -> Request:
         """Called after decode_head, before planning (e.g. resolve previous_response_id)."""
@@ -227,7 +251,9 @@ class Endpoint(Generic[C]):
         headers = {"x-lip-backend": target.leaf}
 
         def stream() -> web.StreamResponse:
-            return prepared or stream_response({**SSE_HEADERS, **headers, **id_header(http)}, exchange.bodies)
+            return prepared or stream_response(
+                {**SSE_HEADERS, **headers, **id_header(http)}, exchange.bodies, ctx.framing
+            )
 
         match opened:
             case RelayBody(body=body, content_type=content_type, parsed=parsed):
@@ -261,7 +287,8 @@ class Endpoint(Generic[C]):
             await response.write(watch.feed(opened.first))  # sends the headers too
             try:
                 async with drain_scope(http, stream=True):
-                    if opened.splice is not None and exchange.bodies is None:  # the body log records writes
+                    # aiohttp's own response only: a body log records its writes, a framing rewrites them
+                    if opened.splice is not None and type(response) is web.StreamResponse:
                         await opened.splice(ClientSink(http, response, watch))
                     else:
                         async for chunk in opened.rest:

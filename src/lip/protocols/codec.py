@@ -54,6 +54,15 @@ def error_code_in(body: Any, codes: frozenset[str]) -> bool:
     return any(isinstance(value, str) and value in codes for value in (error.get("code"), error.get("type")))
 
 
+def _no_rejection(status: int, body: Any) -> bool:
+    return False
+
+
+def _entry_by_id(entry: Any) -> dict[str, Any] | None:
+    """A listed model whose ``id`` names it, as it is (lip's discovery reads ``id`` and the neutral fields)."""
+    return entry if isinstance(entry, dict) and isinstance(entry.get("id"), str) else None
+
+
 @dataclass(frozen=True, slots=True)
 class HttpDialect:
     """How a protocol is spoken over HTTP: the call's path (from the model and the stream flag), how a key is sent,
@@ -70,11 +79,18 @@ class HttpDialect:
     models_key: str = "data"  # the array of models in a model list
     models_page: tuple[str, int] | None = None  # paged lists: (size parameter, largest page size)
     models_cursor: tuple[str, str, str] | None = None  # (parameter, field holding its next value, "more" flag field)
-    count_tokens_path: str | None = None  # the token-counting call, where the protocol has one
+    count_tokens_path: str | None = None  # the token-counting call, where the protocol has one (may name {model})
     # a backend's fix of every translated body, asked once per backend; None: it sends the codec's body as it is
     respelling: Callable[[Spelling], BodyFix | None] = _common_spelling
     # whether an upstream's error body says the model does not exist there (a 404 says so in any protocol)
     model_missing: Callable[[Any], bool] = _says_nothing
+    # one entry of the provider's model list -> lip's discovery entry (``id``, and ``display_name``,
+    # ``max_input_tokens``, ``max_tokens`` where known), or None for an entry that is not a model lip can call
+    model_entry: Callable[[Any], dict[str, Any] | None] = _entry_by_id
+    # whether an error answer (status, parsed body) says the key itself was refused, beyond a 401 (Google answers
+    # an invalid key 400 API_KEY_INVALID): the backend then disables that key and tries the next
+    key_rejected: Callable[[int, Any], bool] = _no_rejection
+    backend_fields: tuple[str, ...] = ()  # backend config fields only this protocol reads (others refuse them)
 
     @property
     def fixed(self) -> bool:
@@ -83,7 +99,11 @@ class HttpDialect:
 
     def call_path_for(self, model: str, stream: bool) -> str:
         path = self.stream_call_path if stream and self.stream_call_path is not None else self.call_path
-        return path.replace("{model}", quote(model, safe="")) if "{model}" in path else path
+        return _with_model(path, model)
+
+    def count_tokens_path_for(self, model: str) -> str | None:
+        path = self.count_tokens_path
+        return _with_model(path, model) if path is not None else None
 
     def add_headers(
         self, headers: dict[str, str], key: str | None, auth: str, client_headers: Mapping[str, str]
@@ -118,6 +138,10 @@ class HttpDialect:
         if (more_field and body.get(more_field) is not True) or not isinstance(value, str) or not value:
             return None
         return {**params, name: value}
+
+
+def _with_model(path: str, model: str) -> str:
+    return path.replace("{model}", quote(model, safe="")) if "{model}" in path else path
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,14 +191,39 @@ class ListedModel:
 
 @dataclass(frozen=True, slots=True)
 class ModelList:
-    """A protocol's model-list shape, and the request header by which its clients ask for it (None: the default)."""
+    """A protocol's model-list shape (``render``: the list, ``render_one``: one model) and the request headers by
+    which its clients ask for it on lip's shared ``GET /v1/models`` (none: the default shape)."""
 
     render: Callable[[Sequence[ListedModel]], dict[str, Any]]
-    header: str | None = None
+    render_one: Callable[[ListedModel], dict[str, Any]]
+    headers: tuple[str, ...] = ()
 
 
-# canonical parameter -> its spellings in a raw body, each a path; the first whose top key the body has is set, else
-# the last; a parameter that is not named is spelled as it is named
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One HTTP route a protocol's clients call: method, path (aiohttp's syntax) and the operation its frontend
+    serves there (``generate``, ``count_tokens``, ``models``, ``model``, or one of its own)."""
+
+    method: str
+    path: str
+    operation: str
+
+
+class StreamFraming(Protocol):
+    """A streamed answer's bytes re-framed on the way to a client that asked for another framing than the SSE the
+    stream encoder (or a relayed upstream) writes, e.g. Google's JSON-array stream."""
+
+    content_type: str
+
+    def feed(self, chunk: bytes) -> bytes: ...
+
+    def finish(self) -> bytes:
+        """What closes the framing once the stream ended."""
+        ...
+
+
+# canonical parameter -> its spellings in a raw body, each a path of keys (nested objects are made as needed); the
+# first whose top key the body has is set, else the last; a parameter that is not named is spelled as it is named
 RawParams = Mapping[str, tuple[tuple[str, ...], ...]]
 
 
@@ -206,7 +255,9 @@ class Codec(Protocol):
     relay: RelayRules
     raw_params: RawParams  # how a selector's overrides are spelled in a same-protocol body (max tokens, effort)
     routes: tuple[str, ...]  # the paths (and their sub-paths) its clients call: a refusal there is in its shape
+    served: tuple[Route, ...]  # the routes lip serves for its clients (``lip.server`` adds them)
     client_key_headers: tuple[str, ...]  # headers its clients send a key in, besides Authorization: Bearer
+    client_key_params: tuple[str, ...]  # query parameters its clients send a key in (never logged)
     model_list: ModelList | None  # its shape of GET /v1/models, when it has one
 
     # frontend side: client request in, client response out

@@ -69,15 +69,21 @@ def model_list_for(headers: Mapping[str, str]) -> ModelList:
     one no header asks for (OpenAI's)."""
     shapes = _model_lists()
     for shape in shapes:
-        if shape.header is not None and shape.header in headers:
+        if any(name in headers for name in shape.headers):
             return shape
-    return next(shape for shape in shapes if shape.header is None)
+    return next(shape for shape in shapes if not shape.headers)
 
 
 @functools.cache
 def client_key_headers() -> tuple[str, ...]:
     """Every header a client of some protocol sends its key in, besides ``Authorization: Bearer``."""
     return tuple(dict.fromkeys(name for codec in codecs() for name in codec.client_key_headers))
+
+
+@functools.cache
+def client_key_params() -> tuple[str, ...]:
+    """Every query parameter a client of some protocol sends its key in."""
+    return tuple(dict.fromkeys(name for codec in codecs() for name in codec.client_key_params))
 
 
 @functools.cache

@@ -9,43 +9,21 @@ whole canonical request (decoded once, the first time a leaf needs a translation
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
-from lip.backends.base import EventStream, Opened, Target
+from lip.backends.base import Target
 from lip.canonical.request import Request
-from lip.capabilities import fit
 from lip.errors import LipError
 from lip.exchange import Exchange
 from lip.inventory import Inventory
-from lip.routing.failover import go_on, reason
+from lip.routing.attempt import Attempts, Budget, Client, Routed
+from lip.routing.failover import go_on
 from lip.routing.health import Health
-from lip.routing.overrides import apply_overrides
-from lip.routing.plan import Plan, Planner
+from lip.routing.plan import Plan, Planner, legs
+from lip.routing.race import close, run_race
 
 C = TypeVar("C", contravariant=True)
-
-
-class Client(Protocol[C]):
-    """What the router asks of the endpoint a request came in on; ``ctx`` is that endpoint's per-request context."""
-
-    def passthrough_allowed(self, request: Request, ctx: C) -> bool:
-        """Whether a same-protocol backend may get the body as is (False when lip must add to it)."""
-        ...
-
-    def decode_full(self, head: Request, ctx: C) -> Request:
-        """The whole canonical request of a head (``decode_head``'s), for a leaf that needs a translation."""
-        ...
-
-
-@dataclass(slots=True)
-class Routed:
-    """The attempt that opened: its target, the upstream's answer, and the request that answer answers (the
-    translated request; the client's own when relayed)."""
-
-    target: Target
-    opened: Opened
-    request: Request
+__all__ = ["Client", "Routed", "Router"]
 
 
 class Router:
@@ -55,10 +33,11 @@ class Router:
         self.inventory = inventory
 
     def plan(self, model: str, *, first: bool = False) -> Plan:
-        """The attempts for ``model`` in failover order, open circuits last-resort only (lip.routing.health);
-        ``first``: the request opens its session (``[first]`` steering, lip.routing.plan)."""
+        """The attempts for ``model`` in failover order, open circuits last-resort only (lip.routing.health), at most
+        ``routing.max_attempts`` of them; ``first``: the request opens its session (``[first]`` steering,
+        lip.routing.plan)."""
         plan = self.planner.plan(model, first=first)
-        plan.targets = self.health.order(plan.targets)
+        plan.targets = _at_most(self.health.order(plan.targets), self.planner.settings.config.routing.max_attempts)
         return plan
 
     async def open(
@@ -69,46 +48,28 @@ class Router:
         ctx: C,
         exchange: Exchange,
         headers: Mapping[str, str],
+        ttft_s: float | None = None,
     ) -> Routed:
-        """The first target that opens, each abandoned attempt recorded in ``exchange.attempts`` and in its health;
-        the last error when none opens, or the first error failover may not pass. ``headers``: the client's
-        headers a same-protocol upstream should see."""
-        health = self.health
-        translated: Request | None = None
-        relay: bool | None = None  # the client's passthrough_allowed, asked once, when a leaf speaks its protocol
-        for position, target in enumerate(targets, start=1):
-            backend = target.backend
+        """The first target that opens (of a race's legs, the first with output), each abandoned attempt recorded
+        in ``exchange.attempts`` and in its health; the last error when none opens, or the first error failover may
+        not pass. ``headers``: the client's headers a same-protocol upstream should see; ``ttft_s``: the selector's
+        budget for the first output across every attempt (lip.routing.attempt)."""
+        attempts = Attempts(self.inventory, self.health, request, client, ctx, exchange, headers, Budget(ttft_s))
+        position = 0
+        while position < len(targets):
+            count = legs(targets, position)
             try:
-                passthrough = backend.protocol == request.protocol
-                if passthrough:
-                    if relay is None:
-                        relay = client.passthrough_allowed(request, ctx)
-                    passthrough = relay
-                if passthrough:
-                    chosen = apply_overrides(request, target.params, True)
+                if count == 1:
+                    routed, _ = await attempts.open(targets[position])
                 else:
-                    if translated is None:
-                        translated = client.decode_full(request, ctx)
-                    chosen = apply_overrides(translated, target.params, False)
-                    # fitted to what the model accepts; a relayed body is the client's own
-                    capabilities = self.inventory.capabilities(backend.prefix, target.model)
-                    chosen = fit(chosen, capabilities, target.model, backend.id)
-                health.check(target)
-                sent = headers if exchange.trace is None else {**headers, **exchange.trace.attempt(target)}
-                opened = await backend.open(chosen, target, sent, passthrough=passthrough)
+                    routed = await run_race(targets[position : position + count], attempts.race_leg, _close)
             except LipError as exc:
-                if exchange.trace is not None:  # the attempt's span ends with its error
-                    exchange.trace.failed(exc)
-                exchange.attempts.append((target.leaf, reason(exc)))
-                health.failure(target, exc)
-                if go_on(targets, position, exc):
+                position += count
+                if not attempts.budget.spent and go_on(targets, position, exc):
                     continue
                 raise
-            health.success(target)
-            exchange.target = target
-            if translated is None and isinstance(opened, EventStream):
-                translated = _whole(client, request, ctx)
-            return Routed(target, opened, translated or request)
+            exchange.target = routed.target
+            return routed
         raise AssertionError("a plan has at least one target")  # go_on is False at the last one
 
     async def count_tokens(
@@ -126,10 +87,20 @@ class Router:
         raise AssertionError("a plan has at least one target")
 
 
-def _whole(client: Client[C], head: Request, ctx: C) -> Request:
-    """A relayed request answered with events (a stream asked, a whole body served as one): the encoder and the
-    endpoint's ``completed`` want the whole request; the head when lip cannot decode it (the upstream took it as is)."""
-    try:
-        return client.decode_full(head, ctx)
-    except LipError:
-        return head
+async def _close(routed: Routed) -> None:
+    await close(routed.opened)
+
+
+def _at_most(targets: list[Target], attempts: int | None) -> list[Target]:
+    """The first ``attempts`` attempts of ``targets`` (all when None); a race's legs are one attempt."""
+    if attempts is None:
+        return targets
+    kept: list[Target] = []
+    for position, target in enumerate(targets):
+        joins = position > 0 and target.race != 0 and target.race == targets[position - 1].race
+        if not joins:
+            attempts -= 1
+            if attempts < 0:
+                break
+        kept.append(target)
+    return kept

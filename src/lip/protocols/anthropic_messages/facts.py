@@ -10,7 +10,16 @@ from typing import Any
 
 from lip.canonical.events import Usage
 from lip.protocols.anthropic_messages.decoder import UsageTally
-from lip.protocols.codec import HttpDialect, ListedModel, ModelList, RawParams, RelayRules, StopFix, error_code_in
+from lip.protocols.codec import (
+    HttpDialect,
+    ListedModel,
+    ModelList,
+    RawParams,
+    RelayRules,
+    Route,
+    StopFix,
+    error_code_in,
+)
 
 VERSION = "2023-06-01"  # anthropic-version, when the client sent none
 MODEL_MISSING = frozenset({"not_found_error"})
@@ -33,6 +42,7 @@ DIALECT = HttpDialect(
     model_missing=model_missing,
 )
 ROUTES = ("/v1/messages", "/messages")
+SERVED = (Route("POST", "/v1/messages", "generate"), Route("POST", "/v1/messages/count_tokens", "count_tokens"))
 CLIENT_KEY_HEADERS = ("x-api-key",)
 RAW_PARAMS: RawParams = {"reasoning_effort": (("output_config", "effort"),)}
 
@@ -96,4 +106,4 @@ def render_models(models: Sequence[ListedModel]) -> dict[str, Any]:
     }
 
 
-MODEL_LIST = ModelList(render_models, header="anthropic-version")
+MODEL_LIST = ModelList(render_models, _model, headers=("anthropic-version",))

@@ -46,7 +46,7 @@ from lip.canonical.request import (
 )
 from lip.errors import InvalidRequest, LipError
 from lip.protocols import documents, dropped, fields, freeform
-from lip.protocols.codec import ModelList, RawParams
+from lip.protocols.codec import ModelList, RawParams, Route
 from lip.protocols.openai_chat import facts
 from lip.protocols.openai_chat.decoder import ChatStreamDecoder, decode_completion, upstream_error
 from lip.protocols.openai_chat.encoder import ChatStreamEncoder, dumps, encode_completion, error_body
@@ -306,7 +306,9 @@ class OpenAIChatCodec:
     relay = facts.RELAY
     raw_params: RawParams = facts.RAW_PARAMS
     routes: tuple[str, ...] = facts.ROUTES
+    served: tuple[Route, ...] = facts.SERVED
     client_key_headers: tuple[str, ...] = facts.CLIENT_KEY_HEADERS
+    client_key_params: tuple[str, ...] = ()
     model_list: ModelList | None = facts.MODEL_LIST
 
     # ---- frontend side

@@ -8,7 +8,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from lip.canonical.events import Usage
-from lip.protocols.codec import HttpDialect, ListedModel, ModelList, RawParams, RelayRules, StopFix, error_code_in
+from lip.protocols.codec import (
+    HttpDialect,
+    ListedModel,
+    ModelList,
+    RawParams,
+    RelayRules,
+    Route,
+    StopFix,
+    error_code_in,
+)
 from lip.protocols.openai_chat.decoder import usage_from
 from lip.protocols.openai_chat.spelling import respelling
 
@@ -19,8 +28,16 @@ def model_missing(body: Any) -> bool:
 
 
 MODEL_MISSING = frozenset({"model_not_found"})
-DIALECT = HttpDialect("chat/completions", "models", respelling=respelling, model_missing=model_missing)
+# a Chat row may say where max tokens go and where reasoning goes back (spelling.py)
+DIALECT = HttpDialect(
+    "chat/completions",
+    "models",
+    respelling=respelling,
+    model_missing=model_missing,
+    backend_fields=("max_tokens_field", "reasoning_field"),
+)
 ROUTES = ("/v1/chat/completions", "/chat/completions")
+SERVED = tuple(Route("POST", path, "generate") for path in ROUTES)
 CLIENT_KEY_HEADERS = ("api-key",)  # Azure OpenAI's clients
 RAW_PARAMS: RawParams = {"max_tokens": (("max_completion_tokens",), ("max_tokens",))}
 
@@ -72,4 +89,4 @@ def render_models(models: Sequence[ListedModel]) -> dict[str, Any]:
     return {"object": "list", "data": [_model(m) for m in models]}
 
 
-MODEL_LIST = ModelList(render_models)
+MODEL_LIST = ModelList(render_models, _model)
