@@ -62,6 +62,9 @@ class Target:
     model: str
     params: tuple[tuple[str, str], ...] = ()
     label: str = field(default="")
+    session: str | None = None  # a conversation's name (lip.routing.affinity): its API key, its prompt_cache_key
+    min_context: int | None = None  # the leaf's [min_context]: skipped for a prompt of at most this many tokens
+    max_context: int | None = None  # the leaf's [max_context]: skipped for a larger prompt
 
     @property
     def leaf(self) -> str:

@@ -37,6 +37,7 @@ class KindSpec:
     # Chat: where reasoning goes back (DeepSeek, Kimi, GLM refuse a tool loop without it; OpenAI refuses the field)
     reasoning_field: ReasoningField = "reasoning_content"
     think_tags: bool = False  # text a model leaks inside <think>...</think> at the start of its answer is reasoning
+    prompt_cache_key: bool = False  # OpenAI protocols: a conversation's name goes up as prompt_cache_key (OpenAI's)
     capabilities: tuple[CapabilityRule, ...] = ()  # what the provider's known models accept (the operator's go first)
     auth: str | None = None  # instead of the protocol's own: "api-key" (Azure's header)
     url_env: str | None = None  # a variable that may give the base URL (a region, a gateway, an Azure resource)
@@ -96,6 +97,7 @@ KINDS: tuple[KindSpec, ...] = (
         "OPENAI_API_KEY",
         hosted=True,
         description="OpenAI, Chat Completions",
+        prompt_cache_key=True,
         max_tokens_field="max_completion_tokens",
         reasoning_field="none",
         capabilities=OPENAI_MODELS,
@@ -106,6 +108,7 @@ KINDS: tuple[KindSpec, ...] = (
         "https://api.openai.com/v1",
         "OPENAI_API_KEY",
         description="OpenAI, Chat Completions (alias of openai)",
+        prompt_cache_key=True,
         max_tokens_field="max_completion_tokens",
         reasoning_field="none",
         capabilities=OPENAI_MODELS,
@@ -117,6 +120,7 @@ KINDS: tuple[KindSpec, ...] = (
         "OPENAI_API_KEY",
         hosted=True,
         description="OpenAI, Responses",
+        prompt_cache_key=True,
         capabilities=OPENAI_MODELS,
     ),
     KindSpec(

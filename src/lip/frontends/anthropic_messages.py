@@ -5,7 +5,8 @@ from __future__ import annotations
 import orjson
 from aiohttp import web
 
-from lip.canonical.request import Image, Reasoning, Request, Text, ToolCall, ToolResult
+from lip.canonical.estimate import estimate_tokens
+from lip.canonical.request import Request
 from lip.errors import LipError
 from lip.frontends.endpoint import Context, Endpoint, allowed_targets, error_response, forwarded_headers, read_json
 from lip.middlewares import key_of
@@ -13,10 +14,6 @@ from lip.protocols.anthropic_messages import AnthropicMessagesCodec
 from lip.protocols.anthropic_messages.blocks import unverifiable_thinking, without_unverifiable_thinking
 from lip.requestid import request_id
 from lip.runtime import runtime_of
-
-CHARS_PER_TOKEN = 4
-IMAGE_TOKENS = 1600  # a typical image's cost; an estimate is all a non-Anthropic backend allows
-MESSAGE_OVERHEAD = 4
 
 
 class MessagesEndpoint(Endpoint[Context]):
@@ -27,28 +24,6 @@ class MessagesEndpoint(Endpoint[Context]):
 
 def messages() -> MessagesEndpoint:
     return MessagesEndpoint(AnthropicMessagesCodec(), Context)
-
-
-def estimate_tokens(request: Request) -> int:
-    """A character-based estimate, for backends that cannot count (documented as approximate)."""
-    chars = sum(len(t.text) for t in request.system)
-    images = 0
-    for message in request.messages:
-        chars += MESSAGE_OVERHEAD * CHARS_PER_TOKEN
-        for part in message.content:
-            match part:
-                case Text(text=text) | Reasoning(text=text):
-                    chars += len(text)
-                case ToolCall(name=name, arguments=arguments):
-                    chars += len(name) + len(arguments)
-                case ToolResult(content=content):
-                    chars += sum(len(p.text) for p in content if isinstance(p, Text))
-                    images += sum(1 for p in content if isinstance(p, Image))
-                case Image():
-                    images += 1
-    for tool in request.tools:
-        chars += len(tool.name) + len(tool.description or "") + len(orjson.dumps(tool.parameters or {}))
-    return max(1, -(-chars // CHARS_PER_TOKEN) + images * IMAGE_TOKENS)
 
 
 async def count_tokens(http: web.Request) -> web.Response:

@@ -41,13 +41,14 @@ from lip.errors import (
 from lip.exchange import Exchange
 from lip.frontends.keepalive import KeepAlive, interval_for
 from lip.lifecycle import drain_scope
-from lip.middlewares import KEY
+from lip.middlewares import KEY, client_of
 from lip.protocols.codec import Codec
 from lip.protocols.counts import BAD_USAGE
 from lip.protocols.ratelimit import rate_limit_headers
 from lip.protocols.relay import RelayWatch, body_usage, fix_body_stop
 from lip.quotas import Admission
 from lip.requestid import id_header, request_id
+from lip.routing.affinity import scope_of
 from lip.runtime import Runtime, runtime_of
 
 if TYPE_CHECKING:
@@ -173,7 +174,10 @@ class Endpoint(Generic[C]):
         ctx = self.context(runtime, exchange, forwarded_headers(http))
         request = await self.before(head, ctx)
         router = runtime.router
-        targets = allowed_targets(exchange.key, router.plan(request.model))
+        exchange.request_bytes = http.content_length
+        scope = scope_of(runtime.planner.selector(request.model))
+        exchange.sticky = await runtime.affinity.identify(scope, http.headers, request.raw, client_of(http))
+        targets = allowed_targets(exchange.key, router.plan(request.model, exchange.sticky))
         keepalive = KeepAlive(http, interval_for(targets) if request.stream else 0.0, SSE_HEADERS, exchange.bodies)
         try:
             async with drain_scope(http):

@@ -61,26 +61,28 @@ class Planner:
         self._selectors[model] = selector
         return selector
 
-    def plan(self, model: str) -> list[Target]:
+    def plan(self, model: str, rng: random.Random | None = None) -> list[Target]:
+        """``rng``: the weighted draws' (a sticky conversation's seeded one: lip.routing.affinity)."""
         selector = self.selector(model)
         for leaf in selector.leaves():
             parse_overrides(leaf.params)  # an unsupported parameter is a 400 before anything is tried
         targets: list[Target] = []
         for choice in selector.chain:
-            for leaf in self.order(choice):
+            for leaf in self.order(choice, rng):
                 targets.extend(self._targets(leaf, model))
         if not targets:
             raise ModelNotFound(f"model '{model}' resolves to no enabled backend")
         return targets
 
-    def order(self, choice: Choice) -> list[Leaf]:
+    def order(self, choice: Choice, rng: random.Random | None = None) -> list[Leaf]:
         """A weighted random permutation: the first is the weighted draw, the rest are the re-draws."""
         leaves = list(choice.leaves)
         if len(leaves) == 1:
             return leaves
+        rng = rng or self.rng
         ordered: list[Leaf] = []
         while leaves:
-            pick = self.rng.choices(range(len(leaves)), weights=[leaf.weight for leaf in leaves])[0]
+            pick = rng.choices(range(len(leaves)), weights=[leaf.weight for leaf in leaves])[0]
             ordered.append(leaves.pop(pick))
         return ordered
 

@@ -18,7 +18,9 @@ from lip.capabilities import fit
 from lip.errors import LipError
 from lip.exchange import Exchange
 from lip.inventory import Inventory
-from lip.routing.failover import go_on, reason
+from lip.routing.affinity import Affinity, Sticky, prefer
+from lip.routing.context import estimated, suited, too_large
+from lip.routing.failover import go_on, is_context_overflow, reason
 from lip.routing.health import Health
 from lip.routing.overrides import apply_overrides
 from lip.routing.plan import Planner
@@ -49,14 +51,18 @@ class Routed:
 
 
 class Router:
-    def __init__(self, planner: Planner, health: Health, inventory: Inventory) -> None:
+    def __init__(
+        self, planner: Planner, health: Health, inventory: Inventory, affinity: Affinity | None = None
+    ) -> None:
         self.planner = planner
         self.health = health
         self.inventory = inventory
+        self.affinity = affinity
 
-    def plan(self, model: str) -> list[Target]:
-        """The attempts for ``model`` in failover order, open circuits last-resort only (lip.routing.health)."""
-        return self.health.order(self.planner.plan(model))
+    def plan(self, model: str, sticky: Sticky | None = None) -> list[Target]:
+        """The attempts for ``model`` in failover order, open circuits last-resort only (lip.routing.health); a
+        sticky conversation's bound leaf first, its draws seeded (lip.routing.affinity)."""
+        return self.health.order(prefer(self.planner.plan(model, sticky.rng() if sticky else None), sticky))
 
     async def open(
         self,
@@ -73,6 +79,15 @@ class Router:
         health = self.health
         translated: Request | None = None
         relay: bool | None = None  # the client's passthrough_allowed, asked once, when a leaf speaks its protocol
+
+        def whole() -> Request:
+            nonlocal translated
+            if translated is None:
+                translated = client.decode_full(request, ctx)
+            return translated
+
+        targets = suited(targets, self.inventory, exchange.request_bytes, estimated(whole))  # lip.routing.context
+        too_long = 0  # attempts the upstream refused for the prompt's length
         for position, target in enumerate(targets, start=1):
             backend = target.backend
             try:
@@ -84,9 +99,7 @@ class Router:
                 if passthrough:
                     chosen = apply_overrides(request, target.params, True)
                 else:
-                    if translated is None:
-                        translated = client.decode_full(request, ctx)
-                    chosen = apply_overrides(translated, target.params, False)
+                    chosen = apply_overrides(whole(), target.params, False)
                     # fitted to what the model accepts; a relayed body is the client's own
                     capabilities = self.inventory.capabilities(backend.prefix, target.model)
                     chosen = fit(chosen, capabilities, target.model, backend.id)
@@ -98,11 +111,16 @@ class Router:
                     exchange.trace.failed(exc)
                 exchange.attempts.append((target.leaf, reason(exc)))
                 health.failure(target, exc)
+                too_long += is_context_overflow(exc)
                 if go_on(targets, position, exc):
                     continue
+                if too_long == position:  # every leaf was too small for the prompt: the Go project's 413
+                    raise too_large() from exc
                 raise
             health.success(target)
             exchange.target = target
+            if exchange.sticky is not None and self.affinity is not None:
+                exchange.sticky_outcome = await self.affinity.settle(exchange.sticky, target)
             if translated is None and isinstance(opened, EventStream):
                 translated = _whole(client, request, ctx)
             return Routed(target, opened, translated or request)
