@@ -10,6 +10,8 @@ import anthropic
 import orjson
 import pytest
 
+from lip.tokenizer import MESSAGE_OVERHEAD
+from lip.tokenizer import encoding as tiktoken_encoding
 from tests.fakes import Fail, FakeProvider
 from tests.fakes.fixtures import FakeProviderFactory
 from tests.harness import backend_row, free_port, run_lip
@@ -80,3 +82,21 @@ async def test_every_leaf_failing_answers_the_last_error(fake_provider_factory: 
             await count(lip, "a:m|b:m")
     assert caught.value.status_code == 502
     assert counts(a) == 1 and counts(b) == 1
+
+
+TEXT = "東京の天気はどうですか？ Übersetze bitte ins Deutsche."
+
+
+@pytest.mark.parametrize("tokenizer", [None, "cl100k_base", "O200K_BASE"])
+async def test_a_non_anthropic_backend_counts_with_its_tokenizer(
+    fake_provider: FakeProvider, tokenizer: str | None
+) -> None:
+    """The estimate is tiktoken's count of the text with the row's ``tokenizer`` (default o200k_base), plus one
+    message's framing; nothing goes upstream."""
+    extra = {"tokenizer": tokenizer} if tokenizer else {}
+    rows = [row("c", fake_provider.url + "/v1", kind=CHAT, **extra)]
+    async with run_lip({"plugins": {"backends": rows}}) as lip:
+        counted = await lip.anthropic().messages.count_tokens(model="c:m", messages=[{"role": "user", "content": TEXT}])
+    name = (tokenizer or "o200k_base").lower()
+    assert counted.input_tokens == len(tiktoken_encoding(name).encode_ordinary(TEXT)) + MESSAGE_OVERHEAD
+    assert fake_provider.received == []

@@ -143,28 +143,28 @@ def targets() -> tuple[list[Target], Inventory]:
 
 def test_a_leaf_too_small_for_the_estimate_is_skipped() -> None:
     plan, inventory = targets()
-    assert [t.leaf for t in suited(plan, inventory, None, lambda: 2000)] == ["big:m"]
-    assert [t.leaf for t in suited(plan, inventory, None, lambda: 1000)] == ["small:m", "big:m"]
+    assert [t.leaf for t in suited(plan, inventory, None, lambda _: 2000)] == ["big:m"]
+    assert [t.leaf for t in suited(plan, inventory, None, lambda _: 1000)] == ["small:m", "big:m"]
     with pytest.raises(ContextTooLarge) as refused:
-        suited(plan, inventory, None, lambda: 5001)
+        suited(plan, inventory, None, lambda _: 5001)
     assert refused.value.status == 413 and refused.value.message == TOO_LARGE
 
 
 def test_a_body_smaller_than_every_bound_is_not_estimated() -> None:
     plan, inventory = targets()
 
-    def never() -> int:
+    def never(tokenizer: str | None) -> int:
         raise AssertionError("estimated")
 
     assert len(suited(plan, inventory, 900, never)) == 2
-    asked: list[int] = []
-    assert len(suited(plan, inventory, 1001, lambda: asked.append(1) or 10)) == 2
-    assert asked == [1]
+    asked: list[str | None] = []
+    assert len(suited(plan, inventory, 1001, lambda name: asked.append(name) or 10)) == 2
+    assert asked == [None, None]  # each leaf's tokenizer (the default here)
 
 
 def test_an_estimate_lip_cannot_make_skips_nothing() -> None:
     plan, inventory = targets()
-    assert len(suited(plan, inventory, 10**9, lambda: None)) == 2
+    assert len(suited(plan, inventory, 10**9, lambda _: None)) == 2
 
 
 def test_min_context_is_exclusive_and_max_context_inclusive_as_in_the_go_project() -> None:

@@ -70,6 +70,11 @@ class BackendSpec:
         return self.kind.protocol
 
     @property
+    def tokenizer(self) -> str | None:
+        """The row's ``tokenizer`` (a ``lip.tokenizer.SUPPORTED`` name), or None for lip.tokenizer's default."""
+        return self.settings.tokenizer
+
+    @property
     def max_tokens_field(self) -> str:
         """Chat: where a translated request's max tokens go; the row's choice, else the kind's."""
         return self.settings.max_tokens_field or self.kind.max_tokens_field

@@ -6,6 +6,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from lip.tokenizer import SUPPORTED as TOKENIZERS
+from lip.tokenizer import normalize as normalize_tokenizer
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -55,6 +58,8 @@ class BackendSettings(Strict):
     backend_prefix: str | None = None
     base_url: str | None = None
     api_key_env_var_root: str | None = None
+    # tiktoken encoding for this backend's prompt estimates (lip.tokenizer); any case; None: lip.tokenizer.DEFAULT
+    tokenizer: str | None = None
     models: ModelsConfig | None = None
     max_concurrent_requests: int = Field(default=0, ge=0)
     admission_wait_s: float = Field(default=2.0, ge=0)
@@ -78,6 +83,16 @@ class BackendSettings(Strict):
     # local-stub only
     reply: str | None = None
     chunk_delay_s: float = Field(default=0.0, ge=0)
+
+    @field_validator("tokenizer")
+    @classmethod
+    def _tokenizer(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        name = normalize_tokenizer(value)
+        if name is None:
+            raise ValueError(f"unknown tokenizer {value!r} (supported: {', '.join(TOKENIZERS)})")
+        return name
 
 
 class BackendRow(Strict):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import orjson
 from aiohttp import web
 
-from lip.canonical.estimate import estimate_tokens
 from lip.canonical.request import Request
 from lip.errors import LipError
 from lip.frontends.endpoint import Context, Endpoint, allowed_targets, error_response, forwarded_headers, read_json
@@ -14,6 +13,7 @@ from lip.protocols.anthropic_messages import AnthropicMessagesCodec
 from lip.protocols.anthropic_messages.blocks import unverifiable_thinking, without_unverifiable_thinking
 from lip.requestid import request_id
 from lip.runtime import runtime_of
+from lip.tokenizer import prompt_tokens
 
 
 class MessagesEndpoint(Endpoint[Context]):
@@ -27,8 +27,8 @@ def messages() -> MessagesEndpoint:
 
 
 async def count_tokens(http: web.Request) -> web.Response:
-    """Exact from an Anthropic upstream (forwarded with the native model), estimated for any other backend; the
-    plan's leaves in failover order, as for a message (lip.routing.router)."""
+    """Exact from an Anthropic upstream (forwarded with the native model), estimated with the backend's tokenizer
+    for any other (lip.tokenizer); the plan's leaves in failover order, as for a message (lip.routing.router)."""
     codec = AnthropicMessagesCodec()
     runtime = runtime_of(http)
     try:
@@ -42,7 +42,8 @@ async def count_tokens(http: web.Request) -> web.Response:
     except LipError as exc:
         exc.request_id = request_id(http)
         return error_response(codec, exc)
-    result = counted if counted is not None else {"input_tokens": estimate_tokens(request)}
+    if counted is None:
+        counted = {"input_tokens": prompt_tokens(request, target.backend.spec.tokenizer)}
     return web.Response(
-        body=orjson.dumps(result), content_type="application/json", headers={"x-lip-backend": target.leaf}
+        body=orjson.dumps(counted), content_type="application/json", headers={"x-lip-backend": target.leaf}
     )

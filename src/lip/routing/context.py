@@ -10,10 +10,10 @@ An upstream that refuses the prompt as too long fails over like any leaf failure
 every leaf was skipped or refused for the prompt's size, the client gets the Go project's 413 (``ContextTooLarge``,
 with its message).
 
-The estimate (``estimate``: one function, lip.canonical.estimate's today) is made at most once a request and only
-when it can matter: a body of at most N bytes has at most N tokens, so a request smaller than every upper bound of
-the plan skips it, unless a leaf has a ``min_context``. An estimate lip cannot make (a body it cannot decode) skips
-nothing: the upstreams judge.
+The estimate is lip.tokenizer's, with each backend's ``tokenizer``, made at most once a request per tokenizer and
+only when it can matter: a body of at most N bytes has at most N tokens (a token is at least a byte), so a request
+smaller than every upper bound of the plan is not tokenized, unless a leaf has a ``min_context``. An estimate lip
+cannot make (a body it cannot decode) skips nothing: the upstreams judge.
 """
 
 from __future__ import annotations
@@ -22,14 +22,14 @@ import logging
 from collections.abc import Callable, Sequence
 
 from lip.backends.base import Target
-from lip.canonical.estimate import estimate_tokens
 from lip.canonical.request import Request
 from lip.errors import ContextTooLarge, LipError
 from lip.inventory import Inventory
+from lip.tokenizer import prompt_tokens
 
 log = logging.getLogger(__name__)
 TOO_LARGE = "request exceeds context limits for all configured model routes"  # the Go project's wording (413)
-estimate: Callable[[Request], int] = estimate_tokens  # the one place the tokenizer is chosen
+Tokens = Callable[[str | None], int | None]  # a tokenizer's name (None: the default) -> the prompt's tokens
 
 
 def too_large() -> ContextTooLarge:
@@ -56,10 +56,11 @@ def suited(
     targets: Sequence[Target],
     inventory: Inventory,
     body_bytes: int | None,
-    tokens_of: Callable[[], int | None],
+    tokens_of: Tokens,
 ) -> list[Target]:
     """The targets the prompt suits, in order; ``ContextTooLarge`` when none does. ``body_bytes``: the request
-    body's size when known; ``tokens_of``: the estimate, asked at most once and only when a bound may apply."""
+    body's size when known; ``tokens_of``: the estimate with a target's tokenizer, asked only when a bound may
+    apply."""
     bounds = [limits(t, inventory) for t in targets]
     if all(lower is None and upper is None for lower, upper in bounds):
         return list(targets)
@@ -67,12 +68,10 @@ def suited(
         lower is None and (upper is None or body_bytes <= upper) for lower, upper in bounds
     ):
         return list(targets)  # a body smaller than every upper bound: no need to estimate
-    tokens = tokens_of()
-    if tokens is None:
-        return list(targets)
     kept: list[Target] = []
     for target, bound in zip(targets, bounds, strict=True):
-        why = why_skipped(tokens, bound)
+        tokens = tokens_of(target.backend.spec.tokenizer) if bound != (None, None) else None
+        why = why_skipped(tokens, bound) if tokens is not None else None
         if why is None:
             kept.append(target)
         else:
@@ -82,13 +81,17 @@ def suited(
     return kept
 
 
-def estimated(decode: Callable[[], Request]) -> Callable[[], int | None]:
-    """``tokens_of`` for ``fit``: the estimate of the request ``decode`` gives, None when it cannot be decoded."""
+def estimated(decode: Callable[[], Request]) -> Tokens:
+    """``tokens_of`` for ``suited``: the estimate of the request ``decode`` gives, once per tokenizer; None when it
+    cannot be decoded."""
+    counted: dict[str | None, int | None] = {}
 
-    def tokens() -> int | None:
-        try:
-            return estimate(decode())
-        except LipError:
-            return None
+    def tokens(tokenizer: str | None) -> int | None:
+        if tokenizer not in counted:
+            try:
+                counted[tokenizer] = prompt_tokens(decode(), tokenizer)
+            except LipError:
+                counted[tokenizer] = None
+        return counted[tokenizer]
 
     return tokens
