@@ -330,6 +330,13 @@ CHAT_ONLY_FIELDS = ("max_tokens_field", "reasoning_field")
 def _check_chat_only_fields(
     report: _Report, row: BackendRow, index: int, kind: KindSpec, settings: BackendSettings
 ) -> None:
+    if settings.prompt_cache_key and kind.protocol not in ("openai_chat", "openai_responses"):
+        report.error(
+            report.where(row, index, "config.prompt_cache_key"),
+            f"applies only to OpenAI protocol kinds (Chat Completions, Responses), and kind {kind.kind!r} speaks "
+            f"{kind.protocol}",
+            "remove it",
+        )
     if kind.protocol == "openai_chat":
         return
     for name in CHAT_ONLY_FIELDS:
