@@ -15,6 +15,7 @@ CODEC_CLASSES = {
     "openai_chat": "lip.protocols.openai_chat:OpenAIChatCodec",
     "openai_responses": "lip.protocols.openai_responses:OpenAIResponsesCodec",
     "anthropic_messages": "lip.protocols.anthropic_messages:AnthropicMessagesCodec",
+    "gemini": "lip.protocols.gemini:GeminiCodec",
 }
 
 
