@@ -26,7 +26,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -82,16 +82,12 @@ def prefer(targets: Sequence[Target], sticky: Sticky | None) -> list[Target]:
     if sticky is None:
         return list(targets)
     seed = sticky.key_seed
-    ordered = [t if t.session == seed else _with_session(t, seed) for t in targets]
+    ordered = [t if t.session == seed else replace(t, session=seed) for t in targets]
     if sticky.bound is not None:
         first = next((i for i, t in enumerate(ordered) if t.leaf == sticky.bound), None)
         if first:
             ordered.insert(0, ordered.pop(first))
     return ordered
-
-
-def _with_session(target: Target, session: str | None) -> Target:
-    return Target(target.backend, target.model, target.params, target.label, session=session)
 
 
 class Affinity:
