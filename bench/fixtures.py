@@ -11,6 +11,9 @@ PIECES = [f"tok{i:02d} " for i in range(CHUNKS)]
 TEXT = "".join(PIECES)
 CREATED = 1_700_000_000
 USAGE_IN = 12
+PACE_S = 0.02  # the paced upstream's gap between two events (S7, S8)
+PACED_STREAM_S = (CHUNKS - 1) * PACE_S  # a paced stream: its first event at once, then one every PACE_S
+PACED_PATH = "/paced/v1/chat/completions"
 
 
 def _dump(obj: object) -> str:
@@ -19,6 +22,11 @@ def _dump(obj: object) -> str:
 
 def chat_stream_body() -> bytes:
     """OpenAI Chat Completions SSE: 50 content deltas, a finish chunk carrying usage, then [DONE]."""
+    return "".join(chat_stream_events()).encode()
+
+
+def chat_stream_events() -> list[str]:
+    """The events of ``chat_stream_body``, one string each."""
     out: list[str] = []
     for i, piece in enumerate(PIECES):
         delta: dict[str, str] = {"role": "assistant", "content": piece} if i == 0 else {"content": piece}
@@ -40,7 +48,35 @@ def chat_stream_body() -> bytes:
     }
     out.append(f"data: {_dump(final)}\n\n")
     out.append("data: [DONE]\n\n")
-    return "".join(out).encode()
+    return out
+
+
+def paced_locations() -> str:
+    """nginx's echo module serving ``chat_stream_body`` paced: the first content delta at once, then one every
+    PACE_S; the finish chunk and ``[DONE]`` go with the last delta, so a stream takes PACED_STREAM_S. Each event is
+    flushed on its own (one chunked-encoding chunk, one TCP segment), as a provider's stream arrives."""
+    events = chat_stream_events()
+    deltas, tail = events[:CHUNKS], "".join(events[CHUNKS:])
+    lines = [
+        f"location = {PACED_PATH} {{",
+        "    default_type text/event-stream;",
+        "    echo_read_request_body;",
+    ]
+    for i, event in enumerate(deltas):
+        if i:
+            lines.append(f"    echo_sleep {PACE_S};")
+        text = event + (tail if i == CHUNKS - 1 else "")
+        lines.append(f"    echo -n '{_nginx_quoted(text)}';")
+        lines.append("    echo_flush;")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _nginx_quoted(text: str) -> str:
+    """``text`` inside single quotes in an nginx config (the echo module's ``$`` would start a variable)."""
+    if "'" in text or "$" in text or "\\" in text:
+        raise ValueError("an event nginx cannot quote as is")
+    return text.replace("\n", "\\n")
 
 
 def chat_json_body() -> bytes:
@@ -124,19 +160,22 @@ def models_body() -> bytes:
     return _dump({"object": "list", "data": [item], "has_more": False, "first_id": MODEL, "last_id": MODEL}).encode()
 
 
-def write_upstream_files(www: Path) -> dict[str, bytes]:
-    """Write every upstream body under `www`; return URI path -> exact bytes served."""
+def write_upstream_files(www: Path, paced: bool = True) -> dict[str, bytes]:
+    """Write every upstream body under `www` and the paced stream's nginx locations beside it (without the echo
+    module, ``paced`` False: a 501 there); return URI path -> exact bytes served."""
     files = {
         "/stream/v1/chat/completions": chat_stream_body(),
         "/json/v1/chat/completions": chat_json_body(),
         "/anthropic/v1/messages": anthropic_stream_body(),
         "/models.json": models_body(),
     }
+    unpaced = f"location = {PACED_PATH} {{ return 501; }}\n"  # no echo module: the paced rows fail their check
+    (www.parent / "paced.conf").write_text(paced_locations() if paced else unpaced)
     for uri, data in files.items():
         path = www / uri.lstrip("/")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
-    return files
+    return {**files, PACED_PATH: files["/stream/v1/chat/completions"]}
 
 
 PROMPT = "Count from zero to forty-nine."

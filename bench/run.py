@@ -62,6 +62,7 @@ RESULTS = BENCH / "results"
 LOGS = WORK / "logs"
 LITELLM_VENV = WORK / "litellm-venv"
 NGINX_CANDIDATES = ("nginx", "/usr/sbin/nginx")
+ECHO_MODULE = Path("/usr/lib/nginx/modules/ngx_http_echo_module.so")  # Debian's libnginx-mod-http-echo
 INTERFERENCE_PCT = 10.0
 
 
@@ -160,12 +161,12 @@ def nginx_bin() -> str | None:
 
 
 def ensure_debian_tools() -> None:
-    if nginx_bin() and shutil.which("wrk"):
+    if nginx_bin() and shutil.which("wrk") and ECHO_MODULE.exists():
         return
-    log("installing nginx and wrk from Debian (apt-get)")
+    log("installing nginx, its echo module (the paced upstream) and wrk from Debian (apt-get)")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "nginx", "wrk"], check=True, env=env)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "nginx", "libnginx-mod-http-echo", "wrk"], check=True, env=env)
 
 
 def litellm_installed_version() -> str | None:
@@ -259,6 +260,9 @@ class Row:
     x_upstream: float | None = None
     x_litellm: float | None = None
     x_bare: float | None = None  # lip req/s / the bare aiohttp relay's (the stack's ceiling on this machine)
+    x_ideal: float | None = None  # paced: streams/s / (connections / the paced stream's length)
+    cpu_us_per_chunk: float | None = None  # paced: CPU µs/req / the stream's 50 chunks
+    kb_per_stream: float | None = None  # paced: (peak RSS - idle RSS) / connections
     added_p50_ms: float | None = None
     added_p99_ms: float | None = None
     settle_s: float | None = None
@@ -295,10 +299,22 @@ def body_file(target: str, scenario: str, body: bytes) -> Path:
 
 
 def run_wrk(
-    port: int, call: Call, body: Path, connections: int, seconds: float, cpus: str, threads: int, timeout: str
+    port: int,
+    call: Call,
+    body: Path,
+    connections: int,
+    seconds: float,
+    cpus: str,
+    threads: int,
+    timeout: str,
+    stagger_ms: float = 0.0,
 ) -> dict[str, float]:
+    """``stagger_ms``: each connection's first request waits a random 0..stagger_ms (paced streams, so that their
+    chunks do not all arrive in the same millisecond)."""
     headers = "|".join(f"{k}: {v}" for k, v in call.headers.items())
     env = {**os.environ, "BENCH_PATH": call.path, "BENCH_BODY_FILE": str(body), "BENCH_HEADERS": headers}
+    if stagger_ms:
+        env |= {"BENCH_STAGGER_MS": str(stagger_ms), "BENCH_CONNECTIONS": str(-(-connections // threads))}
     cmd = [
         "wrk",
         f"-t{threads}",
@@ -363,13 +379,14 @@ def load_and_sample(
     """Warm up, then measure with wrk while sampling the target's process tree and accounting every core's time."""
     wrk_cpus = cpus.all if sc.workers else cpus.load
     threads = 2 if sc.workers and opts.pin else 1
+    stagger = fixtures.PACE_S * 1000 if sc.paced else 0.0
     with Sampler(root) as sampler:
         if opts.warmup > 0:
-            run_wrk(port, call, body, sc.connections, opts.warmup, wrk_cpus, threads, opts.timeout)
+            run_wrk(port, call, body, sc.connections, opts.warmup, wrk_cpus, threads, opts.timeout, stagger)
             row.settle_s = settle(root)
         pids, ngx = tree_pids(root), tree_pids(nginx)
         before = (cpu_seconds(pids), cpu_seconds(ngx), own_cpu(), time.monotonic(), core_jiffies())
-        w = run_wrk(port, call, body, sc.connections, seconds, wrk_cpus, threads, opts.timeout)
+        w = run_wrk(port, call, body, sc.connections, seconds, wrk_cpus, threads, opts.timeout, stagger)
         pids, ngx = sorted(set(pids) | set(tree_pids(root))), sorted(set(ngx) | set(tree_pids(nginx)))
         after = (cpu_seconds(pids), cpu_seconds(ngx), own_cpu(), time.monotonic(), core_jiffies())
     fill_from_wrk(row, w)
@@ -491,11 +508,14 @@ def measure_upstream(nginx: subprocess.Popen[bytes], sc: Scenario, call: Call, o
 def start_nginx(cpus: Cpus) -> tuple[subprocess.Popen[bytes], float, float, dict[str, bytes]]:
     """Generate bodies and config, start nginx pinned with the load generator; return it, start-up s, idle MB."""
     www = WORK / "www"
-    bodies = fixtures.write_upstream_files(www)
+    bodies = fixtures.write_upstream_files(www, paced=ECHO_MODULE.exists())
     for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (WORK / "nginx-tmp" / sub).mkdir(parents=True, exist_ok=True)
     LOGS.mkdir(parents=True, exist_ok=True)
-    conf = render("nginx.conf.template", WORK / "nginx.conf", WORK=str(WORK), WWW=str(www), PORT=UPSTREAM_PORT)
+    modules = f"load_module {ECHO_MODULE};" if ECHO_MODULE.exists() else "# no echo module: no paced upstream"
+    conf = render(
+        "nginx.conf.template", WORK / "nginx.conf", WORK=str(WORK), WWW=str(www), PORT=UPSTREAM_PORT, MODULES=modules
+    )
     nginx = nginx_bin()
     if nginx is None:
         raise SystemExit("nginx is not installed (run without --skip-install)")
@@ -627,10 +647,23 @@ def add_ratios(rows: list[Row]) -> None:
             r.x_litellm = r.rps / lite.rps
         if bare and bare.rps and r.target == "lip":
             r.x_bare = r.rps / bare.rps
+        if r.scenario.startswith(("S7", "S8")):
+            paced_figures(r)
     w1 = find(rows, "W1", "lip")
     w2 = find(rows, "W2", "lip")
     if w1 and w2 and w1.rps and w2.rps:
         w2.note = "; ".join(x for x in (f"{w2.rps / w1.rps:.2f}x of --workers 1", w2.note) if x)
+
+
+def paced_figures(r: Row) -> None:
+    """Per chunk and per open stream: what a gateway holding thousands of paced streams spends."""
+    assert r.rps is not None
+    r.x_ideal = r.rps / (r.connections / fixtures.PACED_STREAM_S)
+    per_request = cpu_us_per_request(r)
+    if per_request is not None:
+        r.cpu_us_per_chunk = per_request / fixtures.CHUNKS
+    if r.peak_rss_mb is not None and r.idle_rss_mb is not None and r.connections:
+        r.kb_per_stream = (r.peak_rss_mb - r.idle_rss_mb) * 1024 / r.connections
 
 
 def fmt_ratio(v: float | None) -> str:
@@ -713,13 +746,72 @@ def startup_rows(rows: list[Row], nginx_start: float, nginx_idle: float) -> list
     return out
 
 
-def table(lines: list[list[str]], markdown: bool) -> str:
+PACED_COLUMNS = [
+    "scen",
+    "target",
+    "conns",
+    "streams/s",
+    "x ideal",
+    "p50 ms",
+    "p99 ms",
+    "+p50 ms",
+    "+p99 ms",
+    "errors",
+    "CPU %",
+    "CPU µs/chunk",
+    "peak MB",
+    "KB/stream",
+    "x upstream",
+    "x bare",
+]
+
+
+def is_paced(r: Row) -> bool:
+    return r.scenario.startswith(("S7", "S8"))
+
+
+def paced_cells(r: Row) -> list[str]:
+    if r.status != "ok":
+        label = r.status.upper() if r.status == "failed" else r.status
+        return [r.scenario, r.target, str(r.connections), label, *["-"] * (len(PACED_COLUMNS) - 4)]
+    return [
+        r.scenario,
+        r.target,
+        str(r.connections),
+        fmt(r.rps, 0),
+        fmt(r.x_ideal, 2, "x"),
+        fmt(r.p50_ms, 1),
+        fmt(r.p99_ms, 1),
+        fmt(r.added_p50_ms, 1),
+        fmt(r.added_p99_ms, 1),
+        str(r.errors),
+        fmt(r.cpu_pct, 0),
+        fmt(r.cpu_us_per_chunk, 1),
+        fmt(r.peak_rss_mb, 0),
+        fmt(r.kb_per_stream, 1),
+        fmt_ratio(r.x_upstream),
+        fmt_ratio(r.x_bare),
+    ]
+
+
+def tables(rows: list[Row], nginx_start: float, nginx_idle: float, markdown: bool) -> str:
+    """The one-write table (with the start-up rows) and, when the run had any, the paced-stream table."""
+    lines = [cells(r) for r in rows if not is_paced(r)] + startup_rows(rows, nginx_start, nginx_idle)
+    out = table(COLUMNS, lines, markdown)
+    paced = [paced_cells(r) for r in rows if is_paced(r)]
+    if paced:
+        out += f"\npaced streams ({fixtures.CHUNKS} chunks, one every {fixtures.PACE_S * 1000:g} ms):\n\n"
+        out += table(PACED_COLUMNS, paced, markdown)
+    return out
+
+
+def table(columns: list[str], lines: list[list[str]], markdown: bool) -> str:
     if markdown:
-        head = "| " + " | ".join(COLUMNS) + " |\n|" + "|".join("---" for _ in COLUMNS) + "|\n"
+        head = "| " + " | ".join(columns) + " |\n|" + "|".join("---" for _ in columns) + "|\n"
         return head + "".join("| " + " | ".join(c) + " |\n" for c in lines)
-    widths = [max(len(c[i]) for c in [COLUMNS, *lines]) for i in range(len(COLUMNS))]
+    widths = [max(len(c[i]) for c in [columns, *lines]) for i in range(len(columns))]
     fmt_line = "  ".join(f"{{:{'<' if i < 2 else '>'}{w}}}" for i, w in enumerate(widths))
-    return "\n".join(fmt_line.format(*c) for c in [COLUMNS, *lines]) + "\n"
+    return "\n".join(fmt_line.format(*c) for c in [columns, *lines]) + "\n"
 
 
 def notes(rows: list[Row]) -> str:
@@ -811,10 +903,10 @@ def render_saved(path: Path) -> int:
     """Print a saved run's table (plain and Markdown) again, without measuring."""
     data = json.loads(path.read_text())
     rows = [Row(**r) for r in data["rows"]]
-    lines = [cells(r) for r in rows] + startup_rows(rows, data["upstream_startup_s"], data["upstream_idle_rss_mb"])
+    start_s, idle_mb = data["upstream_startup_s"], data["upstream_idle_rss_mb"]
     print(f"{data['date']}  {data['machine']}  {data['versions']}\n")
-    print(table(lines, markdown=False) + ("\nnotes:\n" + notes(rows) if notes(rows) else ""))
-    print(table(lines, markdown=True), end="")
+    print(tables(rows, start_s, idle_mb, markdown=False) + ("\nnotes:\n" + notes(rows) if notes(rows) else ""))
+    print(tables(rows, start_s, idle_mb, markdown=True), end="")
     return 0
 
 
@@ -834,6 +926,7 @@ def main(argv: list[str]) -> int:
     if opts.nice:
         raise_priority(opts.nice)
     meta = environment(opts, netns)
+    meta["load_average_start"] = [round(x, 2) for x in os.getloadavg()]
     commit_start = lip_commit()
     log(
         f"nginx on cpu {cpus.load}, proxies on cpu {cpus.proxy}; {opts.warmup:g} s warm-up, {opts.duration:g} s"
@@ -845,10 +938,12 @@ def main(argv: list[str]) -> int:
     finally:
         stop(nginx)
     add_ratios(rows)
-    lines = [cells(r) for r in rows] + startup_rows(rows, nginx_start, nginx_idle)
-    text = table(lines, markdown=False) + ("\nnotes:\n" + notes(rows) if notes(rows) else "")
-    md = table(lines, markdown=True)
+    text = tables(rows, nginx_start, nginx_idle, markdown=False) + ("\nnotes:\n" + notes(rows) if notes(rows) else "")
+    md = tables(rows, nginx_start, nginx_idle, markdown=True)
     meta["upstream_startup_s"], meta["upstream_idle_rss_mb"] = nginx_start, nginx_idle
+    meta["load_average_end"] = [round(x, 2) for x in os.getloadavg()]  # the machine's, other jobs included
+    loads = meta["load_average_start"], meta["load_average_end"]
+    text += f"\nload average (1, 5, 15 min): {loads[0]} at the start, {loads[1]} at the end\n"
     commit_now = lip_commit()
     if commit_now != commit_start:
         log(f"the repo moved during the run: {commit_start} -> {commit_now}")

@@ -26,9 +26,14 @@ class Scenario:
     id: str
     title: str
     client: str  # chat-json | chat-sse | anthropic-sse | responses-sse
-    upstream: str  # chat-json | chat-sse | anthropic-sse
+    upstream: str  # chat-json | chat-sse | anthropic-sse | chat-paced (Chat SSE, one event every 20 ms)
     connections: int
     workers: int = 0  # >0: lip only, `lip serve --workers N`, proxy and wrk unpinned
+
+    @property
+    def paced(self) -> bool:
+        """Streams from the paced upstream (one event every 20 ms): reported per chunk and per open stream."""
+        return self.upstream == "chat-paced"
 
 
 SCENARIOS = [
@@ -39,6 +44,10 @@ SCENARIOS = [
     Scenario("S4", "Anthropic client -> Chat upstream, stream, 32 conns", "anthropic-sse", "chat-sse", 32),
     Scenario("S5", "Chat client -> Anthropic upstream, stream, 32 conns", "chat-sse", "anthropic-sse", 32),
     Scenario("S6", "Responses client -> Chat upstream, stream, 32 conns", "responses-sse", "chat-sse", 32),
+    Scenario("S7", "Chat stream paced 20 ms/event, 1,000 conns", "chat-sse", "chat-paced", 1000),
+    Scenario("S8", "Chat stream paced 20 ms/event, 2,000 conns", "chat-sse", "chat-paced", 2000),
+    Scenario("S7A", "Anthropic client -> Chat paced, 1,000 conns", "anthropic-sse", "chat-paced", 1000),
+    Scenario("S8A", "Anthropic client -> Chat paced, 2,000 conns", "anthropic-sse", "chat-paced", 2000),
     Scenario("W1", "S2 with lip serve --workers 1, unpinned", "chat-sse", "chat-sse", 32, workers=1),
     Scenario("W2", "S2 with lip serve --workers 2, unpinned", "chat-sse", "chat-sse", 32, workers=2),
 ]
@@ -59,6 +68,7 @@ UPSTREAM_PATHS = {
     "chat-sse": "/stream/v1/chat/completions",
     "chat-json": "/json/v1/chat/completions",
     "anthropic-sse": "/anthropic/v1/messages",
+    "chat-paced": fixtures.PACED_PATH,
 }
 AUTH = {"Authorization": "Bearer sk-bench"}
 ANTHROPIC_AUTH = {"x-api-key": "sk-bench", "anthropic-version": "2023-06-01"}
@@ -92,7 +102,7 @@ class Target:
             return None
         if self.command is None:
             path = UPSTREAM_PATHS[scenario.upstream]
-            body = fixtures.chat_request(model, stream=scenario.upstream == "chat-sse")
+            body = fixtures.chat_request(model, stream=scenario.upstream != "chat-json")
             return Call(path, body, {}, "exact", upstream_bodies[path])
         call = client_call(scenario.client, model)
         auth = {"Authorization": f"Bearer {self.client_key}"} | (
@@ -106,6 +116,8 @@ def lip_model(scenario: Scenario) -> str:
         return "upjson:bench-model"
     if scenario.upstream == "anthropic-sse":
         return "ant:bench-model"
+    if scenario.paced:
+        return "paced:bench-model"
     return "up:bench-model"
 
 
@@ -116,6 +128,8 @@ def litellm_model(scenario: Scenario) -> str | None:
         return "bench-model-json"
     if scenario.upstream == "anthropic-sse":
         return "bench-claude"
+    if scenario.paced:
+        return "bench-model-paced"
     if scenario.client == "responses-sse":
         return "bench-model-responses"
     return "bench-model"
@@ -142,7 +156,8 @@ def lip_target(lip_cmd: list[str]) -> Target:
 
 def bare_model(scenario: Scenario) -> str | None:
     """The bare relay forwards the body untouched, so it measures the same-protocol Chat scenarios only."""
-    same = scenario.client == scenario.upstream and scenario.id in ("S0", "S1", "S2")
+    same = scenario.client == scenario.upstream or (scenario.client == "chat-sse" and scenario.paced)
+    same = same and scenario.id in ("S0", "S1", "S2", "S7", "S8")
     return fixtures.MODEL if same else None
 
 

@@ -1,6 +1,6 @@
 -- wrk script for the lip benchmark: POST one fixed body and print a JSON summary.
 --
--- Environment (set by bench/run.py):
+-- Environment (set by bench/run.py; BENCH_STAGGER_MS and BENCH_CONNECTIONS below):
 --   BENCH_PATH       request path, e.g. /v1/chat/completions
 --   BENCH_BODY_FILE  file holding the exact request body
 --   BENCH_HEADERS    extra headers, "Name: value" pairs separated by "|"
@@ -28,4 +28,21 @@ function done(summary, latency, requests)
          .. "\"max_us\":%d,\"mean_us\":%.1f}\n",
       summary.requests, summary.duration, summary.bytes, e.connect, e.read, e.write, e.status, e.timeout,
       latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max, latency.mean))
+end
+
+-- Paced streams (BENCH_STAGGER_MS set): each connection's first request waits a random 0..BENCH_STAGGER_MS, so
+-- that 1,000 streams' chunks do not all arrive in the same millisecond; later requests go at once (each stream
+-- then keeps its phase). wrk calls delay() before every request of a thread's connections.
+local stagger = tonumber(os.getenv("BENCH_STAGGER_MS") or "")
+if stagger then
+   local first = tonumber(os.getenv("BENCH_CONNECTIONS") or "0")
+   local calls = 0
+   math.randomseed(os.time())
+   function delay()
+      calls = calls + 1
+      if calls <= first then
+         return math.random(0, math.floor(stagger) - 1)
+      end
+      return 0
+   end
 end

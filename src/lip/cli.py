@@ -289,6 +289,30 @@ def _refuse_exposure(settings: Settings, host: str, console: Console) -> None:
     sys.exit(2)
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity: taskset, a container's cpuset), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+class Workers(click.ParamType):  # type: ignore[type-arg]  # generic only from click 8.2 (pyproject: >=8.1)
+    """``--workers``: a count from 1 to 512, or ``auto`` for one per usable core."""
+
+    name = "N|auto"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        if str(value).strip().lower() == "auto":
+            return min(512, usable_cores())
+        return int(click.IntRange(1, 512).convert(value, param, ctx))  # type: ignore[arg-type]
+
+
+WORKERS = Workers()
+
+
 @main.command()
 @click.option("--config", "config", type=click.Path(dir_okay=False), help=CONFIG_HELP)
 @click.option("--host", default=None, help="Override server.host.")
@@ -296,10 +320,10 @@ def _refuse_exposure(settings: Settings, host: str, console: Console) -> None:
 @click.option("--log-level", default=None, type=click.Choice(["debug", "info", "warning", "error"]))
 @click.option(
     "--workers",
-    default=1,
+    default="1",
     show_default=True,
-    type=click.IntRange(1, 512),
-    help="Processes serving the same port (SO_REUSEPORT), for multi-core machines.",
+    type=WORKERS,
+    help="Processes serving the same port (SO_REUSEPORT), for multi-core machines; auto: one per usable core.",
 )
 @click.option(
     "--insecure-no-auth",

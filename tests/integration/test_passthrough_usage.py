@@ -29,7 +29,7 @@ def row(fake: FakeProvider, kind: str) -> dict[str, Any]:
     return backend_row("p", base, kind=kind, key_root="P_KEY", models=MODELS)
 
 
-@pytest.mark.parametrize("stream", [False, True], ids=["body", "stream"])
+@pytest.mark.parametrize("stream", [False, True, "paced"], ids=["body", "stream", "paced"])
 @pytest.mark.parametrize(("frontend", "kind", "path", "extra"), CASES, ids=[c[0] for c in CASES])
 async def test_relayed_usage_is_counted_and_logged(
     caplog: pytest.LogCaptureFixture,
@@ -38,11 +38,15 @@ async def test_relayed_usage_is_counted_and_logged(
     kind: str,
     path: str,
     extra: dict[str, Any],
-    stream: bool,
+    stream: bool | str,
 ) -> None:
+    """``paced``: the chunks arrive one by one, so the relay reads them from the upstream connection's own
+    callback (lip.backends.splice) rather than all with the first chunk."""
     caplog.set_level(logging.INFO)
     fake = await fake_provider_factory()
-    fake.script.append(Turn(text="word " * 40, chunks=20, usage=USAGE))
+    gap = 0.01 if stream == "paced" else 0.0
+    fake.script.append(Turn(text="word " * 40, chunks=20, usage=USAGE, delay_between_chunks=gap))
+    stream = bool(stream)
     body = {"model": "p:m", "stream": stream, **extra}
     if stream and frontend == "openai_chat":
         body["stream_options"] = {"include_usage": True}

@@ -50,6 +50,27 @@ async def test_a_plain_stop_after_tool_calls_is_counted(matrix: Rig, client: str
     assert counted == (0 if backend == "responses" else 1)
 
 
+@pytest.mark.parametrize(("client", "backend"), [("chat", "chat"), ("messages", "anthropic")])
+async def test_a_plain_stop_after_tool_calls_in_a_paced_relay_is_fixed(matrix: Rig, client: str, backend: str) -> None:
+    """Chunks that arrive one by one reach the relay's stop fix from the upstream connection's own callback
+    (lip.backends.splice), not all at once with the first chunk."""
+    before = await repairs(matrix, "stop_rewritten", PREFIX[backend])
+    paced = PLAIN_STOP[backend]
+    matrix.fake.queue(
+        Turn(
+            text="checking",
+            chunks=4,
+            tool_calls=paced.tool_calls,
+            chat_finish_override=paced.chat_finish_override,
+            finish=paced.finish,
+            delay_between_chunks=0.02,
+        )
+    )
+    seen = await ask(matrix, client, backend, True, Ask([user("weather in Rome?")], tools=[Tool("get_weather")]))
+    assert seen.stop == STOP[client]["tool_use"]
+    assert await repairs(matrix, "stop_rewritten", PREFIX[backend]) - before == 1
+
+
 TRANSLATED = [(c, b, s) for c in CLIENTS for b in ("chat", "anthropic") if SAME[b] != c for s in (False, True)]
 
 

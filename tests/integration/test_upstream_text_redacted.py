@@ -69,10 +69,14 @@ async def test_an_error_in_a_200_quoting_the_key(
     assert CANARY not in caplog.text
 
 
+@pytest.mark.parametrize("gap", [0.0, 0.02], ids=["burst", "paced"])
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("client", CLIENTS)
-async def test_an_error_event_quoting_the_key(keyed: Rig, client: str, backend: str) -> None:
-    keyed.fake.queue(ErrorMidStream(AFTER[backend], 500, QUOTED, turn=Turn(text="Once upon a time", chunks=4)))
+async def test_an_error_event_quoting_the_key(keyed: Rig, client: str, backend: str, gap: float) -> None:
+    """``paced``: the error event arrives after a gap, so a relay reads it from the upstream connection's own
+    callback (lip.backends.splice)."""
+    turn = Turn(text="Once upon a time", chunks=4, delay_between_chunks=gap)
+    keyed.fake.queue(ErrorMidStream(AFTER[backend], 500, QUOTED, turn=turn))
     status, raw = await raw_call(keyed, client, backend, True, Ask([user("a story")]))
     assert status == 200
     assert CANARY.encode() not in raw and SEEN.encode() in raw

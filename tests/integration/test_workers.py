@@ -61,3 +61,17 @@ async def test_workers_that_cannot_start_stop_the_server() -> None:
         _, err = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode == 1
     assert b"keep exiting" in err and b"cannot serve on 127.0.0.1" in err
+
+
+async def test_workers_auto_starts_one_per_usable_core() -> None:
+    cores = len(os.sched_getaffinity(0))
+    async with lip_process(STUB, args=["--workers", "auto"]) as lip:
+        await lip.wait_for_log("lip serving on", count=cores)
+        reply = await call(lip.url + "/v1/chat/completions", CHAT)
+        lip.signal(signal.SIGTERM)
+        code = await lip.wait()
+    assert reply.status == 200
+    assert code == 0
+    assert len(worker_pids(lip.log, "lip serving on")) == cores
+    if cores > 1:
+        assert f"lip started {cores} workers" in lip.log

@@ -31,15 +31,31 @@ class RelayBody:
     parsed: Any = None  # the body as lip parsed it once to check it (read for its usage)
 
 
+class Sink(Protocol):
+    """The client's side of a spliced relay (``RelayStream.splice``)."""
+
+    def deliver(self, chunk: bytes) -> bool:
+        """Relay ``chunk`` now, synchronously; False when the client's buffer is full. Raises when the client is
+        gone."""
+        ...
+
+    async def drained(self) -> None:
+        """Returns when the client's buffer has room again."""
+        ...
+
+
 @dataclass(slots=True)
 class RelayStream:
-    """An upstream byte stream in the client's own protocol, relayed as it arrives."""
+    """An upstream byte stream in the client's own protocol, relayed as it arrives: by iterating ``rest``, or,
+    when ``splice`` is set, by handing it a ``Sink`` that gets each chunk from the upstream connection's own
+    callback (``lip.backends.splice``). Use one or the other, then ``close``."""
 
     first: bytes
     rest: AsyncIterator[bytes]
     close: Closer = _nothing
     content_type: str = "text/event-stream"
     redact: Callable[[bytes], bytes] | None = None  # applied to a chunk carrying an upstream error event
+    splice: Callable[[Sink], Awaitable[None]] | None = None
 
 
 @dataclass(slots=True)

@@ -7,6 +7,7 @@ how to authenticate, which client headers go along, how the model list pages), n
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -16,7 +17,9 @@ import aiohttp
 import orjson
 
 from lip.backends.base import EventStream, Opened, RelayBody, RelayStream, Target
+from lip.backends.splice import splice
 from lip.backends.upstream import UpstreamCall, get_json, post
+from lip.bodylog import TRACE
 from lip.canonical.events import Event, Repair, StreamError
 from lip.canonical.request import Request
 from lip.canonical.think_tags import ThinkTags
@@ -332,7 +335,8 @@ class HttpBackend:
         except BaseException:
             await close()
             raise
-        return RelayStream(first, rest, close, call.content_type, self._redacted_bytes)
+        spliced = functools.partial(splice, call) if TRACE.get() is None else None  # a trace reads ``rest``
+        return RelayStream(first, rest, close, call.content_type, self._redacted_bytes, spliced)
 
     def _answer(self, data: bytes) -> dict[str, Any]:
         """A whole 200 body, parsed; it must be a JSON object and not an error object (some providers send errors

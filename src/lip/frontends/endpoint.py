@@ -40,6 +40,7 @@ from lip.errors import (
 )
 from lip.exchange import Exchange
 from lip.frontends.keepalive import KeepAlive, interval_for
+from lip.frontends.sink import ClientSink
 from lip.lifecycle import drain_scope
 from lip.middlewares import KEY, client_of
 from lip.protocols.codec import Codec
@@ -255,11 +256,14 @@ class Endpoint(Generic[C]):
         watch = RelayWatch(self.codec.name, opened.redact, fix_stop=single_choice(request))
         try:
             await response.prepare(http)
-            await response.write(watch.feed(opened.first))
+            await response.write(watch.feed(opened.first))  # sends the headers too
             try:
                 async with drain_scope(http, stream=True):
-                    async for chunk in opened.rest:
-                        await response.write(watch.feed(chunk))
+                    if opened.splice is not None and exchange.bodies is None:  # the body log records writes
+                        await opened.splice(ClientSink(http, response, watch))
+                    else:
+                        async for chunk in opened.rest:
+                            await response.write(watch.feed(chunk))
                 if not watch.complete:
                     raise UpstreamProtocolError("the upstream stream ended before its final event")
             except LipError as exc:

@@ -83,20 +83,22 @@ class RelayWatch:
             self._head.append(chunk)
         else:
             self._prev, self._last = self._last, chunk
+        # ``rfind`` rather than ``in``: terminal markers sit at a stream's end, where a reverse search finds them
+        # at once, and CPython's reverse search of bytes is faster than ``in`` even when nothing is found
         if not self.complete:
-            seam = self._tail + chunk[:OVERLAP]  # a marker split across the previous chunks and this one
+            window = self._tail + chunk  # a marker split across the previous chunks and this one is whole here
             for marker in self._markers:
-                if marker in chunk or marker in seam:
+                if window.rfind(marker) >= 0:
                     self.complete = True
                     break
-            self._tail = (self._tail + chunk[-OVERLAP:])[-OVERLAP:]
-        if self.complete and self._redact is not None and b"error" in chunk and _carries(self._rules, chunk):
+            self._tail = window[-OVERLAP:]
+        if self.complete and self._redact is not None and chunk.rfind(b"error") >= 0 and _carries(self._rules, chunk):
             return self._redact(chunk)
         fix = self._fix
         if fix is not None:
-            if not self._tools and fix.tools_hint in chunk and fix.tools.search(chunk):
+            if not self._tools and chunk.rfind(fix.tools_hint) >= 0 and fix.tools.search(chunk):
                 self._tools = True
-            if self._tools and fix.stop_hint in chunk:
+            if self._tools and chunk.rfind(fix.stop_hint) >= 0:
                 fixed = fix.stop.sub(fix.replacement, chunk)
                 if fixed != chunk:
                     self.stop_fixed = True
@@ -158,7 +160,7 @@ def _usage_objects(segment: bytes, key: bytes) -> list[dict[str, Any]]:
     JSON string is escaped (``\\"usage\\"``), so it does not match. Only a short window after each key is
     decoded."""
     found: list[dict[str, Any]] = []
-    at = segment.find(key)
+    at = segment.rfind(key)  # from the end (usage is reported last; see RelayWatch.feed on rfind), then in order
     while at >= 0:
         window = segment[at + len(key) : at + len(key) + USAGE_WINDOW].decode("utf-8", "replace")
         start = _value_start(window)
@@ -169,7 +171,8 @@ def _usage_objects(segment: bytes, key: bytes) -> list[dict[str, Any]]:
                 obj = None
             if isinstance(obj, dict):
                 found.append(obj)
-        at = segment.find(key, at + len(key))
+        at = segment.rfind(key, 0, at)
+    found.reverse()
     return found
 
 
