@@ -144,3 +144,18 @@ async def test_no_leaf_large_enough_is_a_413_in_each_clients_shape(pair: tuple[F
     assert responses_refused.value.status_code == 413
     assert responses_refused.value.body["message"] == GO_413  # type: ignore[index]
     assert small.received == []
+
+
+async def test_max_and_min_context_route_by_the_prompts_size(pair: tuple[FakeProvider, FakeProvider]) -> None:
+    small, large = pair
+    small.responder = lambda view: Turn(text="small")
+    large.responder = lambda view: Turn(text="large")
+    async with run_lip(config(row("small", small), row("large", large))) as lip:
+        route = "[max_context=1k]small:m|[min_context=1k]large:m"
+        assert await chat(lip, route, "hi") == ("small", "small:m")  # too small for large's min_context
+        assert await chat(lip, route, LONG) == ("large", "large:m")  # too large for small's max_context
+        with pytest.raises(openai.APIStatusError) as refused:
+            await chat(lip, "[max_context=1k]small:m", LONG)
+    assert refused.value.status_code == 413
+    assert len(small.requests_to("/chat/completions")) == 1
+    assert len(large.requests_to("/chat/completions")) == 1

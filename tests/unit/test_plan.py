@@ -127,3 +127,44 @@ def test_selectors_in_the_config_are_checked_like_requests() -> None:
 def test_an_alias_may_name_a_bare_model() -> None:
     p = planner({"model_aliases": {"fast": "shared|a:m"}}, models={"b": ["shared"]})
     assert leaves(p, "fast") == ["b:shared", "a:m"]
+
+
+def test_an_unknown_prefix_takes_the_default_route_when_there_is_one() -> None:
+    assert leaves(planner({"default_route": "c:m"}), "zz:m?temperature=1|a:m") == ["c:m", "a:m"]
+
+
+def test_race_legs_are_numbered_by_their_arm_and_keep_their_handicaps() -> None:
+    plan = planner().plan("a:m|b:m![handicap=2]c:m")
+    assert [(t.leaf, t.race, t.handicap_s) for t in plan] == [("a:m", 0, 0.0), ("b:m", 2, 0.0), ("c:m", 2, 2.0)]
+    assert plan.races
+
+
+def test_annotations_and_the_global_block_reach_the_plan() -> None:
+    plan = planner().plan("{ttft_timeout=60,affinity=client}[ttft_timeout=20,max_context=128k]a:m|[min_context=8k]b:m")
+    assert (plan.ttft_s, plan.affinity) == (60.0, "client")
+    assert [(t.ttft_s, t.min_context, t.max_context) for t in plan] == [(20.0, None, 128_000), (None, 8_000, None)]
+
+
+def test_first_steers_a_sessions_first_request_only() -> None:
+    p = planner()
+    selector = "[weight=1000]a:m^[first]b:m^c:m"
+    assert {leaves(p, selector)[0] for _ in range(20)} == {"a:m"}  # not a first request: the weighted draw
+    firsts = [p.plan(selector, first=True) for _ in range(20)]
+    assert {plan[0].leaf for plan in firsts} == {"b:m"}
+    assert all(sorted(t.leaf for t in plan) == ["a:m", "b:m", "c:m"] for plan in firsts)  # the rest re-drawn
+
+
+def test_thinker_is_refused_with_its_reason() -> None:
+    with pytest.raises(InvalidRequest, match="interleaved thinking") as caught:
+        planner().plan("[thinker]a:m^b:m")
+    assert caught.value.param == "model"
+    with pytest.raises(ConfigError, match="not supported by lip"):
+        planner({"default_route": "[thinker]a:m^b:m"})
+
+
+def test_a_race_needs_a_streaming_request() -> None:
+    plan = planner().plan("a:m!b:m")
+    plan.check_stream(True)
+    with pytest.raises(InvalidRequest, match="needs a streaming request"):
+        plan.check_stream(False)
+    planner().plan("a:m|b:m").check_stream(False)

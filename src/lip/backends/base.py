@@ -72,15 +72,19 @@ Opened = RelayBody | RelayStream | EventStream
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """One attempt of a plan: a backend, the native model name and per-leaf parameter overrides."""
+    """One attempt of a plan: a backend, the native model name, per-leaf parameter overrides and the leaf's
+    annotations (lip.routing.selector): its race, its time to first output, the prompt sizes it takes."""
 
     backend: Backend
     model: str
     params: tuple[tuple[str, str], ...] = ()
     label: str = field(default="")
     session: str | None = None  # a conversation's name (lip.routing.affinity): its API key, its prompt_cache_key
-    min_context: int | None = None  # the leaf's [min_context]: skipped for a prompt of at most this many tokens
-    max_context: int | None = None  # the leaf's [max_context]: skipped for a larger prompt
+    race: int = 0  # consecutive targets with the same non-zero number are the legs of one race ('!')
+    handicap_s: float = 0.0  # seconds a race leg waits before it starts
+    ttft_s: float | None = None  # seconds this attempt may take to its first output ([ttft_timeout])
+    min_context: int | None = None  # tokens ([min_context]); skipping by size is lip.routing's sessions' part
+    max_context: int | None = None
 
     @property
     def leaf(self) -> str:

@@ -28,7 +28,7 @@ from lip.config.variables import lip_variables, looks_like_system, own_variable
 from lip.credentials import key_variable_names
 from lip.errors import InvalidRequest
 from lip.routing.overrides import parse_overrides
-from lip.routing.selector import SelectorError, parse_selector
+from lip.routing.selector import SelectorError, parse_selector, refusal
 from lip.telemetry import trace_settings
 
 SECRET_FIELDS = ("api_key", "api_keys", "credentials", "key", "token", "password", "secret")
@@ -458,8 +458,11 @@ def _check_selector(report: _Report, name: str, text: str, prefixes: set[str], a
     except SelectorError as exc:
         if alias and "\\" in text:
             return
-        report.error(where, str(exc), "write prefix:model, optionally joined with '|' or '^' (docs/routing.md)")
+        report.error(where, str(exc), "write prefix:model, optionally joined with '|', '^' or '!' (docs/routing.md)")
         return
+    refused = refusal(selector)
+    if refused is not None:
+        report.error(where, f"{text!r}: {refused}", "see docs/routing.md")
     for leaf in selector.leaves():
         if leaf.prefix is None and not alias:
             report.error(where, f"{text!r} names no backend prefix", "write it as prefix:model")

@@ -7,7 +7,15 @@ from aiohttp import web
 
 from lip.canonical.request import Request
 from lip.errors import LipError
-from lip.frontends.endpoint import Context, Endpoint, allowed_targets, error_response, forwarded_headers, read_json
+from lip.frontends.endpoint import (
+    Context,
+    Endpoint,
+    allowed_targets,
+    error_response,
+    forwarded_headers,
+    read_json,
+    route_of,
+)
 from lip.middlewares import key_of
 from lip.protocols.anthropic_messages import AnthropicMessagesCodec
 from lip.protocols.anthropic_messages.blocks import unverifiable_thinking, without_unverifiable_thinking
@@ -37,7 +45,7 @@ async def count_tokens(http: web.Request) -> web.Response:
         if unverifiable_thinking(body["messages"]):  # thinking from another provider: an upstream would refuse it
             request.raw = {**body, "messages": without_unverifiable_thinking(body["messages"])}
         router = runtime.router
-        targets = allowed_targets(key_of(http), router.plan(request.model))
+        targets = allowed_targets(key_of(http), router.plan(route_of(http, request.model)))
         target, counted = await router.count_tokens(targets, request, forwarded_headers(http))
     except LipError as exc:
         exc.request_id = request_id(http)

@@ -45,6 +45,7 @@ from lip.lifecycle import drain_scope
 from lip.middlewares import KEY, client_of
 from lip.protocols.codec import Codec
 from lip.protocols.counts import BAD_USAGE
+from lip.protocols.fields import MAX_SELECTOR
 from lip.protocols.ratelimit import rate_limit_headers
 from lip.protocols.relay import RelayWatch, body_usage, fix_body_stop
 from lip.quotas import Admission
@@ -59,6 +60,7 @@ log = logging.getLogger(__name__)
 CLIENT_CLOSED = 499  # nginx's status for a request whose client left before any answer: logged, never sent
 DELTAS = frozenset({TextDelta, ReasoningDelta, ToolCallDelta})  # the per-chunk events: content only
 MAX_DEPTH = 128  # levels of nesting a request body may have (the body itself is level 1): docs/security.md
+ROUTE_HEADER = "X-LIP-Route"
 SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "Connection": "keep-alive"}
 
 
@@ -69,6 +71,7 @@ class Context:
     runtime: Runtime
     exchange: Exchange
     client_headers: dict[str, str]  # the client's headers a same-protocol upstream should see (never its key)
+    route: str = ""  # the selector planned: the X-LIP-Route header's, else the body's model
 
 
 C = TypeVar("C", bound=Context)
@@ -172,13 +175,15 @@ class Endpoint(Generic[C]):
         exchange.model = head.model
         if exchange.trace is not None:
             exchange.trace.decoded(head.model, head.raw)
-        ctx = self.context(runtime, exchange, forwarded_headers(http))
+        ctx = self.context(runtime, exchange, forwarded_headers(http), route_of(http, head.model))
         request = await self.before(head, ctx)
         router = runtime.router
         exchange.request_bytes = http.content_length
-        scope = scope_of(runtime.planner.selector(request.model))
+        scope = scope_of(runtime.planner.selector(ctx.route))
         exchange.sticky = await runtime.affinity.identify(scope, http.headers, request.raw, client_of(http))
-        targets = allowed_targets(exchange.key, router.plan(request.model, exchange.sticky))
+        plan = router.plan(ctx.route, exchange.sticky)
+        plan.check_stream(request.stream)
+        targets = allowed_targets(exchange.key, plan)
         keepalive = KeepAlive(http, interval_for(targets) if request.stream else 0.0, SSE_HEADERS, exchange.bodies)
         try:
             async with drain_scope(http):
@@ -381,7 +386,7 @@ def finish_trace(http: web.Request, exchange: Exchange, trace: RequestTrace) -> 
     trace.finish(status, exchange.target, exchange.usage, exchange.error, ttft, key.name if key else None)
 
 
-def allowed_targets(key: ClientKey | None, targets: list[Target]) -> list[Target]:
+def allowed_targets(key: ClientKey | None, targets: Sequence[Target]) -> Sequence[Target]:
     """The attempts the request's client key may use (all without a key or with a key that lists no models); a 403
     when none is left, so a model allowed to one key is not reachable with another."""
     if key is None or not key.models:
@@ -391,6 +396,20 @@ def allowed_targets(key: ClientKey | None, targets: list[Target]) -> list[Target
         model = targets[0].leaf if targets else "?"
         raise Forbidden(f"the client key {key.name!r} may not use the model {model!r}")
     return kept
+
+
+def route_of(http: web.Request, model: str) -> str:
+    """The selector to plan: the ``X-LIP-Route`` header's when the client sent one (it wins over the body's
+    model, so a client that cannot change its model name can still choose a route), else ``model``."""
+    route = http.headers.get(ROUTE_HEADER)
+    if route is None:
+        return model
+    route = route.strip()
+    if not route:
+        raise InvalidRequest(f"the {ROUTE_HEADER} header is empty; send a model selector or leave it out")
+    if len(route) > MAX_SELECTOR:
+        raise InvalidRequest(f"the {ROUTE_HEADER} header is longer than {MAX_SELECTOR} characters")
+    return route
 
 
 def single_choice(request: Request) -> bool:

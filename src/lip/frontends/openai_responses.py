@@ -40,7 +40,7 @@ class ResponsesEndpoint(Endpoint[ResponsesContext]):
         ctx.previous = await runtime.responses.get(previous)
         if ctx.previous is not None:  # lip owns this id: translate, even to a Responses backend
             return request
-        if not any(t.backend.protocol == NAME for t in runtime.planner.plan(request.model)):
+        if not any(t.backend.protocol == NAME for t in runtime.planner.plan(ctx.route)):
             raise previous_response_not_found(previous)
         return request  # a Responses upstream may know it: passed through untouched
 

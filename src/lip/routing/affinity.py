@@ -33,6 +33,7 @@ import orjson
 
 from lip.backends.base import Target
 from lip.errors import InvalidRequest
+from lip.routing.selector import Selector
 from lip.routing.sessions import previous_response, session_of
 from lip.store import MemoryStore, Store
 
@@ -40,13 +41,11 @@ log = logging.getLogger(__name__)
 MAX_LOCAL_BINDINGS = 10_000
 HIT, MOVED, NEW = "hit", "moved", "new"  # the outcomes counted by lip_affinity_requests_total
 UNIDENTIFIED = "unidentified"
-SCOPES = ("session", "client")
 
 
-def scope_of(selector: object) -> str | None:
+def scope_of(selector: Selector) -> str | None:
     """The affinity a parsed selector asks for: its ``{affinity=...}`` block (None: none)."""
-    scope = getattr(selector, "affinity", None)
-    return scope if scope in SCOPES else None
+    return selector.affinity
 
 
 def digest(scope: str, identity: str) -> str:

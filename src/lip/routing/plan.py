@@ -9,16 +9,54 @@ first attempt: a malformed selector, an unknown prefix, an unsupported per-leaf 
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import overload
 
 from lip.backends.base import Backend, Target
 from lip.config.load import Settings
 from lip.errors import InvalidRequest, ModelNotFound, UnknownBackend
 from lip.inventory import Inventory
 from lip.routing.overrides import parse_overrides
-from lip.routing.selector import Choice, Leaf, Selector, SelectorError, parse_selector
+from lip.routing.selector import Arm, Leaf, Race, Selector, SelectorError, parse_selector, refusal
 
 MAX_CACHED_SELECTORS = 1024
+
+
+@dataclass(slots=True)
+class Plan(Sequence[Target]):
+    """A request's attempts in failover order (it reads as their sequence), with the selector's route-wide
+    settings (its ``{...}`` block)."""
+
+    targets: list[Target]
+    selector: Selector
+    ttft_s: float | None = None  # one budget for the first output across every attempt
+    affinity: str | None = None  # "session" or "client": the weighted picks stick to the session or client
+
+    @overload
+    def __getitem__(self, index: int) -> Target: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Target]: ...
+
+    def __getitem__(self, index: int | slice) -> Target | Sequence[Target]:
+        return self.targets[index]
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+    @property
+    def races(self) -> bool:
+        return any(t.race for t in self.targets)
+
+    def check_stream(self, stream: bool) -> None:
+        """A race serves the first leg to stream output: a request that does not stream cannot have one."""
+        if self.races and not stream:
+            raise InvalidRequest(
+                "a race ('!' in the model selector) needs a streaming request (stream: true): lip serves the first "
+                "leg to produce output and cancels the others; use '|' for failover without streaming",
+                param="model",
+            )
 
 
 class Planner:
@@ -61,40 +99,56 @@ class Planner:
         self._selectors[model] = selector
         return selector
 
-    def plan(self, model: str, rng: random.Random | None = None) -> list[Target]:
-        """``rng``: the weighted draws' (a sticky conversation's seeded one: lip.routing.affinity)."""
+    def plan(self, model: str, rng: random.Random | None = None, *, first: bool = False) -> Plan:
+        """The attempts of ``model``; ``rng``: the weighted draws' (a sticky conversation's seeded one:
+        lip.routing.affinity); ``first``: the request opens its session, so a ``[first]`` leaf of a weighted arm goes
+        before the weighted draw (the Go project's first-request steering)."""
         selector = self.selector(model)
+        refused = refusal(selector)
+        if refused is not None:
+            raise InvalidRequest(refused, param="model")
         for leaf in selector.leaves():
             parse_overrides(leaf.params)  # an unsupported parameter is a 400 before anything is tried
         targets: list[Target] = []
-        for choice in selector.chain:
-            for leaf in self.order(choice, rng):
-                targets.extend(self._targets(leaf, model))
+        for number, arm in enumerate(selector.chain, start=1):
+            race = number if isinstance(arm, Race) else 0
+            for leaf in self.order(arm, first, rng):
+                for t in self._targets(leaf, model):
+                    # a default route's own race keeps its legs together, numbered apart from the request's arms
+                    number_as = race or (-(number * 1000 + t.race) if t.race else 0)
+                    targets.append(replace(t, race=number_as) if number_as != t.race else t)
         if not targets:
             raise ModelNotFound(f"model '{model}' resolves to no enabled backend")
-        return targets
+        ttft = float(selector.ttft_timeout) if selector.ttft_timeout is not None else None
+        return Plan(targets, selector, ttft, selector.affinity)
 
-    def order(self, choice: Choice, rng: random.Random | None = None) -> list[Leaf]:
-        """A weighted random permutation: the first is the weighted draw, the rest are the re-draws."""
-        leaves = list(choice.leaves)
-        if len(leaves) == 1:
+    def order(self, arm: Arm, first: bool = False, rng: random.Random | None = None) -> list[Leaf]:
+        """A race's legs as written; a weighted random permutation of a choice: the first is the weighted draw (or
+        its ``[first]`` leaf when ``first``), the rest are the re-draws."""
+        leaves = list(arm.leaves)
+        if len(leaves) == 1 or isinstance(arm, Race):
             return leaves
         rng = rng or self.rng
         ordered: list[Leaf] = []
+        if first:
+            ordered.extend(leaf for leaf in leaves if leaf.first)
+            leaves = [leaf for leaf in leaves if not leaf.first]
         while leaves:
             pick = rng.choices(range(len(leaves)), weights=[leaf.weight for leaf in leaves])[0]
             ordered.append(leaves.pop(pick))
         return ordered
 
-    def _targets(self, leaf: Leaf, requested: str) -> list[Target]:
+    def _targets(self, leaf: Leaf, requested: str, fallback: bool = True) -> list[Target]:
         if leaf.prefix is None:
-            return self._bare(leaf, requested)
+            return self._bare(leaf, requested, fallback)
         backend = self.backends.get(leaf.prefix)
         if backend is not None:
-            return [Target(backend, self._native(leaf.prefix, leaf.model), leaf.params)]
+            return [_target(backend, self._native(leaf.prefix, leaf.model), leaf)]
         whole = f"{leaf.prefix}:{leaf.model}"  # 'llama3:8b' may be a bare model name that has a ':'
         if self.inventory.backends_with(whole):
-            return self._bare(Leaf(None, whole, leaf.weight, leaf.params), requested)
+            return self._bare(replace(leaf, prefix=None, model=whole), requested, fallback)
+        if fallback and self.settings.config.routing.default_route:
+            return self._default(leaf, requested)
         known = ", ".join(sorted(self.backends)) or "(none)"
         raise UnknownBackend(f"unknown backend prefix '{leaf.prefix}' in model '{requested}'; known prefixes: {known}")
 
@@ -103,22 +157,61 @@ class Planner:
         found = entry.find(model) if entry is not None else None
         return found.native_id if found is not None else model
 
-    def _bare(self, leaf: Leaf, requested: str) -> list[Target]:
+    def _bare(self, leaf: Leaf, requested: str, fallback: bool) -> list[Target]:
         """Every backend that lists the model, in config order; else the default route; else 404."""
         holders = self.inventory.backends_with(leaf.model)
         if holders:
-            return [Target(h.backend, self._native(h.backend.prefix, leaf.model), leaf.params) for h in holders]
-        default = self.settings.config.routing.default_route
-        if default:
-            return [
-                Target(t.backend, t.model, t.params + leaf.params)  # the request's leaf parameters win
-                for choice in parse_selector(default).chain
-                for d in self.order(choice)
-                if d.prefix is not None
-                for t in self._targets(d, requested)
-            ]
+            return [_target(h.backend, self._native(h.backend.prefix, leaf.model), leaf) for h in holders]
+        if fallback and self.settings.config.routing.default_route:
+            return self._default(leaf, requested)
         known = ", ".join(sorted(self.backends)) or "(none)"
         raise ModelNotFound(
             f"model '{requested}' has no backend prefix and no backend lists it, and there is no "
             f"routing.default_route; write it as prefix:model (prefixes: {known})"
         )
+
+    def _default(self, leaf: Leaf, requested: str) -> list[Target]:
+        """``routing.default_route``'s attempts for a leaf no backend knows; the leaf's parameters and annotations
+        win over the default route's (checked at start: it names a prefix in every leaf)."""
+        default = parse_selector(self.settings.config.routing.default_route or "")
+        return [
+            replace(_merge(t, leaf), race=number if isinstance(arm, Race) else 0)
+            for number, arm in enumerate(default.chain, start=1)
+            for d in self.order(arm)
+            if d.prefix is not None
+            for t in self._targets(d, requested, fallback=False)
+        ]
+
+
+def _target(backend: Backend, model: str, leaf: Leaf) -> Target:
+    return Target(
+        backend,
+        model,
+        leaf.params,
+        handicap_s=float(leaf.handicap),
+        ttft_s=float(leaf.ttft_timeout) if leaf.ttft_timeout is not None else None,
+        min_context=leaf.min_context,
+        max_context=leaf.max_context,
+    )
+
+
+def _merge(target: Target, leaf: Leaf) -> Target:
+    """A default-route target with the requested leaf's parameters (they win) and its annotations, where given."""
+    return replace(
+        target,
+        params=target.params + leaf.params,
+        handicap_s=float(leaf.handicap) or target.handicap_s,
+        ttft_s=float(leaf.ttft_timeout) if leaf.ttft_timeout is not None else target.ttft_s,
+        min_context=leaf.min_context if leaf.min_context is not None else target.min_context,
+        max_context=leaf.max_context if leaf.max_context is not None else target.max_context,
+    )
+
+
+def legs(targets: Sequence[Target], start: int) -> int:
+    """How many targets from ``start`` on are legs of the same race (1 for a target that is not a race leg)."""
+    race = targets[start].race
+    end = start + 1
+    if race:
+        while end < len(targets) and targets[end].race == race:
+            end += 1
+    return end - start

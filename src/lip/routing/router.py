@@ -23,7 +23,7 @@ from lip.routing.context import estimated, suited, too_large
 from lip.routing.failover import go_on, is_context_overflow, reason
 from lip.routing.health import Health
 from lip.routing.overrides import apply_overrides
-from lip.routing.plan import Planner
+from lip.routing.plan import Plan, Planner
 
 C = TypeVar("C", contravariant=True)
 
@@ -59,10 +59,13 @@ class Router:
         self.inventory = inventory
         self.affinity = affinity
 
-    def plan(self, model: str, sticky: Sticky | None = None) -> list[Target]:
+    def plan(self, model: str, sticky: Sticky | None = None, *, first: bool = False) -> Plan:
         """The attempts for ``model`` in failover order, open circuits last-resort only (lip.routing.health); a
-        sticky conversation's bound leaf first, its draws seeded (lip.routing.affinity)."""
-        return self.health.order(prefer(self.planner.plan(model, sticky.rng() if sticky else None), sticky))
+        sticky conversation's bound leaf first and its draws seeded (lip.routing.affinity); ``first``: the request
+        opens its session (``[first]`` steering, lip.routing.plan)."""
+        plan = self.planner.plan(model, sticky.rng() if sticky else None, first=first)
+        plan.targets = self.health.order(prefer(plan.targets, sticky))
+        return plan
 
     async def open(
         self,

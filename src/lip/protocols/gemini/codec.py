@@ -82,13 +82,16 @@ def decode_request(body: Any, headers: Mapping[str, str]) -> Request:
 
 def decode_count_tokens(body: Any, headers: Mapping[str, str]) -> Request:
     """A ``:countTokens`` body: ``contents``, or a whole ``generateContentRequest`` (whose own ``model`` gives way
-    to the path's)."""
+    to the path's). The raw body stays the client's, for a Gemini upstream's own count."""
     body = fields.body_object(body)
     inner = wire.get(body, "generateContentRequest")
-    if inner is not None:
-        inner = fields.expect(inner, dict, "generateContentRequest")
-        body = {**{k: v for k, v in inner.items() if k != "model"}, **{k: body[k] for k in LIP_KEYS if k in body}}
-    return decode_request(body, headers)
+    if inner is None:
+        return decode_request(body, headers)
+    inner = fields.expect(inner, dict, "generateContentRequest")
+    lip_keys = {k: body[k] for k in LIP_KEYS if k in body}
+    request = decode_request({**{k: v for k, v in inner.items() if k != "model"}, **lip_keys}, headers)
+    request.raw = {k: v for k, v in body.items() if k not in LIP_KEYS}
+    return request
 
 
 class GeminiCodec:
@@ -138,9 +141,13 @@ class GeminiCodec:
         return upstream_error(status, body)
 
     def with_model(self, body: dict[str, Any], model: str) -> dict[str, Any]:
-        """The body to send: the model goes into the URL, so only lip's own keys are taken out (if still there)."""
+        """The body to send: the model goes into the URL, so only lip's own keys are taken out (if still there),
+        and a count-tokens body's ``generateContentRequest`` names the native model (``models/<model>``)."""
         if any(key in body for key in LIP_KEYS):
-            return {key: value for key, value in body.items() if key not in LIP_KEYS}
+            body = {key: value for key, value in body.items() if key not in LIP_KEYS}
+        inner = body.get("generateContentRequest")
+        if isinstance(inner, dict):
+            body = {**body, "generateContentRequest": {**inner, "model": f"models/{model}"}}
         return body
 
 
@@ -170,6 +177,9 @@ def _same_config(request: Request, config: dict[str, Any]) -> dict[str, Any]:
 def encode_request(request: Request, model: str) -> dict[str, Any]:
     fields.log_dropped(log, request, NAME, _held_but_dropped(request))
     same = request.protocol == NAME
+    if request.params.n is not None and request.params.n > 1:  # lip answers with the first candidate only
+        where = "generationConfig.candidateCount" if same else "n"
+        raise InvalidRequest(f"'{where}' greater than 1 cannot be honoured when lip translates to Gemini", param=where)
     contents = parts.encode_contents(request.messages)
     if not contents:
         raise fields.no_turns(request, "Gemini")

@@ -174,12 +174,12 @@ class GeminiStreamDecoder:
         self._usage_event(chunk, events)
         reason = _finish_reason(candidate)
         if reason is not None:
-            self._end(FINISH_TO_STOP.get(reason, StopReason.END_TURN), events)
+            self.end(FINISH_TO_STOP.get(reason, StopReason.END_TURN), events)
         else:
             blocked = wire.get(_obj(wire.get(chunk, "promptFeedback")), "blockReason")
             if blocked is not None:
                 log.debug("the upstream blocked the prompt: %s", str(blocked)[:64])
-                self._end(StopReason.CONTENT_FILTER, events)
+                self.end(StopReason.CONTENT_FILTER, events)
         return events
 
     def finish(self) -> list[Event]:
@@ -276,7 +276,8 @@ class GeminiStreamDecoder:
             self._usage = usage
             events.append(usage)
 
-    def _end(self, reason: StopReason, events: list[Event]) -> None:
+    def end(self, reason: StopReason, events: list[Event]) -> None:
+        """End the message with ``reason`` (tool use when calls were made and Gemini said it stopped)."""
         self._close_thoughts(events)
         self._close_text(events)
         self.done = True
@@ -319,5 +320,5 @@ def decode_response(body: Any, custom_tools: frozenset[str] = frozenset()) -> li
     decoder = GeminiStreamDecoder(custom_tools)
     events = decoder.handle(body)
     if not decoder.done:  # a whole answer without a finishReason is still whole
-        decoder._end(StopReason.END_TURN, events)
+        decoder.end(StopReason.END_TURN, events)
     return events

@@ -1,7 +1,8 @@
 """Gemini generateContent, client side: canonical events -> ``alt=sse`` chunks, a whole response, the error shape.
 
 A stream is what Google sends with ``?alt=sse``: ``data: <GenerateContentResponse>`` frames ended by ``\\r\\n\\r\\n``
-and no terminal marker; the frontend re-frames them as a JSON array for a client that did not ask for SSE. A tool
+and no terminal marker (the finish reason comes in a chunk of its own, with an empty text part); the frontend
+re-frames them as a JSON array for a client that did not ask for SSE. A tool
 call goes out whole, in one part, when it ends (Gemini never streams arguments). Thought text is shown only when
 the client asked for it (``thinkingConfig.includeThoughts``), as Gemini does; a Gemini thought signature always
 goes out, on the part it belongs to, or on an empty part right after the run it closes (as Gemini streams it).
@@ -100,6 +101,13 @@ def usage_body(usage: Usage) -> dict[str, Any]:
     return body
 
 
+def _closing(reason: StopReason) -> list[dict[str, Any]]:
+    """The parts of the chunk that carries the finish reason: an empty text, so that the chunk has content (the
+    google-genai SDK's chat keeps a streamed turn only when every chunk has some); none after a content filter, as
+    Gemini sends a blocked candidate."""
+    return [] if reason in (StopReason.CONTENT_FILTER, StopReason.REFUSAL) else [{"text": ""}]
+
+
 def _candidate(content: list[dict[str, Any]], finish: str | None = None) -> dict[str, Any]:
     candidate: dict[str, Any] = {"content": {"parts": content, "role": "model"}} if content else {}
     if finish is not None:
@@ -110,6 +118,7 @@ def _candidate(content: list[dict[str, Any]], finish: str | None = None) -> dict
 
 def encode_response(response: Response, model: str, include_thoughts: bool) -> dict[str, Any]:
     content = parts.model_parts(response.content, client=True, thoughts=include_thoughts)
+    content = content or _closing(response.stop_reason)
     return {
         "candidates": [_candidate(content, STOP_TO_FINISH[response.stop_reason])],
         "usageMetadata": usage_body(response.usage),
@@ -169,7 +178,7 @@ class GeminiStreamEncoder:
                 self.usage = merge_usage(self.usage, event)
             case MessageEnd(stop_reason=reason):
                 out = b"".join(self._call(self._calls.pop(i)) for i in sorted(self._calls))
-                return out + self._chunk([], STOP_TO_FINISH[reason], usage=True)
+                return out + self._chunk(_closing(reason), STOP_TO_FINISH[reason], usage=True)
             case StreamError(error=error):
                 return frame(error_body(error))
         return b""

@@ -33,7 +33,18 @@ from typing import Any
 
 import orjson
 
-from lip.canonical.request import Audio, Document, Image, Message, Part, Reasoning, Text, ToolCall, ToolResult
+from lip.canonical.request import (
+    Audio,
+    Document,
+    Image,
+    Message,
+    Part,
+    Reasoning,
+    Role,
+    Text,
+    ToolCall,
+    ToolResult,
+)
 from lip.errors import InvalidRequest
 from lip.protocols import documents, fields
 from lip.protocols.gemini import wire
@@ -132,8 +143,8 @@ def _function_call(value: Any, at: str, calls: CallIds, seed: str, signature: st
     return ToolCall(id=calls.call(given, name, seed, signature), name=name, arguments=orjson.dumps(args).decode())
 
 
-def decode_part(part: dict[str, Any], at: str, model: bool, calls: CallIds, dropped: set[str]) -> list[Part]:
-    seed = at.replace("contents", "").strip("[]").replace("].parts[", ":")
+def decode_part(part: dict[str, Any], at: str, seed: str, model: bool, calls: CallIds, dropped: set[str]) -> list[Part]:
+    """One part of a client's content at ``at``; ``seed`` (its position) mints the ids of its calls."""
     signature = wire.optional(part, "thoughtSignature", str, f"{at}.thoughtSignature") if model else None
     text = wire.optional(part, "text", str, f"{at}.text")
     if text is not None and model and wire.get(part, "thought") is True:
@@ -165,13 +176,27 @@ def decode_contents(items: Any, dropped: set[str]) -> list[Message]:
         role = wire.optional(content, "role", str, f"{at}.role") or "user"
         if role not in ("user", "model", "function", "tool"):
             raise InvalidRequest(f"'{at}.role' must be user or model, not {role!r}", param=f"{at}.role")
-        parts: list[Part] = []
+        canonical: Role = "assistant" if role == "model" else "user"
+        if not messages or messages[-1].role != canonical:
+            messages.append(Message(role=canonical, content=[]))
+        turn = messages[-1].content  # consecutive contents of a role are one turn (the SDK's chat splits a stream)
         for j, value in enumerate(wire.required(content, "parts", list, f"{at}.parts")):
             where = f"{at}.parts[{j}]"
-            parts += decode_part(fields.expect(value, dict, where), where, role == "model", calls, dropped)
-        if parts:
-            messages.append(Message(role="assistant" if role == "model" else "user", content=parts))
-    return messages
+            for part in decode_part(
+                fields.expect(value, dict, where), where, f"{i}:{j}", role == "model", calls, dropped
+            ):
+                _add(turn, part)
+    return [m for m in messages if m.content]
+
+
+def _add(turn: list[Part], part: Part) -> None:
+    """A signature alone right after an unsigned thought closes that thought run (Gemini streams it so)."""
+    last = turn[-1] if turn else None
+    signature_only = isinstance(part, Reasoning) and part.encrypted is not None and not part.text
+    if signature_only and isinstance(last, Reasoning) and last.text and last.encrypted is None:
+        last.encrypted = part.encrypted if isinstance(part, Reasoning) else None
+        return
+    turn.append(part)
 
 
 def decode_system(value: Any) -> list[Text]:
@@ -235,7 +260,7 @@ def model_parts(content: list[Any], *, client: bool, thoughts: bool) -> list[dic
                     new["thoughtSignature"] = signature
             elif signature is not None:
                 last = out[-1] if out else None
-                if last is not None and "text" in last and not last.get("thought") and "thoughtSignature" not in last:
+                if last is not None and "text" in last and "thoughtSignature" not in last:
                     last["thoughtSignature"] = signature
                 else:
                     pending = signature
@@ -343,21 +368,30 @@ def _turns(messages: list[Message]) -> list[tuple[str, list[Part]]]:
     return turns
 
 
+def _answered(turns: list[tuple[str, list[Part]]]) -> list[tuple[str, list[Part]]]:
+    """``turns`` with a user turn after every model turn that calls tools (where its responses go, as the API
+    requires), and a user turn first when the conversation opens with a model turn."""
+    out: list[tuple[str, list[Part]]] = []
+    for position, (role, content) in enumerate(turns):
+        if role == "model" and not out:
+            out.append(("user", [Text(OPENING_USER_TEXT)]))
+        out.append((role, content))
+        follows = turns[position + 1][0] if position + 1 < len(turns) else None
+        if role == "model" and follows != "user" and any(isinstance(p, ToolCall) for p in content):
+            out.append(("user", []))
+    return out
+
+
 def encode_contents(messages: list[Message]) -> list[dict[str, Any]]:
-    turns = _turns(messages)
-    if turns and turns[0][0] == "model":
-        turns.insert(0, ("user", [Text(OPENING_USER_TEXT)]))
     out: list[dict[str, Any]] = []
     calls: list[ToolCall] = []  # the previous model turn's calls
-    for position, (role, content) in enumerate(turns):
+    for role, content in _answered(_turns(messages)):
         if role == "model":
             parts = model_parts(content, client=False, thoughts=False)
             calls = [p for p in content if isinstance(p, ToolCall)]
             first = next((p for p in parts if "functionCall" in p), None)
             if first is not None and "thoughtSignature" not in first:
                 first["thoughtSignature"] = wire.FOREIGN_SIGNATURE
-            if calls and (position + 1 == len(turns) or turns[position + 1][0] != "user"):
-                turns.insert(position + 1, ("user", []))  # answered below, as the API requires
         else:
             answered, rest = _answers(calls, content)
             parts = answered + [p for p in map(user_part, rest) if p is not None]
