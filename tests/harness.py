@@ -12,6 +12,8 @@ import anthropic
 import openai
 import yaml
 from aiohttp import web
+from google import genai
+from google.genai import types as genai_types
 
 from lip.config.load import Settings, load_default, load_text
 from lip.runtime import RUNTIME, Runtime
@@ -34,6 +36,7 @@ class LipServer:
     url: str  # http://127.0.0.1:PORT
     settings: Settings
     clients: list[openai.AsyncOpenAI | anthropic.AsyncAnthropic] = field(default_factory=list)
+    google_clients: list[genai.Client] = field(default_factory=list)
 
     @property
     def runtime(self) -> Runtime:
@@ -51,6 +54,12 @@ class LipServer:
             base_url=self.url, api_key=kwargs.pop("api_key", "client-key"), max_retries=0, **kwargs
         )
         self.clients.append(client)
+        return client
+
+    def gemini(self, api_key: str = "client-key", **options: Any) -> genai.Client:
+        """google-genai pointed at lip (it calls ``/v1/models/...``; ``api_version="v1beta"`` for the beta paths)."""
+        client = genai.Client(api_key=api_key, http_options=genai_types.HttpOptions(base_url=self.url, **options))
+        self.google_clients.append(client)
         return client
 
 
@@ -98,4 +107,6 @@ async def run_lip(
     finally:
         for client in server.clients:
             await client.close()
+        for google in server.google_clients:
+            await google.aio.aclose()
         await runner.cleanup()

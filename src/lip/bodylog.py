@@ -25,6 +25,7 @@ from aiohttp import web
 from lip.canonical.events import Event
 from lip.config.models import LoggingConfig
 from lip.credentials import Secret, redact
+from lip.protocols.codec import StreamFraming
 
 body_log = logging.getLogger("lip.bodies")
 MARGIN = 4096  # bytes kept past the cap: longer than any key, so no key is cut before it is redacted
@@ -140,8 +141,42 @@ class RecordingStream(web.StreamResponse):
         self._bodies.sent(data)
 
 
-def stream_response(headers: Mapping[str, str], bodies: BodyLog | None) -> web.StreamResponse:
-    """A 200 SSE response: recording when ``bodies`` is set, else aiohttp's own."""
+class FramedStream(web.StreamResponse):
+    """A streamed answer re-framed on its way out (``StreamFraming``: e.g. SSE as Google's JSON array), handed to a
+    body log as sent when one is set."""
+
+    def __init__(self, headers: Mapping[str, str], framing: StreamFraming, bodies: BodyLog | None) -> None:
+        super().__init__(status=200, headers={**headers, "Content-Type": framing.content_type})
+        self._framing = framing
+        self._bodies = bodies
+        self._closed = False
+
+    async def write(self, data: bytes | bytearray | memoryview) -> None:
+        framed = self._framing.feed(bytes(data))
+        if framed:
+            await self._send(framed)
+
+    async def write_eof(self, data: bytes = b"") -> None:
+        if not self._closed:  # aiohttp calls it again once the handler returned
+            self._closed = True
+            if data:
+                await self.write(data)
+            await self._send(self._framing.finish())
+        await super().write_eof()
+
+    async def _send(self, data: bytes) -> None:
+        await super().write(data)
+        if self._bodies is not None:
+            self._bodies.sent(data)
+
+
+def stream_response(
+    headers: Mapping[str, str], bodies: BodyLog | None, framing: StreamFraming | None = None
+) -> web.StreamResponse:
+    """A 200 SSE response (re-framed when ``framing`` is set): recording when ``bodies`` is set, else aiohttp's
+    own."""
+    if framing is not None:
+        return FramedStream(headers, framing, bodies)
     return RecordingStream(headers, bodies) if bodies is not None else web.StreamResponse(status=200, headers=headers)
 
 

@@ -61,7 +61,7 @@ def resolve(model: str, own: Capabilities, rules: Iterable[CapabilityRule]) -> C
 def fit(request: Request, caps: Capabilities, model: str, backend: str) -> Request:
     """A copy of a translated ``request`` that ``model`` on ``backend`` accepts; raises InvalidRequest for an image
     the model cannot take. The request itself is left as it was (other leaves may take it as it is)."""
-    if caps == UNKNOWN:
+    if caps is UNKNOWN or caps == UNKNOWN:
         return request
     if caps.vision is False:
         _refuse_images(request, model, backend)

@@ -14,6 +14,7 @@ from lip.capabilities import UNKNOWN, Capabilities
 from lip.errors import LipError
 
 log = logging.getLogger(__name__)
+MAX_CACHED = 4096  # models whose capabilities a backend keeps resolved (clients may name any model)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +35,8 @@ class BackendModels:
     models: list[ModelEntry] = field(default_factory=list)
     error: str | None = None
     refreshed_at: float | None = None
+    # model -> its capabilities, resolved once for the list ``models`` held then (a new list empties it)
+    _capabilities: tuple[list[ModelEntry], dict[str, Capabilities]] | None = None
 
     def find(self, model: str) -> ModelEntry | None:
         for entry in self.models:
@@ -102,12 +105,23 @@ class Inventory:
         return [e for e in self.by_prefix.values() if e.find(model) is not None]
 
     def capabilities(self, prefix: str, model: str) -> Capabilities:
-        """What ``model`` on the backend of ``prefix`` accepts: configured (item, tables), else discovered."""
+        """What ``model`` on the backend of ``prefix`` accepts: configured (item, tables), else discovered. Asked for
+        every translated request: resolved once per model and model list (up to MAX_CACHED models a backend)."""
         entry = self.by_prefix.get(prefix)
         if entry is None:
             return UNKNOWN
+        cached = entry._capabilities
+        if cached is None or cached[0] is not entry.models:
+            cached = entry._capabilities = (entry.models, {})
+        known = cached[1].get(model)
+        if known is not None:
+            return known
         found = entry.find(model)
-        return entry.backend.spec.capabilities_for(model, found.capabilities if found is not None else UNKNOWN)
+        caps = entry.backend.spec.capabilities_for(model, found.capabilities if found is not None else UNKNOWN)
+        caps = UNKNOWN if caps == UNKNOWN else caps  # the one UNKNOWN, which ``fit`` tells at once
+        if len(cached[1]) < MAX_CACHED:
+            cached[1][model] = caps
+        return caps
 
     def listing(self) -> list[tuple[str, ModelEntry]]:
         """Every model of every backend, each with its capabilities resolved."""

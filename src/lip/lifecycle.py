@@ -23,6 +23,7 @@ from aiohttp import web
 
 from lip import heap
 from lip.config.load import ConfigError, Settings, load_default, load_file
+from lip.config.models import ServerConfig
 from lip.errors import ServiceUnavailable
 from lip.middlewares import admin_refusal, client_key_problems, error_reply, is_admin
 from lip.runtime import PINNED, RUNTIME, SESSION, STORE, Runtime
@@ -253,8 +254,11 @@ def swap(app: web.Application, settings: Settings) -> None:
     life.retire(old)
     log.info("configuration reloaded from %s: %d backend(s)", settings.source, len(settings.backends))
     before, after = old.settings.config.server, settings.config.server
-    if (before.host, before.port, before.max_header_bytes) != (after.host, after.port, after.max_header_bytes):
-        log.warning("server.host, server.port and server.max_header_bytes take effect only after a restart")
+    if _at_start(before) != _at_start(after):
+        log.warning(
+            "server.host, server.port, server.max_header_bytes, server.head_timeout_s and server.max_pending_heads "
+            "take effect only after a restart"
+        )
     if old.settings.config.store != settings.config.store:
         log.warning("the store section takes effect only after a restart (the store in use keeps serving)")
     if old.settings.config.telemetry != settings.config.telemetry:
@@ -274,3 +278,8 @@ async def admin_reload(http: web.Request) -> web.Response:
     settings = http.app[RUNTIME].current.settings
     body = {"status": "reloaded", "source": settings.source, "backends": len(settings.backends)}
     return web.Response(body=orjson.dumps(body), content_type="application/json")
+
+
+def _at_start(server: ServerConfig) -> tuple[object, ...]:
+    """The server settings read once, when the listening socket and its connections are set up."""
+    return (server.host, server.port, server.max_header_bytes, server.head_timeout_s, server.max_pending_heads)

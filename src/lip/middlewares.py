@@ -8,7 +8,6 @@ client called (``error_reply``).
 from __future__ import annotations
 
 import base64
-import functools
 import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from lip.clientkeys import ClientKey, env_key
 from lip.config.load import Settings
 from lip.credentials import Secret, key_variable_names, read_numbered
 from lip.errors import AdmissionRejected, Forbidden, LipError, ServiceUnavailable, Unauthorized
-from lip.protocols.registry import client_key_headers, codec_for_path
+from lip.protocols.registry import client_key_headers, client_key_params, codec_for_path
 from lip.requestid import request_id
 from lip.runtime import runtime_of
 
@@ -29,7 +28,6 @@ OPEN_PATHS = frozenset({"/", "/healthz"})  # answered without a client key (clie
 UNLIMITED_PATHS = frozenset(
     {"/", "/healthz", "/metrics", "/admin/reload", "/admin/usage", "/ui", "/ui/state"}
 )  # never refused for being busy
-GOOGLE_KEY_HEADER = "x-goog-api-key"  # Google's clients; their codec's, once lip has one (issue 16)
 CLIENT: web.RequestKey[str] = web.RequestKey("lip.client", str)
 KEY: web.RequestKey[ClientKey] = web.RequestKey("lip.client_key", ClientKey)  # the key a request came with
 SLOT: web.RequestKey[str] = web.RequestKey("lip.slot", str)  # the client whose concurrency slot a request holds
@@ -77,14 +75,9 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-@functools.cache
-def key_headers() -> tuple[str, ...]:
-    """Besides ``Authorization: Bearer``, the headers each codec's clients send a key in."""
-    return (*client_key_headers(), GOOGLE_KEY_HEADER)
-
-
-def presented_key(headers: Mapping[str, str]) -> str | None:
-    """The key a client sent: ``Authorization: Bearer``, ``x-api-key``, ``api-key`` or ``x-goog-api-key``."""
+def presented_key(headers: Mapping[str, str], query: Mapping[str, str] | None = None) -> str | None:
+    """The key a client sent: ``Authorization: Bearer``, a header its protocol sends a key in (``x-api-key``,
+    ``api-key``, ``x-goog-api-key``), or a query parameter (Gemini's ``?key=``; lip never logs a query string)."""
     authorization = headers.get("Authorization", "")
     scheme, _, value = authorization.strip().partition(" ")
     if scheme.lower() == "bearer" and value.strip():
@@ -92,10 +85,15 @@ def presented_key(headers: Mapping[str, str]) -> str | None:
     password = _basic_password(value.strip()) if scheme.lower() == "basic" else None
     if password is not None:  # a browser on the status page: the key is the password
         return password
-    for name in key_headers():
+    for name in client_key_headers():
         value = headers.get(name, "").strip()
         if value:
             return value
+    if query:
+        for name in client_key_params():
+            value = query.get(name, "").strip()
+            if value:
+                return value
     return None
 
 
@@ -128,7 +126,7 @@ def key_refusal(request: web.Request) -> web.Response | None:
     keys, named = runtime.client_keys, runtime.key_index
     if not runtime.keyed or request.path in OPEN_PATHS:
         return None
-    candidate = presented_key(request.headers)
+    candidate = presented_key(request.headers, request.query)
     challenge = {"WWW-Authenticate": BASIC if request.path.startswith(PAGE_PATHS) else "Bearer"}
     if candidate is None:
         error = Unauthorized(

@@ -24,6 +24,7 @@ from aiohttp import web
 
 from lip import heap
 from lip.config.load import ConfigError, Settings
+from lip.connections import HeadGuard, HeadTimedRunner
 from lip.lifecycle import GRACE_S, load_settings, reload
 from lip.observability import configure_logging
 from lip.server import create_app
@@ -37,10 +38,12 @@ LISTEN_BACKLOG = 4096
 
 
 def make_runner(app: web.Application, settings: Settings) -> web.AppRunner:
-    """The runner ``lip serve`` uses: handlers cancelled when the client leaves, header sizes bounded."""
+    """The runner ``lip serve`` uses: handlers cancelled when the client leaves, header sizes bounded, request heads
+    bounded in time and in how many connections wait for one (``lip.connections``)."""
     server = settings.config.server
-    return web.AppRunner(
+    return HeadTimedRunner(
         app,
+        HeadGuard(server.head_timeout_s, server.max_pending_heads),
         handler_cancellation=True,
         access_log=None,
         shutdown_timeout=GRACE_S,

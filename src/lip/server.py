@@ -17,12 +17,11 @@ from lip.client_body import preread
 from lip.config.load import Settings
 from lip.config.models import TelemetryConfig
 from lip.errors import ClientError, LipError
-from lip.frontends.anthropic_messages import count_tokens, messages
+from lip.frontends import anthropic_messages, gemini, openai_chat, openai_responses
 from lip.frontends.diagnostics import diagnostics
+from lip.frontends.endpoint import Frontend
 from lip.frontends.health import healthz, root
-from lip.frontends.models import list_models
-from lip.frontends.openai_chat import chat_completions
-from lip.frontends.openai_responses import responses
+from lip.frontends.models import get_model, list_models
 from lip.frontends.ui import ui_page, ui_state
 from lip.frontends.usage import usage_endpoint
 from lip.lifecycle import LIFECYCLE, Lifecycle, admin_reload, admit, close_retired, drain, leave
@@ -40,6 +39,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# one per client protocol; each serves the routes its codec names (``Codec.served``)
+FRONTENDS: tuple[Callable[[], Frontend], ...] = (
+    openai_chat.frontend,
+    openai_responses.frontend,
+    anthropic_messages.frontend,
+    gemini.frontend,
+)
 
 
 def new_session() -> aiohttp.ClientSession:
@@ -143,14 +149,14 @@ def http_error_reply(request: web.Request, exc: web.HTTPException) -> web.Respon
 
 
 def add_routes(app: web.Application) -> None:
-    chat = chat_completions()
-    app.router.add_post("/v1/chat/completions", chat.handle)
-    app.router.add_post("/chat/completions", chat.handle)
-    app.router.add_post("/v1/responses", responses().handle)
-    app.router.add_post("/v1/messages", messages().handle)
-    app.router.add_post("/v1/messages/count_tokens", count_tokens)
-    app.router.add_get("/v1/models", list_models)
+    """Each client protocol's routes, as its codec names them; then lip's own."""
+    for make in FRONTENDS:
+        frontend = make()
+        for route in frontend.codec.served:
+            app.router.add_route(route.method, route.path, frontend.operations[route.operation])
+    app.router.add_get("/v1/models", list_models)  # in the shape the client's headers ask for
     app.router.add_get("/models", list_models)
+    app.router.add_get("/v1/models/{name:.+}", get_model)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/", root)  # HEAD / too (aiohttp adds it)
     app.router.add_get("/v1/diagnostics", diagnostics)

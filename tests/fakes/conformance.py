@@ -7,6 +7,8 @@ Use them on anything that claims to speak a provider protocol (the fakes, and li
     check_anthropic_message(body)    check_anthropic_stream(raw_sse_bytes)
     check_openai_error(body)         check_anthropic_error(body)
     check_openai_models(body)        check_anthropic_models(body)
+    check_gemini_response(body)      check_gemini_stream(raw_bytes, sse=...)
+    check_gemini_error(body)         check_gemini_models(body)          check_gemini_count(body)
 
 "Strict" means: the SDK type validates (every required field present, every value of the right type) AND no
 object anywhere carries a field the SDK does not know (except the few in `KNOWN_EXTRAS` that real providers send).
@@ -22,6 +24,8 @@ from typing import Any
 import orjson
 from anthropic.types import Message, ModelInfo, RawMessageStreamEvent
 from anthropic.types.shared import ErrorResponse
+from google.genai import models as genai_models
+from google.genai import types as genai
 from openai.types import ErrorObject, Model
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from openai.types.responses import Response, ResponseStreamEvent
@@ -36,6 +40,11 @@ __all__ = [
     "check_anthropic_stream",
     "check_chat_completion",
     "check_chat_stream",
+    "check_gemini_count",
+    "check_gemini_error",
+    "check_gemini_models",
+    "check_gemini_response",
+    "check_gemini_stream",
     "check_openai_error",
     "check_openai_models",
     "check_response",
@@ -44,8 +53,9 @@ __all__ = [
     "validate_strict",
 ]
 
-# Fields real providers send that the SDK types do not declare.
-KNOWN_EXTRAS = frozenset({"reasoning_content", "store"})
+# Fields real providers send that the SDK types do not declare; and lip's own additions to an OpenAI model entry
+# when a model's limits are known (lip.protocols.openai_chat.facts).
+KNOWN_EXTRAS = frozenset({"reasoning_content", "store", "context_window", "max_output_tokens"})
 _ADAPTERS: dict[Any, TypeAdapter[Any]] = {}
 _EVENT_SPLIT = re.compile(rb"\r\n\r\n|\n\n|\r\r")
 _TERMINAL = ("response.completed", "response.incomplete", "response.failed", "error")
@@ -261,3 +271,102 @@ def check_anthropic_stream(raw: bytes) -> list[Any]:
     if events[-1].type == "message_stop":
         _expect(events[-2].type == "message_delta", "message_delta comes right before message_stop")
     return events
+
+
+# -- Gemini (google-genai's types; their extra="forbid" makes every model strict) ---------------------------------
+
+GOOGLE_STATUSES = frozenset(
+    {
+        "INVALID_ARGUMENT",
+        "FAILED_PRECONDITION",
+        "OUT_OF_RANGE",
+        "UNAUTHENTICATED",
+        "PERMISSION_DENIED",
+        "NOT_FOUND",
+        "ABORTED",
+        "ALREADY_EXISTS",
+        "RESOURCE_EXHAUSTED",
+        "CANCELLED",
+        "DATA_LOSS",
+        "UNKNOWN",
+        "INTERNAL",
+        "UNIMPLEMENTED",
+        "UNAVAILABLE",
+        "DEADLINE_EXCEEDED",
+    }
+)
+_GEMINI_MODEL_KEYS = frozenset(
+    {
+        "name",
+        "baseModelId",
+        "version",
+        "displayName",
+        "description",
+        "inputTokenLimit",
+        "outputTokenLimit",
+        "supportedGenerationMethods",
+        "temperature",
+        "maxTemperature",
+        "topP",
+        "topK",
+        "thinking",
+    }
+)
+SSE_SEPARATOR = b"\r\n\r\n"
+ARRAY_SEPARATOR = b"\r\n,\r\n"
+
+
+def check_gemini_response(body: Any) -> genai.GenerateContentResponse:
+    return validate_strict(genai.GenerateContentResponse, body)  # type: ignore[no-any-return]
+
+
+def check_gemini_error(body: Any) -> dict[str, Any]:
+    _expect(isinstance(body, dict) and set(body) == {"error"}, f"Google error body must be {{'error': …}}: {body!r}")
+    error = body["error"]
+    _expect({"code", "message", "status"} <= set(error) <= {"code", "message", "status", "details"}, f"{error!r}")
+    _expect(type(error["code"]) is int and isinstance(error["message"], str), f"code and message: {error!r}")
+    _expect(error["status"] in GOOGLE_STATUSES, f"status {error['status']!r} is not a google.rpc code")
+    return error  # type: ignore[no-any-return]
+
+
+def check_gemini_stream(raw: bytes, *, sse: bool) -> list[genai.GenerateContentResponse]:
+    """Every chunk a strict GenerateContentResponse (an error object ends it); framed as Google frames it: `data:`
+    events ended by \\r\\n\\r\\n, or one JSON array (`[`, elements joined by \\r\\n,\\r\\n, `\\r\\n]`)."""
+    if sse:
+        _expect(raw.endswith(SSE_SEPARATOR), "an alt=sse stream ends each event with \\r\\n\\r\\n")
+        _expect(b"\n\n" not in raw.replace(SSE_SEPARATOR, b""), "events are separated by \\r\\n\\r\\n only")
+        chunks = [e.json() for e in parse_sse(raw)]
+    else:
+        _expect(raw.startswith(b"[") and raw.endswith((b"\r\n]", b"[]")), f"a JSON-array stream: {raw[:40]!r}...")
+        chunks = orjson.loads(raw)
+        _expect(isinstance(chunks, list), "the stream is one JSON array")
+        _expect(raw.count(ARRAY_SEPARATOR) >= len(chunks) - 1, "elements are joined by \\r\\n,\\r\\n")
+    _expect(chunks, "no chunks")
+    if isinstance(chunks[-1], dict) and "error" in chunks[-1]:
+        check_gemini_error(chunks[-1])
+        chunks = chunks[:-1]
+    return [validate_strict(genai.GenerateContentResponse, c, f"chunk[{i}]") for i, c in enumerate(chunks)]
+
+
+def check_gemini_models(body: Any) -> list[genai.Model]:
+    """A page of ``models`` (each a Model as the SDK converts it; no key it would drop) and its ``nextPageToken``."""
+    _expect(isinstance(body, dict) and set(body) <= {"models", "nextPageToken"}, f"models page keys: {body!r}")
+    _expect(isinstance(body.get("nextPageToken", ""), str), "nextPageToken is a string")
+    return [check_gemini_model(m, f"$.models[{i}]") for i, m in enumerate(body.get("models", []))]
+
+
+def check_gemini_model(entry: Any, path: str = "$") -> genai.Model:
+    _expect(isinstance(entry, dict) and set(entry) <= _GEMINI_MODEL_KEYS, f"{path}: keys {sorted(entry)}")
+    _expect(str(entry.get("name", "")).startswith("models/"), f"{path}: name is models/<id>")
+    converted = genai_models._Model_from_mldev(entry)
+    converted.pop("tuned_model_info", None)  # the converter copies the whole entry there (read for tuned models only)
+    return validate_strict(genai.Model, converted, path)  # type: ignore[no-any-return]
+
+
+def check_gemini_count(body: Any) -> genai.CountTokensResponse:
+    _expect(
+        isinstance(body, dict) and set(body) <= {"totalTokens", "cachedContentTokenCount", "promptTokensDetails"},
+        f"countTokens keys: {body!r}",
+    )
+    counted = genai_models._CountTokensResponse_from_mldev(body)
+    return validate_strict(genai.CountTokensResponse, counted)  # type: ignore[no-any-return]

@@ -49,6 +49,8 @@ def _request_id_header(family: Family) -> dict[str, str]:
     """The provider's request id, and the bot-management cookie its CDN front sets on every answer (OpenAI and
     Anthropic both answer with a ``__cf_bm`` cookie): a gateway must not hand it on to other clients' requests."""
     cookie = {"set-cookie": f"__cf_bm={secrets.token_hex(12)}; path=/; HttpOnly; SameSite=None"}
+    if family == "gemini":  # Google's front end: no request id header, no cookie
+        return {"server": "scaffolding on HTTPServer2", "x-xss-protection": "0"}
     if family == "anthropic":
         return {"request-id": "req_011" + secrets.token_hex(10), **cookie}
     return {"x-request-id": "req_" + secrets.token_hex(16), **cookie}
@@ -112,7 +114,7 @@ def static_response(family: Family, action: StaticAction) -> web.Response:
         frame = (b"event: error\n" if family == "anthropic" else b"") + b"data: " + event + b"\n\n"
         return _response(family, action.status, frame, _SSE_HEADERS["content-type"], {"cache-control": "no-cache"})
     payload = action.body or _native_error(family, action.status, action.message)
-    return _response(family, 200, json_bytes(payload), "application/json", {})
+    return _response(family, 200, json_bytes(payload), action.content_type, {})
 
 
 async def deliver(request: web.Request, endpoint: Endpoint, body: dict[str, Any], action: Action) -> web.StreamResponse:
@@ -140,7 +142,9 @@ async def _stream(
 ) -> web.StreamResponse:
     error_fault = fault if isinstance(fault, ErrorMidStream) else None
     frames = [frame.encode() for frame in endpoint.frames(body, turn, error_fault)]
-    response = web.StreamResponse(headers={**_SSE_HEADERS, **_request_id_header(endpoint.family)})
+    own = getattr(endpoint, "stream_headers", None)  # Gemini: its JSON-array stream is application/json
+    headers = {**_SSE_HEADERS, **(own(body) if own is not None else {})}
+    response = web.StreamResponse(headers={**headers, **_request_id_header(endpoint.family)})
     await response.prepare(request)
     for i in range(len(frames) + 1):
         if isinstance(fault, DisconnectAfter) and i == min(fault.n_chunks, len(frames)):

@@ -2,6 +2,7 @@
 
 OpenAI (Chat, Responses, models):  {"error": {"message", "type", "param", "code"}}
 Anthropic:                         {"type": "error", "error": {"type", "message"}, "request_id"}
+Google (Gemini):                   {"error": {"code", "message", "status", "details"?}}  (`type` holds the status)
 """
 
 from __future__ import annotations
@@ -18,11 +19,36 @@ __all__ = [
     "anthropic_error_body",
     "default_error",
     "error_body",
+    "google_error",
+    "google_error_body",
     "openai_error",
     "openai_error_body",
 ]
 
-Family = Literal["openai", "anthropic"]
+Family = Literal["openai", "anthropic", "gemini"]
+
+GOOGLE_STATUS: dict[int, str] = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    409: "ABORTED",
+    429: "RESOURCE_EXHAUSTED",
+    499: "CANCELLED",
+    500: "INTERNAL",
+    501: "UNIMPLEMENTED",
+    503: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
+}
+_GOOGLE_MESSAGES: dict[int, str] = {
+    400: "Request contains an invalid argument.",
+    403: "The caller does not have permission",
+    404: "Requested entity was not found.",
+    429: "Resource has been exhausted (e.g. check quota).",
+    500: "An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting",
+    503: "The model is overloaded. Please try again later.",
+    504: "Deadline expired before operation could complete.",
+}
 
 ANTHROPIC_TYPES: dict[int, str] = {
     400: "invalid_request_error",
@@ -91,8 +117,14 @@ def anthropic_error(status: int, message: str) -> ApiError:
     return ApiError(status, message, ANTHROPIC_TYPES.get(status, "api_error"))
 
 
+def google_error(status: int, message: str) -> ApiError:
+    return ApiError(status, message, GOOGLE_STATUS.get(status, "UNKNOWN"))
+
+
 def default_error(family: Family, status: int) -> ApiError:
     """The error a provider of `family` gives for `status` when a test did not say more."""
+    if family == "gemini":
+        return google_error(status, _GOOGLE_MESSAGES.get(status, "Error."))
     if family == "anthropic":
         kind = ANTHROPIC_TYPES.get(status, "api_error" if status >= 500 else "invalid_request_error")
         return ApiError(status, _ANTHROPIC_MESSAGES[kind], kind)
@@ -115,5 +147,15 @@ def anthropic_error_body(err: ApiError) -> dict[str, Any]:
     }
 
 
+def google_error_body(err: ApiError) -> dict[str, Any]:
+    """Google's error; a 429 says when to retry in its RetryInfo detail (Google sends no Retry-After header)."""
+    error: dict[str, Any] = {"code": err.status, "message": err.message, "status": err.type or "UNKNOWN"}
+    if err.status == 429:
+        error["details"] = [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "7s"}]
+    return {"error": error}
+
+
 def error_body(family: Family, err: ApiError) -> dict[str, Any]:
+    if family == "gemini":
+        return google_error_body(err)
     return anthropic_error_body(err) if family == "anthropic" else openai_error_body(err)

@@ -104,6 +104,10 @@ async def _orphans(
         {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "orphan "}},
     ).encode()
     response = await _open_stream(request, endpoint)
+    if action.started:
+        start = endpoint.frames(body, Turn())[0]
+        assert start.event == "message_start"
+        await response.write(start.encode())
     for i in range(action.count):
         if i and action.delay:
             await asyncio.sleep(action.delay)

@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-__all__ = ["anthropic_models", "openai_models"]
+__all__ = ["anthropic_models", "gemini_model", "gemini_models", "openai_models"]
+GEMINI_NOT_GENERATIVE = "text-embedding-004"  # listed by Google, but it cannot generateContent
 
 _EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -49,3 +50,30 @@ def anthropic_models(ids: list[str], query: Mapping[str, str], max_limit: int = 
         "first_id": page[0] if page else None,
         "last_id": page[-1] if page else None,
     }
+
+
+def gemini_model(model_id: str) -> dict[str, Any]:
+    """One ``Model`` as Google lists it (``models/<id>``, limits, methods); an embedding model cannot generate."""
+    embedding = model_id == GEMINI_NOT_GENERATIVE
+    return {
+        "name": "models/" + model_id,
+        "version": "001",
+        "displayName": _display_name(model_id),
+        "description": f"{_display_name(model_id)}, a test model",
+        "inputTokenLimit": 2048 if embedding else 1_048_576,
+        "outputTokenLimit": 1 if embedding else 65_536,
+        "supportedGenerationMethods": ["embedContent"] if embedding else ["generateContent", "countTokens"],
+        **({} if embedding else {"temperature": 1, "topP": 0.95, "topK": 64, "maxTemperature": 2, "thinking": True}),
+    }
+
+
+def gemini_models(ids: list[str], query: Mapping[str, str], max_size: int = 1000) -> dict[str, Any]:
+    """One page as Google pages it: ``pageSize`` (default 50, at most ``max_size``), ``pageToken`` (opaque: the
+    fake's is the position), ``nextPageToken`` while more remain; the embedding model listed last."""
+    every = [*ids, GEMINI_NOT_GENERATIVE]
+    size = min(int(query.get("pageSize") or 50), max_size)
+    start = int(query.get("pageToken") or 0)
+    body: dict[str, Any] = {"models": [gemini_model(m) for m in every[start : start + size]]}
+    if start + size < len(every):
+        body["nextPageToken"] = str(start + size)
+    return body

@@ -147,11 +147,13 @@ class HtmlErrorPage:
 @dataclass(frozen=True, slots=True)
 class OkWithErrorBody:
     """HTTP 200 with a JSON error body (the protocol's native shape for `status`, with `message` when set, when
-    `body` is None)."""
+    `body` is None), labelled `content_type` (a server that labels every answer `text/event-stream` sends its bare
+    JSON error so)."""
 
     status: int = 500
     body: dict[str, object] | None = None
     message: str | None = None
+    content_type: str = "application/json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,12 +265,13 @@ class BadUsage:
 
 @dataclass(frozen=True, slots=True)
 class OrphanDeltas:
-    """Anthropic only: `count` text `content_block_delta` events, `delay` seconds apart, with no `message_start` and no
-    `content_block_start`; then (when `finish`) `message_delta` and `message_stop`."""
+    """Anthropic only: `count` text `content_block_delta` events, `delay` seconds apart, with no `content_block_start`
+    (and no `message_start`, unless `started`); then (when `finish`) `message_delta` and `message_stop`."""
 
     count: int = 3
     delay: float = 0.0
     finish: bool = True
+    started: bool = False
 
 
 StreamFault = DisconnectAfter | MalformedSSE | ErrorMidStream | StallMidStream

@@ -1,8 +1,11 @@
 """`FakeProvider`: a real aiohttp server on 127.0.0.1 that speaks OpenAI Chat, OpenAI Responses, Anthropic
-Messages and model listing, answering from a FIFO script and recording every request it receives.
+Messages, Gemini generateContent and model listing, answering from a FIFO script and recording every request it
+receives.
 
 Routes match by path suffix with any prefix (`/v1/chat/completions`, `/x/y/chat/completions`, `/responses`,
 `/v1/messages`, `/v1/messages/count_tokens`, `/models`, …), so `received[i].path` shows how a base URL was joined.
+Gemini's are `…/models/{model}:generateContent` (`:streamGenerateContent`, `:countTokens`), and `GET …/models` or
+`…/models/{model}` with Google's key header or `?key=` (`tests.fakes.gemini`).
 Order of checks per request: route → API key (when `keys` is set) → body JSON → protocol validation →
 `strict_models` → pop the next scripted action (when the script is empty: `responder(view)`, or `Turn()`) → answer.
 """
@@ -23,9 +26,10 @@ from multidict import CIMultiDict, CIMultiDictProxy, MultiDict, MultiDictProxy
 from tests.fakes.anthropic_messages import AnthropicMessages
 from tests.fakes.delivery import deliver, error_response, fail_response, static_response
 from tests.fakes.endpoint import Endpoint
-from tests.fakes.errors import ApiError, Family, anthropic_error, openai_error
+from tests.fakes.errors import ApiError, Family, anthropic_error, google_error, openai_error
+from tests.fakes.gemini import SSE_KEY, GeminiGenerate
 from tests.fakes.hostile import deliver_hostile
-from tests.fakes.models import anthropic_models, openai_models
+from tests.fakes.models import anthropic_models, gemini_model, gemini_models, openai_models
 from tests.fakes.openai_chat import OpenAIChat
 from tests.fakes.openai_responses import OpenAIResponses
 from tests.fakes.script import (
@@ -48,7 +52,16 @@ __all__ = ["DEFAULT_MODELS", "FakeProvider", "ModelsBehaviour", "Received", "Res
 DEFAULT_MODELS = ("gpt-4o-mini", "gpt-4o", "claude-test", "claude-test-mini")
 ModelsBehaviour = Fail | Stall | HtmlErrorPage | OkWithErrorBody | Redirect | NonObjectBody | SSEFramedError | None
 Responder = Callable[[RequestView], Action]
-Route = Literal["chat", "responses", "messages", "count_tokens", "models"]
+Route = Literal["chat", "responses", "messages", "count_tokens", "models", "gemini", "gemini_count", "gemini_model"]
+GEMINI_METHODS: dict[str, Route] = {
+    "generateContent": "gemini",
+    "streamGenerateContent": "gemini",
+    "countTokens": "gemini_count",
+}
+_GOOGLE_NO_KEY = (
+    "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other "
+    "form of API consumer identity to call this API."
+)
 
 _ROUTES: tuple[tuple[str, Route], ...] = (
     ("/messages/count_tokens", "count_tokens"),
@@ -82,7 +95,24 @@ class Received:
 
 def _route(path: str) -> Route | None:
     path = path.rstrip("/")
+    _, found, name = path.rpartition("/models/")
+    if found:
+        _, colon, method = name.rpartition(":")
+        if colon and method in GEMINI_METHODS:
+            return GEMINI_METHODS[method]
     return next((route for suffix, route in _ROUTES if path.endswith(suffix)), None)
+
+
+def _gemini_name(path: str) -> tuple[str, str]:
+    """(model, method) of a Gemini path; the method is "" for a model's own path."""
+    name = path.rstrip("/").rpartition("/models/")[2]
+    model, colon, method = name.rpartition(":")
+    return (model, method) if colon and method in GEMINI_METHODS else (name, "")
+
+
+def _google_client(headers: Any, query: Any, path: str = "") -> bool:
+    """A Google client: its key header or ``?key=``, its SDK's header, or the Gemini API's version in the path."""
+    return "x-goog-api-key" in headers or "key" in query or "x-goog-api-client" in headers or "/v1beta/" in path
 
 
 def _masked(key: str) -> str:
@@ -115,6 +145,7 @@ class FakeProvider:
         self._chat = OpenAIChat()
         self._responses = OpenAIResponses()
         self._messages = AnthropicMessages()
+        self._gemini = GeminiGenerate()
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
         self._closing = False
@@ -214,8 +245,12 @@ class FakeProvider:
             )
         )
         route = _route(request.path)
+        google = _google_client(headers, request.query, request.path)
+        if route is None and request.method == "GET" and "/models/" in request.path:
+            route = "gemini_model" if google else None
         anthropic = route in ("messages", "count_tokens") or (route == "models" and "anthropic-version" in headers)
-        family: Family = "anthropic" if anthropic else "openai"
+        gemini = route in ("gemini", "gemini_count", "gemini_model") or (route == "models" and google)
+        family: Family = "gemini" if gemini else "anthropic" if anthropic else "openai"
         self.in_flight += 1
         try:
             return await self._dispatch(request, route, family, body)
@@ -240,19 +275,25 @@ class FakeProvider:
     ) -> web.StreamResponse:
         if route is None:
             raise _not_found(family, request)
-        rejection = self._check_key(request.headers, family)
+        rejection = self._check_key(request.headers, family, request.query)
         if rejection is not None:
             return fail_response(family, rejection)
         if route == "models":
             return await self._list_models(request, family)
+        if route == "gemini_model":
+            return self._gemini_model(request)
         if request.method != "POST":
             raise _not_found(family, request)
         if body is None or body is _INVALID_JSON:
+            if family == "gemini":
+                raise google_error(400, "Invalid JSON payload received. Unexpected token.")
             raise (
                 openai_error(400, _OPENAI_BAD_JSON)
                 if family == "openai"
                 else anthropic_error(400, "There was an error parsing the body of your request as JSON")
             )
+        if family == "gemini":
+            return await self._gemini_call(request, route, body)
         if route == "count_tokens":
             with _mistyped(family):
                 body = self._messages.validate(body, request.headers, count_tokens=True)
@@ -268,15 +309,42 @@ class FakeProvider:
             return await deliver_hostile(request, endpoint, body, action)
         return await deliver(request, endpoint, body, action)
 
+    async def _gemini_call(self, request: web.Request, route: Route | None, body: Any) -> web.StreamResponse:
+        model, method = _gemini_name(request.path)
+        with _mistyped("gemini"):
+            if route == "gemini_count":
+                counted = self._gemini.count_tokens(body)
+            else:
+                body = self._gemini.validate(body, request.headers)
+        self._check_model("gemini", {"model": model})
+        if route == "gemini_count":
+            return web.Response(body=json_bytes(counted), content_type="application/json")
+        stream = method == "streamGenerateContent"
+        delivered = {**body, "model": model, "stream": stream, SSE_KEY: stream and request.query.get("alt") == "sse"}
+        action = self.script.pop(0) if self.script else self._respond("gemini", delivered)
+        if isinstance(action, Hostile):
+            return await deliver_hostile(request, self._gemini, delivered, action)
+        return await deliver(request, self._gemini, delivered, action)
+
+    def _gemini_model(self, request: web.Request) -> web.Response:
+        model, _ = _gemini_name(request.path)
+        if model not in self.models:
+            raise google_error(404, f"models/{model} is not found for API version v1beta")
+        return web.Response(body=json_bytes(gemini_model(model)), content_type="application/json")
+
     def _respond(self, route: Route, body: dict[str, Any]) -> Action:
         if self.responder is None:
             return Turn()
         protocol: Protocol = "chat" if route == "chat" else "responses" if route == "responses" else "messages"
+        if route == "gemini":
+            protocol = "gemini"
         return self.responder(request_view(protocol, body))
 
-    def _check_key(self, headers: Any, family: Family) -> Fail | None:
+    def _check_key(self, headers: Any, family: Family, query: Any = None) -> Fail | None:
         if not self.keys:
             return None
+        if family == "gemini":
+            return self._check_google_key(headers.get("x-goog-api-key") or (query or {}).get("key"))
         auth = headers.get("authorization", "")
         bearer = auth[7:].strip() if auth.lower().startswith("bearer ") else None
         # Anthropic takes `x-api-key` or (as its current SDKs send) `Authorization: Bearer`.
@@ -311,10 +379,37 @@ class FakeProvider:
             )
         return self.keys[key]
 
+    def _check_google_key(self, key: str | None) -> Fail | None:
+        """Google answers a missing key 403 and a wrong one 400 INVALID_ARGUMENT (reason API_KEY_INVALID)."""
+        if not key:
+            return Fail(403, {"error": {"code": 403, "message": _GOOGLE_NO_KEY, "status": "PERMISSION_DENIED"}})
+        if key not in self.keys:
+            invalid = {
+                "code": 400,
+                "message": "API key not valid. Please pass a valid API key.",
+                "status": "INVALID_ARGUMENT",
+                "details": [
+                    {
+                        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                        "reason": "API_KEY_INVALID",
+                        "domain": "googleapis.com",
+                        "metadata": {"service": "generativelanguage.googleapis.com"},
+                    }
+                ],
+            }
+            return Fail(400, {"error": invalid})
+        return self.keys[key]
+
     def _check_model(self, family: Family, body: dict[str, Any]) -> None:
         model = body.get("model")
         if not self.strict_models or model in self.models:
             return
+        if family == "gemini":
+            raise google_error(
+                404,
+                f"models/{model} is not found for API version v1beta, or is not supported for generateContent. Call "
+                "ListModels to see the list of available models and their supported methods.",
+            )
         if family == "anthropic":
             raise anthropic_error(404, f"model: {model}")
         raise openai_error(
@@ -328,7 +423,9 @@ class FakeProvider:
             behaviour = None
         if behaviour is not None:
             return static_response(family, behaviour)
-        if family == "anthropic":
+        if family == "gemini":
+            listing = gemini_models(self.models, request.query, self.models_page_limit)
+        elif family == "anthropic":
             listing = anthropic_models(self.models, request.query, self.models_page_limit)
         else:
             listing = openai_models(self.models)
@@ -343,10 +440,14 @@ def _mistyped(family: Family) -> Iterator[None]:
         yield
     except (TypeError, AttributeError, KeyError, ValueError):
         message = "Invalid request: a field of the body has the wrong type"
+        if family == "gemini":
+            raise google_error(400, "Invalid JSON payload received. " + message) from None
         raise (openai_error(400, message) if family == "openai" else anthropic_error(400, message)) from None
 
 
 def _not_found(family: Family, request: web.Request) -> ApiError:
+    if family == "gemini":
+        return google_error(404, f"Method not found: {request.method} {request.path}")
     if family == "anthropic":
         return anthropic_error(404, "Not Found")
     return openai_error(404, f"Invalid URL ({request.method} {request.path})")

@@ -12,9 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import orjson
+
 __all__ = ["Protocol", "RequestView", "request_view"]
 
-Protocol = Literal["chat", "responses", "messages"]
+Protocol = Literal["chat", "responses", "messages", "gemini"]
 _RESULT_ITEMS = ("function_call_output", "custom_tool_call_output")
 
 
@@ -77,7 +79,42 @@ def _messages(body: dict[str, Any]) -> tuple[list[str], list[str]]:
     return _tool_names(body.get("tools")), results
 
 
+def _result_text(response: Any) -> str:
+    """A ``functionResponse.response``: its ``output``/``result``/``content`` text when it has one, else its JSON."""
+    if isinstance(response, dict):
+        for key in ("output", "result", "content"):
+            if key in response:
+                return (
+                    _text(response[key])
+                    if not isinstance(response[key], dict)
+                    else orjson.dumps(response[key]).decode()
+                )
+        return orjson.dumps(response).decode()
+    return _text(response)
+
+
+def _gemini(body: dict[str, Any]) -> tuple[list[str], list[str]]:
+    tools = [
+        str(d.get("name"))
+        for tool in body.get("tools") or []
+        if isinstance(tool, dict)
+        for d in tool.get("functionDeclarations") or []
+        if isinstance(d, dict)
+    ]
+    results = [
+        _result_text((part.get("functionResponse") or {}).get("response"))
+        for content in body.get("contents") or []
+        if isinstance(content, dict)
+        for part in content.get("parts") or []
+        if isinstance(part, dict) and "functionResponse" in part
+    ]
+    return tools, results
+
+
 def _thinking(protocol: Protocol, body: dict[str, Any]) -> bool:
+    if protocol == "gemini":
+        thinking = (body.get("generationConfig") or {}).get("thinkingConfig") or {}
+        return bool(thinking.get("includeThoughts") or thinking.get("thinkingLevel") or thinking.get("thinkingBudget"))
     if protocol == "messages":
         return (body.get("thinking") or {}).get("type") in ("enabled", "adaptive")
     if protocol == "responses":
@@ -86,7 +123,7 @@ def _thinking(protocol: Protocol, body: dict[str, Any]) -> bool:
 
 
 def request_view(protocol: Protocol, body: dict[str, Any]) -> RequestView:
-    reader = {"chat": _chat, "responses": _responses, "messages": _messages}[protocol]
+    reader = {"chat": _chat, "responses": _responses, "messages": _messages, "gemini": _gemini}[protocol]
     tools, results = reader(body)
     stream = body.get("stream") is True
     thinking = _thinking(protocol, body)

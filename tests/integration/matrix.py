@@ -1,10 +1,10 @@
 """The conformance matrix: every client protocol x every backend kind x stream/non-stream, with the official SDKs.
 
-One fake provider serves the three backend kinds (prefixes ``oc`` Chat, ``or`` Responses, ``an`` Anthropic) behind
-one lip per test module (the ``matrix`` fixture, tests/integration/conftest.py). A test describes its request in
-neutral terms (`Ask`); `ask()` sends it in the client's own protocol with the SDK's own helpers (``create``, or
-``stream(...)`` + ``get_final_*()``) and returns what the client saw (`Seen`), neutral fields plus the SDK object;
-`Rig.upstream()` is the body the backend received, in its native shape, for the test to check.
+One fake provider serves the four backend kinds (prefixes ``oc`` Chat, ``or`` Responses, ``an`` Anthropic, ``gm``
+Gemini) behind one lip per test module (the ``matrix`` fixture, tests/integration/conftest.py). A test describes its
+request in neutral terms (`Ask`); `ask()` sends it in the client's own protocol with the SDK's own helpers
+(``create``, or ``stream(...)`` + ``get_final_*()``) and returns what the client saw (`Seen`), neutral fields plus
+the SDK object; `Rig.upstream()` is the body the backend received, in its native shape, for the test to check.
 
     async def test_x(matrix: Rig, client: str, backend: str, stream: bool) -> None:
         matrix.fake.queue(Turn(text="hi"))
@@ -30,21 +30,35 @@ from tests.fakes import FakeProvider
 from tests.fakes.server import Received
 from tests.harness import LipServer, backend_row, run_lip
 
-Client = str  # "chat" | "responses" | "messages" (tests take them from parametrize, as plain strings)
-Backend = str  # "chat" | "responses" | "anthropic"
+Client = str  # "chat" | "responses" | "messages" | "gemini" (tests take them from parametrize, as plain strings)
+Backend = str  # "chat" | "responses" | "anthropic" | "gemini"
 CLIENTS = ("chat", "responses", "messages")
 BACKENDS = ("chat", "responses", "anthropic")
+# the fourth protocol: its row and column of the matrix (tests/integration/test_conformance_gemini.py)
+ALL_CLIENTS = (*CLIENTS, "gemini")
+ALL_BACKENDS = (*BACKENDS, "gemini")
 KIND = {
     "chat": "custom-openai-legacy-compatible",
     "responses": "custom-openai-responses-compatible",
     "anthropic": "custom-anthropic-compatible",
+    "gemini": "custom-gemini-compatible",
 }
-PREFIX = {"chat": "oc", "responses": "or", "anthropic": "an"}
-MODEL = {"chat": "gpt-4o", "responses": "gpt-4o", "anthropic": "claude-test"}
-UPSTREAM_PATH = {"chat": "/v1/chat/completions", "responses": "/v1/responses", "anthropic": "/v1/messages"}
-CLIENT_PATH = {"chat": "/v1/chat/completions", "responses": "/v1/responses", "messages": "/v1/messages"}
+PREFIX = {"chat": "oc", "responses": "or", "anthropic": "an", "gemini": "gm"}
+MODEL = {"chat": "gpt-4o", "responses": "gpt-4o", "anthropic": "claude-test", "gemini": "gemini-2.5-flash"}
+UPSTREAM_PATH = {
+    "chat": "/v1/chat/completions",
+    "responses": "/v1/responses",
+    "anthropic": "/v1/messages",
+    "gemini": "/v1beta/models/gemini-2.5-flash:",  # :generateContent or :streamGenerateContent
+}
+CLIENT_PATH = {
+    "chat": "/v1/chat/completions",
+    "responses": "/v1/responses",
+    "messages": "/v1/messages",
+    "gemini": "/v1beta/models/{model}:",
+}
 # The protocol each backend kind speaks, named as the client protocols are (same name = passthrough).
-SAME = {"chat": "chat", "responses": "responses", "anthropic": "messages"}
+SAME = {"chat": "chat", "responses": "responses", "anthropic": "messages", "gemini": "gemini"}
 
 # Each client's own spelling of a neutral stop reason (Responses: status, or incomplete:<reason>).
 STOP: dict[str, dict[str, str]] = {
@@ -68,6 +82,13 @@ STOP: dict[str, dict[str, str]] = {
         "max_tokens": "max_tokens",
         "tool_use": "tool_use",
         "content_filter": "refusal",
+    },
+    "gemini": {  # Gemini says STOP when it calls tools, and names no stop sequence
+        "end_turn": "STOP",
+        "stop_sequence": "STOP",
+        "max_tokens": "MAX_TOKENS",
+        "tool_use": "STOP",
+        "content_filter": "SAFETY",
     },
 }
 
@@ -323,9 +344,70 @@ def _messages(a: Ask) -> dict[str, Any]:
     return body | {k: v for k, v in optional.items() if v is not None} | a.extra
 
 
+def _gemini_part(part: str | Img) -> dict[str, Any]:
+    if isinstance(part, str):
+        return {"text": part}
+    if part.url:
+        return {"fileData": {"fileUri": part.url, "mimeType": part.media_type or "image/png"}}
+    return {"inlineData": {"mimeType": part.media_type, "data": part.data}}
+
+
+def _gemini_contents(messages: list[Msg]) -> list[Any]:
+    names: dict[str, str] = {}  # call id -> name: a functionResponse names its call
+    contents: list[Any] = []
+    for msg in messages:
+        if msg.role == "native":
+            contents += msg.native
+            for content in msg.native:  # a call's id is lip's (or absent): the result names its call
+                for part in content.get("parts", []) if isinstance(content, dict) else []:
+                    call = part.get("functionCall") or {}
+                    names[call.get("id") or call.get("name")] = call.get("name")
+        elif msg.role == "results":
+            parts = [
+                {"functionResponse": {"name": names.get(r.call_id, r.call_id), "response": {"output": r.text}}}
+                for r in msg.results
+            ]
+            contents.append({"role": "user", "parts": parts})
+        elif msg.role == "assistant":
+            names |= {c.id: c.name for c in msg.calls}
+            parts = [{"text": str(p)} for p in msg.parts]
+            parts += [{"functionCall": {"name": c.name, "args": c.arguments}} for c in msg.calls]
+            contents.append({"role": "model", "parts": parts})
+        else:
+            contents.append({"role": "user", "parts": [_gemini_part(p) for p in msg.parts]})
+    return contents
+
+
+def _gemini(a: Ask) -> dict[str, Any]:
+    body: dict[str, Any] = {"contents": _gemini_contents(a.messages)}
+    if a.system:
+        body["systemInstruction"] = {"parts": [{"text": a.system}]}
+    if a.tools:
+        declarations = [
+            {"name": t.name, "description": t.description, "parametersJsonSchema": t.parameters} for t in a.tools
+        ]
+        body["tools"] = [{"functionDeclarations": declarations}]
+    if a.tool_choice in ("auto", "none", "required"):
+        mode = {"auto": "AUTO", "none": "NONE", "required": "ANY"}[a.tool_choice]
+        body["toolConfig"] = {"functionCallingConfig": {"mode": mode}}
+    elif a.tool_choice:
+        body["toolConfig"] = {"functionCallingConfig": {"mode": "ANY", "allowedFunctionNames": [a.tool_choice]}}
+    config = {
+        "maxOutputTokens": a.max_tokens,
+        "temperature": a.temperature,
+        "topP": a.top_p,
+        "stopSequences": a.stop,
+        "thinkingConfig": {"includeThoughts": True, "thinkingBudget": 2048} if a.reasoning else None,
+    }  # `user` has no Gemini field
+    config = {k: v for k, v in config.items() if v is not None}
+    if config:
+        body["generationConfig"] = config
+    return body | a.extra
+
+
 def build(client: Client, a: Ask) -> dict[str, Any]:
     """The request body (without model and stream) in the client's protocol."""
-    return {"chat": _chat, "responses": _responses, "messages": _messages}[client](a)
+    return {"chat": _chat, "responses": _responses, "messages": _messages, "gemini": _gemini}[client](a)
 
 
 # ---------------------------------------------------------------- what the client saw
@@ -410,6 +492,31 @@ def _messages_seen(message: Any) -> Seen:
     )
 
 
+def _gemini_seen(chunks: list[Any]) -> Seen:
+    """What the google-genai SDK gave: one response, or a stream's chunks (their parts in order)."""
+    parts = [p for c in chunks for cand in (c.candidates or [])[:1] if cand.content for p in cand.content.parts or []]
+    finish = next((cand.finish_reason for c in chunks for cand in (c.candidates or [])[:1] if cand.finish_reason), None)
+    u = next((c.usage_metadata for c in reversed(chunks) if c.usage_metadata is not None), None)
+    usage = {}
+    if u is not None:
+        thoughts = u.thoughts_token_count or 0
+        usage = {
+            "input": u.prompt_token_count or 0,
+            "output": (u.candidates_token_count or 0) + thoughts,
+            "cached": u.cached_content_token_count or 0,
+            "reasoning": thoughts,
+        }
+    reasoning = [
+        (p.text or "", base64.b64encode(p.thought_signature).decode() if p.thought_signature else None)
+        for p in parts
+        if p.thought
+    ]
+    calls = [(fc.id or fc.name, fc.name, fc.args) for p in parts if (fc := p.function_call) is not None]
+    text = "".join(p.text or "" for p in parts if p.text and not p.thought)
+    stop = finish.value if finish is not None and hasattr(finish, "value") else str(finish)
+    return Seen(text, reasoning, calls, stop, usage, chunks[-1] if chunks else None, events=chunks)
+
+
 def _piece(event: Any) -> tuple[Any, str] | None:
     """A streamed piece of tool-call arguments, keyed by the call it belongs to, from any of the SDKs' events."""
     if event.type == "tool_calls.function.arguments.delta":
@@ -467,6 +574,24 @@ async def _messages_call(rig: Rig, backend: Backend, stream: bool, body: dict[st
     return replace(_messages_seen(final), events=events, fragments=fragments)
 
 
+async def _gemini_call(rig: Rig, backend: Backend, stream: bool, body: dict[str, Any]) -> Seen:
+    """The body's ``contents`` and the rest as the SDK's config (it takes the REST names)."""
+    models = rig.gemini.aio.models
+    contents = body.pop("contents")
+    config = {**body.pop("generationConfig", {}), **body}
+    if not stream:
+        return _gemini_seen(
+            [await models.generate_content(model=rig.selector(backend), contents=contents, config=config)]
+        )
+    chunks = [
+        c
+        async for c in await models.generate_content_stream(
+            model=rig.selector(backend), contents=contents, config=config
+        )
+    ]
+    return _gemini_seen(chunks)
+
+
 def _sdk_kwargs(method: Any, body: dict[str, Any]) -> dict[str, Any]:
     """``body`` as keyword arguments of the SDK ``method``; fields it does not declare go in ``extra_body``
     (the anthropic SDK no longer declares ``temperature``/``top_p``, which the API still takes)."""
@@ -478,6 +603,8 @@ def _sdk_kwargs(method: Any, body: dict[str, Any]) -> dict[str, Any]:
 
 async def ask(rig: Rig, client: Client, backend: Backend, stream: bool, a: Ask) -> Seen:
     """Send ``a`` through lip in ``client``'s protocol to ``backend`` with the official SDK; what it saw."""
+    if client == "gemini":
+        return await _gemini_call(rig, backend, stream, build(client, a))
     calls = {"chat": _chat_call, "responses": _responses_call, "messages": _messages_call}
     methods = {
         "chat": rig.openai.chat.completions.create,
@@ -490,6 +617,14 @@ async def ask(rig: Rig, client: Client, backend: Backend, stream: bool, a: Ask) 
 def history(client: Client, seen: Seen) -> Msg:
     """The assistant turn ``seen`` as the client sends it back next turn, straight from the SDK's own objects."""
     raw = seen.raw
+    if client == "gemini":  # every part of the answer (a stream's in order), thought signatures on theirs
+        chunks = seen.events or [raw]
+        parts = [
+            p for c in chunks for cand in (c.candidates or [])[:1] if cand.content for p in cand.content.parts or []
+        ]
+        return native(
+            {"role": "model", "parts": [p.model_dump(exclude_none=True, by_alias=True, mode="json") for p in parts]}
+        )
     if client == "chat":
         message = raw.choices[0].message.model_dump(exclude_none=True, exclude={"parsed", "annotations", "refusal"})
         for call in message.get("tool_calls", []):
@@ -512,6 +647,15 @@ def _text(content: Any) -> str:
 
 def upstream_conversation(backend: str, body: dict[str, Any]) -> tuple[str, list[tuple[str, str]]]:
     """(system prompt, [(role, text)] of the turns) as the upstream got them."""
+    if backend == "gemini":
+        system = "".join(p.get("text", "") for p in (body.get("systemInstruction") or {}).get("parts", []))
+        roles = {"user": "user", "model": "assistant"}
+        turns = [
+            (roles[c.get("role", "user")], "".join(p.get("text", "") for p in c["parts"] if not p.get("thought")))
+            for c in body["contents"]
+            if not any("functionResponse" in p for p in c["parts"])
+        ]
+        return system, turns
     if backend == "anthropic":
         system = body.get("system") or ""
         return _text(system), [(m["role"], _text(m["content"])) for m in body["messages"]]
@@ -530,7 +674,20 @@ def upstream_exchange(
     backend: str, body: dict[str, Any]
 ) -> tuple[list[tuple[str, str, Any]], list[tuple[str, str, bool]]]:
     """(calls the assistant made, results the user returned) as the upstream got them: (id, name, args) and
-    (call id, text, is_error)."""
+    (call id, text, is_error). Gemini's calls have no id: the name stands for it."""
+    if backend == "gemini":
+        parts = [(c.get("role", "user"), p) for c in body["contents"] for p in c["parts"]]
+        calls = [
+            (p["functionCall"]["name"],) * 2 + (p["functionCall"].get("args", {}),)
+            for r, p in parts
+            if "functionCall" in p
+        ]
+        outs = [
+            (p["functionResponse"]["name"], _text_of(p["functionResponse"].get("response")), False)
+            for _, p in parts
+            if "functionResponse" in p
+        ]
+        return calls, outs
     if backend == "chat":
         calls = [
             (c["id"], c["function"]["name"], json.loads(c["function"]["arguments"]))
@@ -557,11 +714,28 @@ def upstream_exchange(
     return calls, outs
 
 
+def _text_of(response: Any) -> str:
+    """A Gemini functionResponse's ``response`` as text: its ``output``/``result``/``content``, else its JSON."""
+    if isinstance(response, dict):
+        for key in ("output", "result", "content"):
+            if isinstance(response.get(key), str):
+                return str(response[key])
+    return json.dumps(response)
+
+
 # ---------------------------------------------------------------- raw HTTP (for the strict wire validators)
 
 
 async def raw_call(rig: Rig, client: Client, backend: Backend, stream: bool, a: Ask) -> tuple[int, bytes]:
     """POST the request with a plain HTTP client: (status, body bytes) exactly as lip sent them."""
+    if client == "gemini":
+        method = "streamGenerateContent?alt=sse" if stream else "generateContent"
+        url = rig.lip.url + CLIENT_PATH[client].format(model=rig.selector(backend)) + method
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(url, json=build(client, a), headers={"x-goog-api-key": "client-key"}) as response,
+        ):
+            return response.status, await response.read()
     body = {"model": rig.selector(backend), **build(client, a)}
     if stream:
         body["stream"] = True
@@ -588,6 +762,7 @@ class Rig:
     def __post_init__(self) -> None:
         self.openai = self.lip.openai()
         self.anthropic = self.lip.anthropic()
+        self.gemini = self.lip.gemini(api_version="v1beta")
 
     @staticmethod
     def selector(backend: Backend) -> str:
@@ -599,6 +774,8 @@ class Rig:
         self.fake.received.clear()
 
     def requests(self, backend: Backend) -> list[Received]:
+        if backend == "gemini":
+            return [r for r in self.fake.received if r.path.startswith(UPSTREAM_PATH[backend])]
         return [r for r in self.fake.received if r.path == UPSTREAM_PATH[backend]]
 
     def upstream(self, backend: Backend) -> dict[str, Any]:
@@ -612,8 +789,8 @@ class Rig:
 
 def matrix_config(fake: FakeProvider) -> dict[str, Any]:
     rows = []
-    for backend in BACKENDS:
-        base = fake.url if backend == "anthropic" else fake.url + "/v1"
+    for backend in ALL_BACKENDS:
+        base = {"anthropic": fake.url, "gemini": fake.url + "/v1beta"}.get(backend, fake.url + "/v1")
         rows.append(backend_row(PREFIX[backend], base, kind=KIND[backend], circuit_failures=100000))
     return {"plugins": {"backends": rows}}
 

@@ -1,15 +1,20 @@
-"""An upstream's bytes that decode to no event are not its first byte: Anthropic content deltas of a block that never
-started are dropped and counted as a repair (``orphan_delta``), and an upstream that sends only those gets its
-``first_byte_s`` timeout and the request fails over, instead of keeping the client waiting until ``total_s``."""
+"""An upstream's bytes that decode to no event are not progress: Anthropic content deltas of a block that never
+started are dropped and counted as a repair (``orphan_delta``); an upstream that sends only those gets its
+``first_byte_s`` timeout and the request fails over, and one that sends them after ``message_start`` has its stream
+ended by a protocol error after ``idle_s``, instead of keeping the client waiting until ``total_s``. A custom tool's
+input, which decoders hold back until it is whole, is progress all the same."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import orjson
+import pytest
 
-from tests.fakes import FakeProvider, OrphanDeltas, Turn
+from tests.fakes import FakeProvider, FakeToolCall, OrphanDeltas, Turn
 from tests.harness import backend_row, run_lip
+from tests.integration import client_shapes as shapes
 from tests.integration.operate import call, sse_data
 
 MODELS = {"source": "inline", "items": [{"native_id": "m"}]}
@@ -19,9 +24,13 @@ BODY = {"model": "p:m", "max_tokens": 20, "messages": [{"role": "user", "content
 ENDLESS = OrphanDeltas(count=100_000, delay=0.02, finish=False)  # a delta every 20 ms for half an hour
 
 
-def rows(url: str) -> list[dict[str, object]]:
+IDLE = {"first_byte_s": 10, "idle_s": 1.0, "total_s": 60}
+CLIENTS = {"chat": "/v1/chat/completions", "responses": "/v1/responses"}
+
+
+def rows(url: str, timeouts: dict[str, float] = TIMEOUTS) -> list[dict[str, object]]:
     kind = "custom-anthropic-compatible"
-    return [backend_row(name, url, kind=kind, models=MODELS, timeouts=TIMEOUTS) for name in ("p", "ok")]
+    return [backend_row(name, url, kind=kind, models=MODELS, timeouts=timeouts) for name in ("p", "ok")]
 
 
 async def test_orphan_deltas_alone_time_out_at_the_first_byte_and_fail_over(fake_provider: FakeProvider) -> None:
@@ -50,3 +59,37 @@ async def test_orphan_deltas_are_dropped_and_counted(fake_provider: FakeProvider
     assert reply.status == 200
     assert sse_data(reply.body)[-1] == "[DONE]" and b"orphan" not in reply.body
     assert 'lip_stream_repairs_total{backend="p",kind="orphan_delta"} 1.0' in metrics
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+async def test_orphan_deltas_after_message_start_end_the_stream_after_idle_s(
+    fake_provider: FakeProvider, client: str
+) -> None:
+    fake_provider.script.append(OrphanDeltas(count=100_000, delay=0.02, finish=False, started=True))
+    body = {**BODY, "stream": True}
+    if client == "responses":
+        body = {"model": "p:m", "input": "hi", "stream": True}
+    async with run_lip({"plugins": {"backends": rows(fake_provider.url, IDLE)}}) as lip:
+        reply = await call(lip.url + CLIENTS[client], body, timeout=30)  # total_s is 60
+        metrics = (await call(lip.url + "/metrics", method="GET")).body.decode()
+    assert reply.status == 200
+    last = orjson.loads(sse_data(reply.body)[-1])
+    error = last["error"] if client == "chat" else last["response"]["error"]
+    assert "config.timeouts.idle_s" in error["message"] and "never started" in error["message"]
+    assert b"orphan" not in reply.body
+    assert 'lip_stream_repairs_total{backend="p",kind="orphan_delta"} 1.0' in metrics
+    assert 'lip_upstream_errors_total{backend="p",error="upstream_bad_response"} 1.0' in metrics
+
+
+async def test_a_custom_tools_held_input_is_progress(fake_provider: FakeProvider) -> None:
+    """Codex's freeform apply_patch, translated to Anthropic: its input streams for longer than ``idle_s`` and makes
+    no event until it is whole; the answer still arrives whole."""
+    patch = FakeToolCall("apply_patch", json.dumps({"input": shapes.PATCH}), fragments=8)
+    fake_provider.script.append(Turn(text="", tool_calls=[patch], delay_between_chunks=0.3))
+    body = shapes.codex_first_turn("p:m", stream=True)
+    async with run_lip({"plugins": {"backends": rows(fake_provider.url, IDLE)}}) as lip:
+        reply = await call(lip.url + "/v1/responses", body, timeout=30)
+    events = [orjson.loads(data) for data in sse_data(reply.body)]
+    assert reply.status == 200 and events[-1]["type"] == "response.completed", events[-1]
+    (item,) = [e["item"] for e in events if e["type"] == "response.output_item.done"]
+    assert item["type"] == "custom_tool_call" and item["input"] == shapes.PATCH

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import anthropic
@@ -22,6 +23,7 @@ from tests.integration.matrix import BACKENDS, CLIENTS, KIND, PREFIX, Ask, Rig, 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 QUOTED = f"your key {CANARY} is not allowed to do that"
 SEEN = "your key [redacted] is not allowed to do that"
+SSE_LABEL = "text/event-stream; charset=utf-8"
 AFTER = {"chat": 2, "responses": 5, "anthropic": 4}  # stream events each fake sends before its error event
 
 
@@ -80,6 +82,39 @@ async def test_an_error_event_quoting_the_key(keyed: Rig, client: str, backend: 
     status, raw = await raw_call(keyed, client, backend, True, Ask([user("a story")]))
     assert status == 200
     assert CANARY.encode() not in raw and SEEN.encode() in raw
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("client", CLIENTS)
+async def test_a_bare_json_error_labelled_sse_quoting_the_key(
+    keyed: Rig, client: str, backend: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A 200 labelled ``text/event-stream`` whose body is the protocol's JSON error without ``data:`` framing: the
+    client gets the upstream's message, redacted, in its own shape (not "the stream ended before its final
+    event"), relayed or translated."""
+    error = await failed(keyed, client, backend, True, OkWithErrorBody(message=QUOTED, content_type=SSE_LABEL))
+    assert error.status_code == 502
+    assert CANARY not in error.response.text and SEEN in error.response.text
+    assert "the upstream answered HTTP 200 with an error" in error.response.text
+    assert CANARY not in caplog.text
+
+
+@dataclass
+class Twice(Rig):
+    """The keyed rig, each backend asked for as ``leaf|leaf``: a failed first attempt fails over to the same kind."""
+
+    @staticmethod
+    def selector(backend: str) -> str:
+        return f"{Rig.selector(backend)}|{Rig.selector(backend)}"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("client", CLIENTS)
+async def test_a_bare_json_error_labelled_sse_fails_over_before_output(keyed: Rig, client: str, backend: str) -> None:
+    keyed.fake.queue(OkWithErrorBody(message=QUOTED, content_type=SSE_LABEL), Turn(text="from the next leaf"))
+    seen = await ask(Twice(keyed.fake, keyed.lip), client, backend, True, Ask([user("hi")]))
+    assert seen.text == "from the next leaf"
+    assert len(keyed.requests(backend)) == 2
 
 
 def quoting(backend: str, framing: str, status: int) -> Action:

@@ -3,10 +3,14 @@ then the preset's, then what discovery reported, field by field; a bad table row
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import Any
+
 import pytest
 
 from lip.capabilities import Capabilities
-from lip.inventory import _entry
+from lip.config.load import BackendSpec
+from lip.inventory import Inventory, _entry
 from tests.unit.config_cases import SOURCE, backend_row, config_of, load, problems_of
 
 URL = "https://api.example.com/v1"
@@ -42,6 +46,40 @@ def test_discovery_fills_what_the_config_does_not_say() -> None:
     [spec] = load(config_of(backend_row("p1", URL, capabilities=[{"pattern": "*", "reasoning": True}]))).backends
     found = Capabilities(max_output_tokens=8000, context_window=100000, reasoning=False)
     assert spec.capabilities_for("any", found) == Capabilities(True, 8000, 100000, None)
+
+
+@dataclass
+class Listing:
+    """A backend whose model list the test changes between discoveries."""
+
+    spec: BackendSpec
+    models: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def prefix(self) -> str:
+        return self.spec.prefix
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    async def list_models(self) -> list[dict[str, Any]]:
+        return self.models
+
+
+async def test_a_new_discovery_replaces_what_the_inventory_resolved_before() -> None:
+    [spec] = load(config_of(backend_row("p1", URL, capabilities=[{"pattern": "*", "vision": False}]))).backends
+    backend = Listing(spec, [{"id": "m", "max_tokens": 1000}])
+    inventory = Inventory([backend])  # type: ignore[list-item]
+    await inventory.discover("p1")
+    assert inventory.capabilities("p1", "m") == Capabilities(None, 1000, None, False)
+    assert inventory.capabilities("p1", "m") == Capabilities(None, 1000, None, False)  # asked again: the same
+    assert inventory.capabilities("p1", "other") == Capabilities(vision=False)
+    backend.models = [{"id": "m", "max_tokens": 2000}, {"id": "other", "max_tokens": 10}]
+    await inventory.discover("p1")
+    assert inventory.capabilities("p1", "m") == Capabilities(None, 2000, None, False)
+    assert inventory.capabilities("p1", "other") == Capabilities(None, 10, None, False)
+    assert inventory.capabilities("nobody", "m") == Capabilities()
 
 
 @pytest.mark.parametrize(

@@ -35,8 +35,8 @@ from lip.errors import (
     UpstreamUnreachable,
 )
 from lip.protocols.anthropic_messages import AnthropicStreamEncoder
-from lip.protocols.chat_reasoning import place_reasoning
 from lip.protocols.openai_chat import OpenAIChatCodec
+from lip.protocols.openai_chat.spelling import place_reasoning
 from lip.protocols.openai_responses import ResponsesStreamEncoder
 from lip.protocols.sse import SSEDecoder, SSEEvent
 from tests.fakes import ErrorMidStream, FakeToolCall, FakeUsage, Turn

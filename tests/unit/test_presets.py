@@ -42,6 +42,7 @@ PRESETS = [
     ("fireworks", "openai_chat", "https://api.fireworks.ai/inference/v1", "FIREWORKS_API_KEY", False),
     ("cerebras", "openai_chat", "https://api.cerebras.ai/v1", "CEREBRAS_API_KEY", False),
     ("deepinfra", "openai_chat", "https://api.deepinfra.com/v1/openai", "DEEPINFRA_API_KEY", False),
+    ("gemini", "gemini", "https://generativelanguage.googleapis.com/v1beta", "GEMINI_API_KEY", False),
     (
         "gemini-openai",
         "openai_chat",
@@ -52,7 +53,7 @@ PRESETS = [
 ]
 PROVIDERS = ["deepseek", "moonshot", "zai", "dashscope", "xai", "mistral", "groq", "together", "fireworks"]
 PROVIDERS += ["cerebras", "deepinfra", "gemini-openai"]
-HOSTED = {"openai", "openai-responses", "anthropic", "openrouter", "nvidia", *PROVIDERS}
+HOSTED = {"openai", "openai-responses", "anthropic", "openrouter", "nvidia", "gemini", *PROVIDERS} - {"gemini-openai"}
 
 
 def load_rows(*rows: dict[str, object], env: dict[str, str] | None = None) -> list[BackendSpec]:
@@ -69,8 +70,13 @@ def test_each_preset_row(kind: str, protocol: str, base_url: str | None, key_roo
     assert spec.auth is None  # the protocol's own: Bearer, or x-api-key for Messages
 
 
-def test_the_gemini_prefix_stays_free_for_the_native_backend() -> None:
-    assert "gemini" in RESERVED_PREFIXES and "gemini" not in BY_KIND
+def test_the_gemini_prefix_is_the_native_gemini_backend_and_a_custom_row_may_not_take_it() -> None:
+    assert BY_KIND["gemini"].protocol == BY_KIND["custom-gemini-compatible"].protocol == "gemini"
+    custom = {"backend_prefix": "gemini", "base_url": "https://gw.example/v1beta"}
+    with pytest.raises(ConfigError, match="backend_prefix"):
+        load_rows({"id": "g", "kind": "custom-gemini-compatible", "config": custom})
+    [row] = load_rows({"id": "g", "kind": "custom-gemini-compatible", "config": {**custom, "backend_prefix": "g2"}})
+    assert (row.prefix, row.base_url, row.protocol) == ("g2", "https://gw.example/v1beta", "gemini")
 
 
 @pytest.mark.parametrize(
@@ -229,8 +235,8 @@ def test_the_embedded_default_enables_hosted_presets_whose_key_is_set(env: dict[
 
 def test_an_azure_key_without_its_endpoint_enables_nothing_and_says_why() -> None:
     settings = load_default({"AZURE_OPENAI_API_KEY": CANARY, "GEMINI_API_KEY": CANARY})
-    assert [b.prefix for b in settings.backends] == ["local-stub", "gemini-openai"]
-    assert settings.from_env == ("gemini-openai (GEMINI_API_KEY)",)
+    assert [b.prefix for b in settings.backends] == ["local-stub", "gemini"]
+    assert settings.from_env == ("gemini (GEMINI_API_KEY)",)
     [warning] = settings.warnings
     assert "AZURE_OPENAI_API_KEY is set but AZURE_OPENAI_ENDPOINT is not" in warning and CANARY not in warning
 

@@ -55,7 +55,8 @@ from lip.protocols.openai_responses import (
     response_id_for,
     should_store,
 )
-from lip.protocols.openai_responses.items import minted_by_lip, new_id, unverifiable_reasoning
+from lip.protocols.openai_responses.items import unverifiable_reasoning
+from lip.protocols.openai_responses.output import minted_by_lip, new_id
 from lip.protocols.sse import SSEDecoder, SSEEvent
 from lip.response_store import ResponseStore, StoredConversation
 from lip.store import MemoryStore

@@ -16,11 +16,11 @@ from typing import Any
 import aiohttp
 import orjson
 
-from lip.backends.base import EventStream, Opened, RelayBody, RelayStream, Target
+from lip.backends.base import Closer, EventStream, Opened, RelayBody, RelayStream, Target
 from lip.backends.splice import splice
-from lip.backends.upstream import UpstreamCall, get_json, post
+from lip.backends.upstream import UpstreamCall, bare_json, get_json, post, read_rest
 from lip.bodylog import TRACE
-from lip.canonical.events import Event, Repair, StreamError
+from lip.canonical.events import Event, Repair, StreamError, ToolCallStart
 from lip.canonical.request import Request
 from lip.canonical.think_tags import ThinkTags
 from lip.config.load import BackendSpec, join_url
@@ -32,7 +32,6 @@ from lip.errors import (
     UpstreamProtocolError,
     UpstreamStatusError,
 )
-from lip.protocols.chat_reasoning import place_reasoning
 from lip.protocols.codec import Codec, HttpDialect, StreamDecoder
 from lip.protocols.sse import SSEDecoder, SSEEvent
 
@@ -111,6 +110,7 @@ class HttpBackend:
         self.session = session
         self.dialect = codec.dialect if codec is not None else NO_DIALECT
         self.auth = spec.kind.auth or self.dialect.auth  # a preset may authenticate its own way (Azure's api-key)
+        self.respell = self.dialect.respelling(spec)  # this provider's spelling of a translated body, if its own
         self.keys = KeyRing.of(
             read_numbered(env, spec.key_root, from_one=spec.kind.key_from_one) if spec.key_root else []
         )
@@ -120,7 +120,8 @@ class HttpBackend:
         self.url = join_url(spec.base_url, self.dialect.call_path) if self.dialect.fixed else None  # joined once
         self.models_url = join_url(spec.base_url, self.dialect.models_path)
         count_path = self.dialect.count_tokens_path
-        self.count_tokens_url = join_url(spec.base_url, count_path) if count_path is not None else None
+        fixed_count = count_path is not None and "{model}" not in count_path
+        self.count_tokens_url = join_url(spec.base_url, count_path or "") if fixed_count else None  # joined once
         self._static_names = frozenset(name.lower() for name in spec.settings.headers)  # replace lip's own, any case
 
     @property
@@ -153,6 +154,13 @@ class HttpBackend:
                 headers["tracestate"] = client_headers["tracestate"]
         return headers
 
+    def count_url(self, model: str) -> str | None:
+        """Where a count-tokens call for ``model`` goes; None when the protocol has none."""
+        if self.count_tokens_url is not None:
+            return self.count_tokens_url
+        path = self.dialect.count_tokens_path_for(model)
+        return join_url(self.base_url, path) if path is not None else None
+
     def call_url(self, model: str, stream: bool) -> str:
         """Where a call for ``model`` goes (the same URL for every call of most protocols)."""
         if self.url is not None:
@@ -174,8 +182,12 @@ class HttpBackend:
             try:
                 return await self._post(body, key, stream, client_headers, what, url)
             except UpstreamStatusError as exc:
-                if exc.upstream_status == 401:
-                    log.warning("%s: an API key was rejected (401); disabled until the config is reloaded", what)
+                if exc.upstream_status == 401 or self.dialect.key_rejected(exc.upstream_status, exc.body):
+                    log.warning(
+                        "%s: an API key was rejected (HTTP %d); disabled until the config is reloaded",
+                        what,
+                        exc.upstream_status,
+                    )
                     self.keys.disable(key)
                 elif exc.upstream_status == 429:
                     cooldown = exc.retry_after if exc.retry_after is not None else DEFAULT_COOLDOWN_S
@@ -251,9 +263,10 @@ class HttpBackend:
     def _scrubbed(self, batch: list[Event]) -> list[Event]:
         """A batch of translated events whose error events are redacted (an upstream's error event may quote a
         key); the events themselves are passed on as they are."""
-        for event in batch:
-            if type(event) is StreamError:
-                self._redact_error(event.error)
+        if StreamError in map(type, batch):  # rare; the search runs in C, not once per event in Python
+            for event in batch:
+                if type(event) is StreamError:
+                    self._redact_error(event.error)
         return batch
 
     def _excerpt(self, text: str) -> str:
@@ -269,11 +282,12 @@ class HttpBackend:
         """The upstream's count-tokens answer for a request in its own protocol (the client's body with the native
         model, to the dialect's count path); None for a request it would have to translate, or a protocol that
         cannot count."""
-        if request.protocol != self.protocol or self.codec is None or self.count_tokens_url is None:
+        url = self.count_url(target.model)
+        if request.protocol != self.protocol or self.codec is None or url is None:
             return None
         body = orjson.dumps(self.codec.with_model(request.raw, target.model))
         try:
-            call = await self._send(body, False, headers, self.count_tokens_url)
+            call = await self._send(body, False, headers, url)
             try:
                 data = await call.read_body()
             finally:
@@ -322,21 +336,24 @@ class HttpBackend:
         try:
             if not request.stream or "json" in call.content_type:
                 data = await call.read_body()
-                await close()
-                answer = self._answer(data)
-                if request.stream:  # a stream was asked for and a whole answer came: lip serves it as one
-                    return EventStream(
-                        [Repair(WHOLE_BODY_FOR_STREAM), *self.codec.decode_response(answer, request)], _empty()
-                    )
-                return RelayBody(data, call.content_type, answer)
-            first, rest = await call.first_chunk()
-            if not first:
-                raise UpstreamProtocolError(f"backend '{self.id}': the upstream sent an empty stream")
+            else:
+                first, rest = await call.first_chunk()
+                if not first:
+                    raise UpstreamProtocolError(f"backend '{self.id}': the upstream sent an empty stream")
+                if not bare_json(first):
+                    spliced = functools.partial(splice, call) if TRACE.get() is None else None  # a trace reads rest
+                    return RelayStream(first, rest, close, call.content_type, self._redacted_bytes, spliced)
+                data = await read_rest(first, rest, call.what)  # labelled SSE, but one JSON object (an error)
+            await close()
+            answer = self._answer(data)
+            if request.stream:  # a stream was asked for and a whole answer came: lip serves it as one
+                return EventStream(
+                    [Repair(WHOLE_BODY_FOR_STREAM), *self.codec.decode_response(answer, request)], _empty()
+                )
+            return RelayBody(data, call.content_type, answer)
         except BaseException:
             await close()
             raise
-        spliced = functools.partial(splice, call) if TRACE.get() is None else None  # a trace reads ``rest``
-        return RelayStream(first, rest, close, call.content_type, self._redacted_bytes, spliced)
 
     def _answer(self, data: bytes) -> dict[str, Any]:
         """A whole 200 body, parsed; it must be a JSON object and not an error object (some providers send errors
@@ -359,21 +376,18 @@ class HttpBackend:
     async def _open_events(self, request: Request, target: Target, headers: Mapping[str, str]) -> Opened:
         codec = self.codec
         assert codec is not None
-        body = orjson.dumps(self._cache_key(self._quirks(codec.encode_request(request, target.model)), target))
+        encoded = self._cache_key(codec.encode_request(request, target.model), target)
+        body = orjson.dumps(self.respell(encoded) if self.respell is not None else encoded)
         url = self.call_url(target.model, request.stream)
         call = await self._send(body, request.stream, headers, url, target.session)
         close = self._release_closer(call)
         try:
             if not request.stream or "json" in call.content_type:
-                data = await call.read_body()
-                await close()
-                events = codec.decode_response(self._answer(data), request)
-                if self.spec.think_tags:
-                    events = ThinkTags().feed(events)
-                if request.stream:  # a stream was asked for and a whole answer came: lip serves it as one
-                    events.insert(0, Repair(WHOLE_BODY_FOR_STREAM))
-                return EventStream(events, _empty())
+                return await self._whole_events(await call.read_body(), request, close)
             first, rest = await call.first_chunk(hold=True)
+            if bare_json(first):  # labelled SSE, but one JSON object (an error)
+                call.answered()
+                return await self._whole_events(await read_rest(first, rest, call.what), request, close)
             decoder = codec.stream_decoder(request)
             if self.spec.think_tags:
                 decoder = ThinkTagDecoder(decoder)
@@ -399,7 +413,8 @@ class HttpBackend:
         except BaseException:
             await close()
             raise
-        return EventStream(self._scrubbed(batch), _decode(chunks, sse, decoder, self._scrubbed), close)
+        decoded = _decode(chunks, sse, decoder, self._scrubbed, call.answered, _holding(batch))
+        return EventStream(self._scrubbed(batch), decoded, close)
 
     def _cache_key(self, body: dict[str, Any], target: Target) -> dict[str, Any]:
         """The conversation's name as ``prompt_cache_key`` where this backend takes it (``config.prompt_cache_key``)
@@ -409,12 +424,16 @@ class HttpBackend:
             body["prompt_cache_key"] = "lip-" + target.session
         return body
 
-    def _quirks(self, body: dict[str, Any]) -> dict[str, Any]:
-        """What this provider spells differently from its protocol's common form (a preset's data or the row's)."""
-        field = self.spec.max_tokens_field
-        if field != "max_tokens" and "max_tokens" in body:
-            body[field] = body.pop("max_tokens")
-        return place_reasoning(body, self.spec.reasoning_field)
+    async def _whole_events(self, data: bytes, request: Request, close: Closer) -> EventStream:
+        """A whole answer's events (the upstream's error raised, see ``_answer``); the call is closed first."""
+        assert self.codec is not None
+        await close()
+        events = self.codec.decode_response(self._answer(data), request)
+        if self.spec.think_tags:
+            events = ThinkTags().feed(events)
+        if request.stream:  # a stream was asked for and a whole answer came: lip serves it as one
+            events.insert(0, Repair(WHOLE_BODY_FOR_STREAM))
+        return EventStream(events, _empty())
 
     # ---- models
 
@@ -444,7 +463,7 @@ class HttpBackend:
             data = dialect.models_of(body)
             if data is None:
                 raise UpstreamProtocolError(f"backend '{self.id}': the model list has no '{dialect.models_key}' array")
-            models += [m for m in data if isinstance(m, dict) and isinstance(m.get("id"), str)]
+            models += [entry for entry in map(dialect.model_entry, data) if entry is not None]
             params = dialect.next_models_params(body, params) if data else None
             if params is None:
                 break
@@ -466,6 +485,13 @@ class HttpBackend:
 def _answers(batch: Sequence[Event]) -> bool:
     """Whether ``batch`` holds more than repair notes."""
     return any(type(e) is not Repair for e in batch)
+
+
+def _holding(batch: Sequence[Event]) -> bool:
+    """Whether ``batch`` (one that answers) ends by starting a custom tool call: decoders hold its input back until
+    it is whole, so the chunks that carry it make no event and are progress all the same."""
+    last = batch[-1] if batch else None
+    return type(last) is ToolCallStart and last.kind == "custom"
 
 
 class ThinkTagDecoder:
@@ -490,13 +516,24 @@ async def _empty() -> AsyncIterator[Sequence[Event]]:
 
 
 async def _decode(
-    chunks: AsyncIterator[bytes], sse: SSEDecoder, decoder: Any, scrubbed: Callable[[list[Event]], list[Event]]
+    chunks: AsyncIterator[bytes],
+    sse: SSEDecoder,
+    decoder: Any,
+    scrubbed: Callable[[list[Event]], list[Event]],
+    answered: Callable[[], None],
+    holding: bool,
 ) -> AsyncIterator[Sequence[Event]]:
     """Upstream bytes -> SSE events -> canonical event batches (error events redacted by ``scrubbed``); upstream
-    failures become a StreamError."""
+    failures become a StreamError. ``answered`` is told of every batch that holds an event other than a repair note
+    (or of any chunk while a custom tool call's input is held back, see ``_holding``): only those end an idle gap."""
     try:
         async for chunk in chunks:
             batch = [e for s in sse.feed(chunk) for e in decoder.feed(s)]
+            if batch and (type(batch[-1]) is not Repair or _answers(batch)):
+                answered()
+                holding = _holding(batch)
+            elif holding:
+                answered()
             if batch:
                 yield scrubbed(batch)
         tail = [e for s in sse.flush() for e in decoder.feed(s)] + decoder.finish()

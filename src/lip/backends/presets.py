@@ -1,4 +1,4 @@
-"""Backend kinds as data rows: the three custom kinds, the native provider presets and the local stub.
+"""Backend kinds as data rows: the four custom kinds, the native provider presets and the local stub.
 
 A preset needs only ``id`` and ``kind`` in YAML; its ``config`` may override ``base_url``, ``backend_prefix`` and
 ``api_key_env_var_root``. A new provider that speaks a known protocol is a new row here, not a new class.
@@ -13,13 +13,14 @@ from lip.backends import provider_models as models
 from lip.backends.provider_models import rule as _rule
 from lip.capabilities import CapabilityRule
 
-Protocol = Literal["openai_chat", "openai_responses", "anthropic_messages", "local"]
+Protocol = Literal["openai_chat", "openai_responses", "anthropic_messages", "gemini", "local"]
 # Chat kinds: the assistant-message field a translated request carries the assistant's reasoning back in
 ReasoningField = Literal["reasoning_content", "reasoning", "none"]
 
 OPENAI_CHAT: Protocol = "openai_chat"
 OPENAI_RESPONSES: Protocol = "openai_responses"
 ANTHROPIC_MESSAGES: Protocol = "anthropic_messages"
+GEMINI: Protocol = "gemini"
 LOCAL: Protocol = "local"
 
 
@@ -89,6 +90,12 @@ KINDS: tuple[KindSpec, ...] = (
         ANTHROPIC_MESSAGES,
         custom=True,
         description="any Anthropic Messages compatible provider (<base_url>/v1/messages)",
+    ),
+    KindSpec(
+        "custom-gemini-compatible",
+        GEMINI,
+        custom=True,
+        description="any Gemini generateContent compatible provider (<base_url>/models/<model>:generateContent)",
     ),
     KindSpec(
         "openai",
@@ -314,12 +321,21 @@ KINDS: tuple[KindSpec, ...] = (
         capabilities=models.OPEN_WEIGHT_MODELS,
         url_env="DEEPINFRA_BASE_URL",
     ),
-    KindSpec(  # the `gemini` kind and prefix are kept for the native Gemini API
+    KindSpec(
+        "gemini",
+        GEMINI,
+        "https://generativelanguage.googleapis.com/v1beta",
+        "GEMINI_API_KEY",
+        hosted=True,
+        description="Google Gemini API (Generative Language API), generateContent",
+        capabilities=models.GEMINI_MODELS,
+        url_env="GEMINI_BASE_URL",
+    ),
+    KindSpec(
         "gemini-openai",
         OPENAI_CHAT,
         "https://generativelanguage.googleapis.com/v1beta/openai",
-        "GEMINI_API_KEY",
-        hosted=True,
+        "GEMINI_API_KEY",  # the embedded default enables the native `gemini` preset for this key instead
         description="Google Gemini, its OpenAI-compatible Chat Completions endpoint",
         reasoning_field="none",  # Google refuses an unknown field ("Invalid JSON payload received. Unknown name")
         capabilities=models.GEMINI_MODELS,

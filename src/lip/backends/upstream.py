@@ -5,6 +5,10 @@ timeout; ``first_byte_s`` is one deadline, fixed when the request is sent, for t
 body chunk together; ``idle_s`` bounds each gap between chunks after that and ``total_s`` the whole exchange. Once
 the headers are in, the first-byte, idle and total deadlines are enforced by one watchdog timer per response that
 closes it, so the per-chunk cost is one timestamp (and the first chunk needs no ``asyncio.timeout`` of its own).
+
+A translated stream counts events, not bytes (``first_chunk(hold=True)``): bytes that decode to no event (comments,
+deltas of a block that never started) neither end the first-byte phase nor an idle gap; the backend says when an
+event came (``UpstreamCall.answered``). An idle gap that only such bytes filled ends the stream with a protocol error.
 """
 
 from __future__ import annotations
@@ -142,21 +146,38 @@ class Deadlines:
     def stream_message(self, fired: str) -> str:
         if fired == "idle":
             return f"the upstream sent nothing for {self.timeouts.idle_s:g} s mid-answer (config.timeouts.idle_s)"
+        if fired == "no_event":
+            return (
+                f"the upstream sent nothing that makes an event for {self.timeouts.idle_s:g} s mid-answer, only bytes "
+                "lip cannot use, such as deltas of a block it never started (config.timeouts.idle_s)"
+            )
         return f"the answer took longer than {self.timeouts.total_s:g} s (config.timeouts.total_s)"
 
 
 class Watchdog:
     """Closes a response that has not sent its first chunk by ``first_byte``, then one idle too long or past its
-    total deadline; ``fired`` names the phase that ran out ("first_byte", "idle" or "total")."""
+    total deadline; ``fired`` names the phase that ran out ("first_byte", "idle", "no_event" or "total")."""
 
-    __slots__ = ("_first_byte", "_handle", "_hold", "_idle", "_loop", "_response", "deadline", "fired", "last")
+    __slots__ = (
+        "_by_events",
+        "_first_byte",
+        "_handle",
+        "_idle",
+        "_loop",
+        "_response",
+        "_seen",
+        "deadline",
+        "fired",
+        "last",
+    )
 
     def __init__(self, response: aiohttp.ClientResponse, idle: float, deadline: float, first_byte: float) -> None:
         self._loop = asyncio.get_running_loop()
         self._response = response
         self._idle = idle
-        self._first_byte: float | None = first_byte  # None once the first chunk came
-        self._hold: float | None = None  # set by ``hold``: what a chunk leaves of the first-byte deadline
+        self._first_byte: float | None = first_byte  # None once the first chunk (or event) came
+        self._by_events = False  # set by ``hold``: only ``answered`` is progress, chunks are not
+        self._seen = False  # by events: a chunk came since the last event
         now = self._loop.time()
         self.last = now
         self.deadline = deadline
@@ -183,7 +204,7 @@ class Watchdog:
         elif now >= self.deadline:
             self.fired = "total"
         elif self._idle > 0 and now >= self.last + self._idle:
-            self.fired = "idle"
+            self.fired = "no_event" if self._seen else "idle"
         if self.fired:
             self._response.close()
         else:
@@ -191,17 +212,23 @@ class Watchdog:
 
     def touch(self) -> None:
         """A chunk came: the idle gap starts again, and after the first one the idle and total deadlines apply (the
-        timer already set is due no later than they are)."""
-        self._first_byte = self._hold
+        timer already set is due no later than they are). Counting events (``hold``), a chunk is only noted."""
+        if self._by_events:
+            self._seen = True
+            return
+        self._first_byte = None
         self.last = self._loop.time()
 
     def hold(self) -> None:
-        """Chunks no longer end the first-byte phase; ``answered`` does (a translated stream's bytes that decode to
-        no event, such as comments or orphan deltas, are not an answer)."""
-        self._hold = self._first_byte
+        """Chunks no longer end the first-byte phase or an idle gap; ``answered`` does (a translated stream's bytes
+        that decode to no event, such as comments or orphan deltas, are not an answer)."""
+        self._by_events = True
 
     def answered(self) -> None:
-        self._hold = self._first_byte = None
+        """An event came: the first-byte phase is over, and the idle gap starts again."""
+        self._first_byte = None
+        self._seen = False
+        self.last = self._loop.time()
 
     def cancel(self) -> None:
         if self._handle is not None:
@@ -275,12 +302,15 @@ class UpstreamCall:
         return self.watchdog
 
     def answered(self) -> None:
-        """The answer began (the first-byte phase is over) for a call whose first chunk was ``hold``."""
+        """An event came, for a call whose first chunk was ``hold``: the first-byte phase is over (the first time)
+        and the idle gap starts again."""
         if self.watchdog is not None:
             self.watchdog.answered()
 
-    def timed_out(self, fired: str) -> UpstreamTimeout:
+    def timed_out(self, fired: str) -> UpstreamError:
         deadlines = self.deadlines
+        if fired == "no_event":  # bytes came, but nothing that makes an event: not silence, a broken stream
+            return UpstreamProtocolError(f"{self.what}: {deadlines.stream_message(fired)}")
         message = deadlines.first_byte_message() if fired == "first_byte" else deadlines.stream_message(fired)
         return UpstreamTimeout(f"{self.what}: {message}")
 
@@ -300,6 +330,29 @@ class UpstreamCall:
 
     def release(self) -> None:
         self.response.release()
+
+
+def bare_json(first: bytes) -> bool:
+    """Whether a body labelled SSE whose first chunk is ``first`` is a bare JSON object (an upstream's error, or a
+    whole answer): no SSE stream begins with ``{``, a line no SSE field starts with."""
+    head = first[:1]
+    if head.isspace():
+        head = first.lstrip()[:1]
+    return head == b"{"
+
+
+async def read_rest(first: bytes, rest: AsyncIterator[bytes], what: str) -> bytes:
+    """The whole body of a response whose first chunk was read already, bounded like ``UpstreamCall.read_body``."""
+    chunks = [first]
+    size = len(first)
+    async for chunk in rest:
+        size += len(chunk)
+        if size > MAX_RESPONSE_BODY:
+            chunks.clear()  # freed now, as in ``read_body``
+            del chunk
+            raise UpstreamProtocolError(f"{what}: the upstream response is larger than 64 MiB")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 class WatchdogCut:

@@ -130,6 +130,8 @@ class ServerConfig(Strict):
     port: int = Field(default=8000, ge=0, le=65535)
     max_body_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
     body_timeout_s: float = Field(default=60.0, ge=0)  # a request body must arrive within this; 0 = no limit
+    head_timeout_s: float = Field(default=60.0, ge=0)  # a request head too (lip.connections); 0 = no limit
+    max_pending_heads: int = Field(default=512, ge=0)  # connections waiting for a head at once; 0 = unlimited
     max_header_bytes: int = Field(default=16 * 1024, ge=1024)
     max_in_flight: int = Field(default=1024, ge=0)  # 0 = unlimited
     max_per_client: int = Field(default=0, ge=0)  # concurrent requests per client key/address; 0 = unlimited

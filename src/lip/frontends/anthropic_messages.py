@@ -10,6 +10,7 @@ from lip.errors import LipError
 from lip.frontends.endpoint import (
     Context,
     Endpoint,
+    Frontend,
     allowed_targets,
     error_response,
     forwarded_headers,
@@ -30,8 +31,9 @@ class MessagesEndpoint(Endpoint[Context]):
         return not unverifiable_thinking(request.raw.get("messages"))
 
 
-def messages() -> MessagesEndpoint:
-    return MessagesEndpoint(AnthropicMessagesCodec(), Context)
+def frontend() -> Frontend:
+    endpoint = MessagesEndpoint(AnthropicMessagesCodec(), Context)
+    return Frontend(endpoint.codec, {"generate": endpoint.handle, "count_tokens": count_tokens})
 
 
 async def count_tokens(http: web.Request) -> web.Response:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -43,11 +43,12 @@ from lip.frontends.keepalive import KeepAlive, interval_for
 from lip.frontends.sink import ClientSink
 from lip.lifecycle import drain_scope
 from lip.middlewares import KEY, client_of
-from lip.protocols.codec import Codec
+from lip.protocols.codec import Codec, StreamFraming
 from lip.protocols.counts import BAD_USAGE
 from lip.protocols.fields import MAX_SELECTOR
 from lip.protocols.ratelimit import rate_limit_headers
-from lip.protocols.relay import RelayWatch, body_usage, fix_body_stop
+from lip.protocols.registry import forwarded_client_headers
+from lip.protocols.relay import RelayWatch, body_usage, fix_body_stop, one_answer
 from lip.quotas import Admission
 from lip.requestid import id_header, request_id
 from lip.routing.affinity import scope_of
@@ -72,9 +73,20 @@ class Context:
     exchange: Exchange
     client_headers: dict[str, str]  # the client's headers a same-protocol upstream should see (never its key)
     route: str = ""  # the selector planned: the X-LIP-Route header's, else the body's model
+    framing: StreamFraming | None = None  # a stream's framing when the client asked for another than SSE
 
 
 C = TypeVar("C", bound=Context)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True, slots=True)
+class Frontend:
+    """One client protocol's handlers, by the operation its codec's routes name (``Route.operation``):
+    ``lip.server`` adds a route for each of the codec's ``served`` routes."""
+
+    codec: Codec
+    operations: Mapping[str, Handler]
 
 
 async def read_json(http: web.Request, limit: int, bodies: BodyLog | None = None) -> Any:
@@ -171,11 +183,13 @@ class Endpoint(Generic[C]):
 
     async def _handle(self, http: web.Request, runtime: Runtime, exchange: Exchange) -> web.StreamResponse:
         body = await read_json(http, runtime.settings.config.server.max_body_bytes, exchange.bodies)
-        head = self.codec.decode_head(body, http.headers)
+        head = self.codec.decode_head(self.arrived(http, body), http.headers)
         exchange.model = head.model
         if exchange.trace is not None:
             exchange.trace.decoded(head.model, head.raw)
         ctx = self.context(runtime, exchange, forwarded_headers(http), route_of(http, head.model))
+        if head.stream:
+            ctx.framing = self.framing(http)
         request = await self.before(head, ctx)
         router = runtime.router
         exchange.request_bytes = http.content_length
@@ -184,7 +198,8 @@ class Endpoint(Generic[C]):
         plan = router.plan(ctx.route, exchange.sticky)
         plan.check_stream(request.stream)
         targets = allowed_targets(exchange.key, plan)
-        keepalive = KeepAlive(http, interval_for(targets) if request.stream else 0.0, SSE_HEADERS, exchange.bodies)
+        interval = interval_for(targets) if request.stream else 0.0
+        keepalive = KeepAlive(http, interval, SSE_HEADERS, exchange.bodies, ctx.framing)
         try:
             async with drain_scope(http):
                 routed = await keepalive.wait(router.open(targets, request, self, ctx, exchange, ctx.client_headers))
@@ -197,6 +212,14 @@ class Endpoint(Generic[C]):
         return await self.respond(http, routed.request, routed.target, routed.opened, ctx, keepalive.response)
 
     # ---- hooks a frontend may extend
+
+    def arrived(self, http: web.Request, body: Any) -> Any:
+        """The parsed body as the codec decodes it (a protocol that puts the model in the path adds it here)."""
+        return body
+
+    def framing(self, http: web.Request) -> StreamFraming | None:
+        """How a stream is framed for this client, when not as the stream encoder writes it (SSE)."""
+        return None
 
     async def before(self, request: Request, ctx: C) -> Request:
         """Called after decode_head, before planning (e.g. resolve previous_response_id)."""
@@ -230,13 +253,15 @@ class Endpoint(Generic[C]):
         headers = {"x-lip-backend": target.leaf}
 
         def stream() -> web.StreamResponse:
-            return prepared or stream_response({**SSE_HEADERS, **headers, **id_header(http)}, exchange.bodies)
+            return prepared or stream_response(
+                {**SSE_HEADERS, **headers, **id_header(http)}, exchange.bodies, ctx.framing
+            )
 
         match opened:
             case RelayBody(body=body, content_type=content_type, parsed=parsed):
                 exchange.status = 200
-                self._relayed_usage(exchange, body_usage(self.codec.name, parsed))
-                if single_choice(request) and fix_body_stop(self.codec.name, parsed):
+                self._relayed_usage(exchange, body_usage(self.codec.relay, parsed))
+                if one_answer(self.codec.relay, request.raw) and fix_body_stop(self.codec.relay, parsed):
                     body = orjson.dumps(parsed)
                     exchange.repairs.append(STOP_REWRITTEN)
                 return web.Response(body=body, status=200, headers={**headers, "Content-Type": content_type})
@@ -258,13 +283,14 @@ class Endpoint(Generic[C]):
         response: web.StreamResponse,
     ) -> web.StreamResponse:
         exchange.status, exchange.streamed = 200, True
-        watch = RelayWatch(self.codec.name, opened.redact, fix_stop=single_choice(request))
+        watch = RelayWatch(self.codec.relay, opened.redact, fix_stop=one_answer(self.codec.relay, request.raw))
         try:
             await response.prepare(http)
             await response.write(watch.feed(opened.first))  # sends the headers too
             try:
                 async with drain_scope(http, stream=True):
-                    if opened.splice is not None and exchange.bodies is None:  # the body log records writes
+                    # aiohttp's own response only: a body log records its writes, a framing rewrites them
+                    if opened.splice is not None and type(response) is web.StreamResponse:
                         await opened.splice(ClientSink(http, response, watch))
                     else:
                         async for chunk in opened.rest:
@@ -310,10 +336,11 @@ class Endpoint(Generic[C]):
                     keep = self.keeps_content
                     async for batch in _batches(opened, exchange.bodies):
                         out = bytearray()
+                        repairs = Repair in map(type, batch)  # rare: looked for once a batch, in C
                         for event in batch:
                             if keep or type(event) not in DELTAS:
                                 collector.feed(event)
-                                if type(event) is Repair:
+                                if repairs and type(event) is Repair:
                                     continue  # counted by the collector, never encoded
                             out += encoder.encode(event)
                             if collector.error is not None:
@@ -412,16 +439,11 @@ def route_of(http: web.Request, model: str) -> str:
     return route
 
 
-def single_choice(request: Request) -> bool:
-    """Whether the client asked for one answer (a Chat ``n`` of several makes per-choice stop fixes ambiguous)."""
-    n = request.raw.get("n")
-    return n is None or n == 1
-
-
 def forwarded_headers(http: web.Request) -> dict[str, str]:
-    """Client headers a same-protocol upstream should see; never the client's own credentials."""
+    """Client headers a same-protocol upstream should see (the codecs' dialects name them); never the client's own
+    credentials."""
     out: dict[str, str] = {}
-    for name in ("anthropic-version", "anthropic-beta"):
+    for name in forwarded_client_headers():
         value = http.headers.get(name)
         if value:
             out[name] = value

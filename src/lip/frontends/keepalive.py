@@ -16,7 +16,7 @@ from aiohttp import web
 from lip.backends.base import RelayBody, Target
 from lip.bodylog import BodyLog, stream_response
 from lip.errors import LipError
-from lip.protocols.codec import Codec
+from lip.protocols.codec import Codec, StreamFraming
 from lip.protocols.sse import KEEPALIVE_FRAME
 from lip.requestid import id_header
 from lip.routing.router import Routed
@@ -32,12 +32,18 @@ class KeepAlive:
     """Awaits an attempt; every ``interval`` seconds without it, writes a comment to the client."""
 
     def __init__(
-        self, http: web.Request, interval: float, headers: Mapping[str, str], bodies: BodyLog | None = None
+        self,
+        http: web.Request,
+        interval: float,
+        headers: Mapping[str, str],
+        bodies: BodyLog | None = None,
+        framing: StreamFraming | None = None,
     ) -> None:
         self.http = http
         self.interval = interval
         self.headers = headers
         self.bodies = bodies
+        self.framing = framing
         self.response: web.StreamResponse | None = None  # set once the 200 is committed
 
     def wait(self, attempt: Awaitable[Routed]) -> Awaitable[Routed]:
@@ -58,7 +64,7 @@ class KeepAlive:
 
     async def _beat(self) -> None:
         if self.response is None:
-            self.response = stream_response({**self.headers, **id_header(self.http)}, self.bodies)
+            self.response = stream_response({**self.headers, **id_header(self.http)}, self.bodies, self.framing)
             await self.response.prepare(self.http)
         await self.response.write(KEEPALIVE_FRAME)
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from lip.frontends.endpoint import Context, Endpoint
+from lip.frontends.endpoint import Context, Endpoint, Frontend
 from lip.protocols.openai_chat import OpenAIChatCodec
 
 
-def chat_completions() -> Endpoint[Context]:
-    return Endpoint(OpenAIChatCodec(), Context)
+def frontend() -> Frontend:
+    endpoint = Endpoint(OpenAIChatCodec(), Context)
+    return Frontend(endpoint.codec, {"generate": endpoint.handle})

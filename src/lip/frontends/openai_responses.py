@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from lip.canonical.collect import Collector
 from lip.canonical.request import Request
-from lip.frontends.endpoint import Context, Endpoint
+from lip.frontends.endpoint import Context, Endpoint, Frontend
 from lip.protocols.openai_responses import (
     NAME,
     OpenAIResponsesCodec,
@@ -65,5 +65,6 @@ class ResponsesEndpoint(Endpoint[ResponsesContext]):
             await ctx.runtime.affinity.link(response_id_for(response.id), exchange.sticky, exchange.target)
 
 
-def responses() -> ResponsesEndpoint:
-    return ResponsesEndpoint()
+def frontend() -> Frontend:
+    endpoint = ResponsesEndpoint()
+    return Frontend(endpoint.codec, {"generate": endpoint.handle})

@@ -23,13 +23,52 @@ from lip.errors import LipError
 from lip.protocols.sse import SSEEvent
 
 Listing = dict[str, Any]  # a model list as a client (or lip's discovery) reads it
+BodyFix = Callable[[dict[str, Any]], dict[str, Any]]  # an encoded request body -> the body to send (may be the same)
+
+
+class Spelling(Protocol):
+    """A backend's word on how its provider spells fields its protocol has several spellings of (a row's settings,
+    else its preset's: ``lip.config.load.BackendSpec``). Read by the protocol whose fields they name."""
+
+    @property
+    def max_tokens_field(self) -> str: ...
+
+    @property
+    def reasoning_field(self) -> str: ...
+
+
+def _common_spelling(spelling: Spelling) -> BodyFix | None:
+    return None
+
+
+def _says_nothing(body: Any) -> bool:
+    return False
+
+
+def error_code_in(body: Any, codes: frozenset[str]) -> bool:
+    """Whether an upstream error body's ``error`` object has a ``code`` or ``type`` among ``codes`` (the shape the
+    OpenAI and Anthropic protocols share)."""
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return False
+    return any(isinstance(value, str) and value in codes for value in (error.get("code"), error.get("type")))
+
+
+def _no_rejection(status: int, body: Any) -> bool:
+    return False
+
+
+def _entry_by_id(entry: Any) -> dict[str, Any] | None:
+    """A listed model whose ``id`` names it, as it is (lip's discovery reads ``id`` and the neutral fields)."""
+    return entry if isinstance(entry, dict) and isinstance(entry.get("id"), str) else None
 
 
 @dataclass(frozen=True, slots=True)
 class HttpDialect:
     """How a protocol is spoken over HTTP: the call's path (from the model and the stream flag), how a key is sent,
-    which client headers go along, where the model list is and how it pages. Paths are joined to a backend's base
-    URL by the backend (``lip.config.load.join_url``)."""
+    which client headers go along, where the model list is and how it pages, and how a provider's spelling of a
+    translated body differs from the codec's. Paths are joined to a backend's base URL by the backend
+    (``lip.config.load.join_url``)."""
 
     call_path: str  # may name ``{model}`` (quoted into the path) for protocols that put the model in the URL
     models_path: str
@@ -40,7 +79,17 @@ class HttpDialect:
     models_key: str = "data"  # the array of models in a model list
     models_page: tuple[str, int] | None = None  # paged lists: (size parameter, largest page size)
     models_cursor: tuple[str, str, str] | None = None  # (parameter, field holding its next value, "more" flag field)
-    count_tokens_path: str | None = None  # the token-counting call, where the protocol has one
+    count_tokens_path: str | None = None  # the token-counting call, where the protocol has one (may name {model})
+    # a backend's fix of every translated body, asked once per backend; None: it sends the codec's body as it is
+    respelling: Callable[[Spelling], BodyFix | None] = _common_spelling
+    # whether an upstream's error body says the model does not exist there (a 404 says so in any protocol)
+    model_missing: Callable[[Any], bool] = _says_nothing
+    # one entry of the provider's model list -> lip's discovery entry (``id``, and ``display_name``,
+    # ``max_input_tokens``, ``max_tokens`` where known), or None for an entry that is not a model lip can call
+    model_entry: Callable[[Any], dict[str, Any] | None] = _entry_by_id
+    # whether an error answer (status, parsed body) says the key itself was refused, beyond a 401 (Google answers
+    # an invalid key 400 API_KEY_INVALID): the backend then disables that key and tries the next
+    key_rejected: Callable[[int, Any], bool] = _no_rejection
 
     @property
     def fixed(self) -> bool:
@@ -49,7 +98,11 @@ class HttpDialect:
 
     def call_path_for(self, model: str, stream: bool) -> str:
         path = self.stream_call_path if stream and self.stream_call_path is not None else self.call_path
-        return path.replace("{model}", quote(model, safe="")) if "{model}" in path else path
+        return _with_model(path, model)
+
+    def count_tokens_path_for(self, model: str) -> str | None:
+        path = self.count_tokens_path
+        return _with_model(path, model) if path is not None else None
 
     def add_headers(
         self, headers: dict[str, str], key: str | None, auth: str, client_headers: Mapping[str, str]
@@ -86,6 +139,10 @@ class HttpDialect:
         return {**params, name: value}
 
 
+def _with_model(path: str, model: str) -> str:
+    return path.replace("{model}", quote(model, safe="")) if "{model}" in path else path
+
+
 @dataclass(frozen=True, slots=True)
 class StopFix:
     """How a protocol says "tools were called" and the plain stop to correct once they were (a relayed stream)."""
@@ -114,6 +171,7 @@ class RelayRules:
     stop_fix: StopFix | None = None
     fix_body_stop: Callable[[dict[str, Any]], bool] = _no_body_fix  # the same fix on a whole JSON body
     usage_field: str = "usage"  # the key whose object holds usage, in stream events and whole bodies
+    answers_field: str | None = None  # the request field asking for several answers (the stop fix is then skipped)
     # the usage objects found, in order -> their usage (None: none) and whether a value was not a count (dropped)
     read_usage: Callable[[list[dict[str, Any]]], tuple[Usage | None, bool]] = _no_usage
 
@@ -132,14 +190,39 @@ class ListedModel:
 
 @dataclass(frozen=True, slots=True)
 class ModelList:
-    """A protocol's model-list shape, and the request header by which its clients ask for it (None: the default)."""
+    """A protocol's model-list shape (``render``: the list, ``render_one``: one model) and the request headers by
+    which its clients ask for it on lip's shared ``GET /v1/models`` (none: the default shape)."""
 
     render: Callable[[Sequence[ListedModel]], dict[str, Any]]
-    header: str | None = None
+    render_one: Callable[[ListedModel], dict[str, Any]]
+    headers: tuple[str, ...] = ()
 
 
-# canonical parameter -> its spellings in a raw body, each a path; the first whose top key the body has is set, else
-# the last; a parameter that is not named is spelled as it is named
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One HTTP route a protocol's clients call: method, path (aiohttp's syntax) and the operation its frontend
+    serves there (``generate``, ``count_tokens``, ``models``, ``model``, or one of its own)."""
+
+    method: str
+    path: str
+    operation: str
+
+
+class StreamFraming(Protocol):
+    """A streamed answer's bytes re-framed on the way to a client that asked for another framing than the SSE the
+    stream encoder (or a relayed upstream) writes, e.g. Google's JSON-array stream."""
+
+    content_type: str
+
+    def feed(self, chunk: bytes) -> bytes: ...
+
+    def finish(self) -> bytes:
+        """What closes the framing once the stream ended."""
+        ...
+
+
+# canonical parameter -> its spellings in a raw body, each a path of keys (nested objects are made as needed); the
+# first whose top key the body has is set, else the last; a parameter that is not named is spelled as it is named
 RawParams = Mapping[str, tuple[tuple[str, ...], ...]]
 
 
@@ -171,7 +254,9 @@ class Codec(Protocol):
     relay: RelayRules
     raw_params: RawParams  # how a selector's overrides are spelled in a same-protocol body (max tokens, effort)
     routes: tuple[str, ...]  # the paths (and their sub-paths) its clients call: a refusal there is in its shape
+    served: tuple[Route, ...]  # the routes lip serves for its clients (``lip.server`` adds them)
     client_key_headers: tuple[str, ...]  # headers its clients send a key in, besides Authorization: Bearer
+    client_key_params: tuple[str, ...]  # query parameters its clients send a key in (never logged)
     model_list: ModelList | None  # its shape of GET /v1/models, when it has one
 
     # frontend side: client request in, client response out

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import importlib
 from collections.abc import Mapping
+from typing import Any
 
 from lip.protocols.codec import Codec, ModelList
 
@@ -68,12 +69,35 @@ def model_list_for(headers: Mapping[str, str]) -> ModelList:
     one no header asks for (OpenAI's)."""
     shapes = _model_lists()
     for shape in shapes:
-        if shape.header is not None and shape.header in headers:
+        if any(name in headers for name in shape.headers):
             return shape
-    return next(shape for shape in shapes if shape.header is None)
+    return next(shape for shape in shapes if not shape.headers)
 
 
 @functools.cache
 def client_key_headers() -> tuple[str, ...]:
     """Every header a client of some protocol sends its key in, besides ``Authorization: Bearer``."""
     return tuple(dict.fromkeys(name for codec in codecs() for name in codec.client_key_headers))
+
+
+@functools.cache
+def client_key_params() -> tuple[str, ...]:
+    """Every query parameter a client of some protocol sends its key in."""
+    return tuple(dict.fromkeys(name for codec in codecs() for name in codec.client_key_params))
+
+
+@functools.cache
+def forwarded_client_headers() -> tuple[str, ...]:
+    """Every client header some protocol's upstream should see as the client sent it (its dialect's forwarded and
+    defaulted headers: Anthropic's ``anthropic-version`` and ``anthropic-beta``); never a key."""
+    names = (
+        name
+        for codec in codecs()
+        for name in (*(default for default, _ in codec.dialect.default_headers), *codec.dialect.forwarded_headers)
+    )
+    return tuple(dict.fromkeys(names))
+
+
+def says_model_missing(body: Any) -> bool:
+    """Whether an upstream error body says, in some protocol's error shape, that the model does not exist."""
+    return any(codec.dialect.model_missing(body) for codec in codecs())

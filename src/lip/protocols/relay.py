@@ -134,6 +134,14 @@ def _relayed_usage(rules: RelayRules, segments: Iterable[bytes]) -> tuple[Usage 
     return _usage_of(rules, [obj for segment in segments for obj in _usage_objects(segment, key)])
 
 
+def one_answer(protocol: str | RelayRules, body: dict[str, Any]) -> bool:
+    """Whether a relayed request asked for one answer: a stop is fixed only then (with several, the chunks' finish
+    reasons belong to different answers)."""
+    field = rules_of(protocol).answers_field
+    answers = body.get(field) if field is not None else None
+    return answers is None or answers == 1
+
+
 def fix_body_stop(protocol: str | RelayRules, body: Any) -> bool:
     """Correct a whole relayed body that calls tools but says it simply stopped; whether anything changed."""
     if not isinstance(body, dict):

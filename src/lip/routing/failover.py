@@ -27,10 +27,10 @@ from lip.errors import (
     UpstreamTimeout,
     UpstreamUnreachable,
 )
+from lip.protocols.registry import says_model_missing
 
 log = logging.getLogger(__name__)
 FAILOVER_STATUSES = frozenset({401, 403, 404, 408, 409, 425, 429})
-MODEL_NOT_FOUND_CODES = frozenset({"model_not_found", "not_found_error"})
 # The prompt is too long for this leaf: another leaf (a larger window) may take it. Codes where providers send one
 # (OpenAI and the Chat-compatible servers that copy it; llama.cpp's server), else the wording of their messages:
 CONTEXT_CODES = frozenset({"context_length_exceeded", "exceed_context_size_error"})
@@ -69,23 +69,31 @@ def _error_codes(body: Any) -> set[str]:
     return {str(error[k]) for k in ("code", "type") if isinstance(error.get(k), str)}
 
 
+def _codes(body: Any) -> set[str]:
+    """``code`` and ``type`` of an error body in the OpenAI shape (which llama.cpp's and vLLM's servers copy)."""
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return set()
+    return {str(error[k]) for k in ("code", "type") if isinstance(error.get(k), str)}
+
+
 def is_context_overflow(error: LipError) -> bool:
     """The upstream refused the prompt as longer than the model's context window (its code, else its message: the
     only signal most providers give for it)."""
     if not isinstance(error, UpstreamStatusError) or error.upstream_status < 400:
         return False
-    if _error_codes(error.body) & CONTEXT_CODES:
+    if _codes(error.body) & CONTEXT_CODES:
         return True
     return CONTEXT_WORDS.search(error.message[:MAX_MESSAGE_SCAN]) is not None
 
 
 def is_model_not_found(error: LipError) -> bool:
-    """The leaf does not serve this model: a 404, or an error body whose code says so."""
+    """The leaf does not serve this model: a 404, or an error body that says so (read by the codecs' dialects)."""
     if isinstance(error, ModelNotFound):
         return True
     if not isinstance(error, UpstreamStatusError):
         return False
-    return error.upstream_status == 404 or bool(_error_codes(error.body) & MODEL_NOT_FOUND_CODES)
+    return error.upstream_status == 404 or says_model_missing(error.body)
 
 
 def should_fail_over(error: LipError) -> bool:

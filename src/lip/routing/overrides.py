@@ -63,13 +63,16 @@ def _raw_with(body: dict[str, Any], protocol: str, values: dict[str, Any]) -> di
     for key, value in values.items():
         spellings = names.get(key, ((key,),))
         path = next((s for s in spellings if s[0] in body), spellings[-1])
-        if len(path) == 2:
-            nested = dict(body.get(path[0]) or {})
-            nested[path[1]] = value
-            body[path[0]] = nested
-        else:
-            body[path[0]] = value
+        _set(body, path, value)
     return body
+
+
+def _set(body: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    """``value`` at ``path`` in ``body``, each object on the way copied (the client's own is left as it was)."""
+    for key in path[:-1]:
+        inner = body.get(key)
+        body[key] = body = dict(inner) if isinstance(inner, dict) else {}
+    body[path[-1]] = value
 
 
 def apply_overrides(request: Request, params: tuple[tuple[str, str], ...], passthrough: bool) -> Request:

@@ -39,7 +39,7 @@ from lip.protocols import dropped, fields
 from lip.protocols.anthropic_messages import blocks, facts, params
 from lip.protocols.anthropic_messages.decoder import AnthropicStreamDecoder, decode_message, upstream_error
 from lip.protocols.anthropic_messages.encoder import AnthropicStreamEncoder, dumps, encode_message, error_body
-from lip.protocols.codec import ModelList, RawParams
+from lip.protocols.codec import ModelList, RawParams, Route
 from lip.protocols.sse import encode
 
 NAME = "anthropic_messages"
@@ -119,7 +119,9 @@ class AnthropicMessagesCodec:
     relay = facts.RELAY
     raw_params: RawParams = facts.RAW_PARAMS
     routes: tuple[str, ...] = facts.ROUTES
+    served: tuple[Route, ...] = facts.SERVED
     client_key_headers: tuple[str, ...] = facts.CLIENT_KEY_HEADERS
+    client_key_params: tuple[str, ...] = ()
     model_list: ModelList | None = facts.MODEL_LIST
 
     def __init__(self, default_max_tokens: int = DEFAULT_MAX_TOKENS) -> None:

@@ -10,9 +10,26 @@ from typing import Any
 
 from lip.canonical.events import Usage
 from lip.protocols.anthropic_messages.decoder import UsageTally
-from lip.protocols.codec import HttpDialect, ListedModel, ModelList, RawParams, RelayRules, StopFix
+from lip.protocols.codec import (
+    HttpDialect,
+    ListedModel,
+    ModelList,
+    RawParams,
+    RelayRules,
+    Route,
+    StopFix,
+    error_code_in,
+)
 
 VERSION = "2023-06-01"  # anthropic-version, when the client sent none
+MODEL_MISSING = frozenset({"not_found_error"})
+
+
+def model_missing(body: Any) -> bool:
+    """Anthropic's error type for a model that does not exist."""
+    return error_code_in(body, MODEL_MISSING)
+
+
 DIALECT = HttpDialect(
     "v1/messages",
     "v1/models",
@@ -22,8 +39,10 @@ DIALECT = HttpDialect(
     models_page=("limit", 1000),  # Anthropic's largest page
     models_cursor=("after_id", "last_id", "has_more"),
     count_tokens_path="v1/messages/count_tokens",
+    model_missing=model_missing,
 )
 ROUTES = ("/v1/messages", "/messages")
+SERVED = (Route("POST", "/v1/messages", "generate"), Route("POST", "/v1/messages/count_tokens", "count_tokens"))
 CLIENT_KEY_HEADERS = ("x-api-key",)
 RAW_PARAMS: RawParams = {"reasoning_effort": (("output_config", "effort"),)}
 
@@ -87,4 +106,4 @@ def render_models(models: Sequence[ListedModel]) -> dict[str, Any]:
     }
 
 
-MODEL_LIST = ModelList(render_models, header="anthropic-version")
+MODEL_LIST = ModelList(render_models, _model, headers=("anthropic-version",))

@@ -31,14 +31,14 @@ from lip.canonical.events import Event
 from lip.canonical.request import Request
 from lip.errors import InvalidRequest, LipError
 from lip.protocols import fields
-from lip.protocols.codec import ModelList, RawParams
+from lip.protocols.codec import ModelList, RawParams, Route
 from lip.protocols.gemini import encoder, facts, params, parts, wire
 from lip.protocols.gemini.decoder import GeminiStreamDecoder, decode_response, upstream_error
 
 NAME = "gemini"
 log = logging.getLogger("lip.protocols.gemini")
 
-LIP_KEYS = ("model", "stream")  # what the frontend adds to a client's body: the path's model, the method's stream
+LIP_KEYS = facts.LIP_KEYS  # what the frontend adds to a client's body: the path's model, the method's stream
 _HELD = ("contents", "systemInstruction", "tools", "toolConfig", "generationConfig")
 HELD_KEYS = frozenset(_HELD) | frozenset(wire.snake(k) for k in _HELD)
 
@@ -100,7 +100,9 @@ class GeminiCodec:
     relay = facts.RELAY
     raw_params: RawParams = facts.RAW_PARAMS
     routes: tuple[str, ...] = facts.ROUTES
+    served: tuple[Route, ...] = facts.SERVED
     client_key_headers: tuple[str, ...] = facts.CLIENT_KEY_HEADERS
+    client_key_params: tuple[str, ...] = facts.CLIENT_KEY_PARAMS
     model_list: ModelList | None = facts.MODEL_LIST
 
     # ---- frontend side

@@ -87,7 +87,8 @@ class CallIds:
 
 def _inline(blob: dict[str, Any], at: str) -> Part:
     mime = wire.required(blob, "mimeType", str, f"{at}.mimeType").lower()
-    data = wire.required(blob, "data", str, f"{at}.data")
+    # google-genai sends bytes base64url-encoded; OpenAI and Anthropic take standard base64 only
+    data = wire.required(blob, "data", str, f"{at}.data").replace("-", "+").replace("_", "/")
     if mime.startswith("image/"):
         return Image(data=data, media_type=mime)
     if mime in AUDIO_FORMATS:

@@ -6,8 +6,9 @@ Mapping decisions (see docs/protocol-mapping.md):
   turns. Towards a Chat backend the system prompt is one ``system`` message and ``max_tokens`` the max-tokens field
   (the most widely supported); an effort goes as ``reasoning_effort``, and a thinking budget without one as the
   effort ``effort_for_budget`` names. An assistant turn's reasoning text goes back as ``reasoning_content``
-  (DeepSeek, Kimi and GLM refuse a tool loop without it); the backend renames or drops the field per its
-  ``reasoning_field`` (``chat_reasoning.place_reasoning``). Proofs (signatures, encrypted content) are dropped.
+  (DeepSeek, Kimi and GLM refuse a tool loop without it). A backend's ``reasoning_field`` renames or drops that
+  field, and its ``max_tokens_field`` renames ``max_tokens`` (``spelling``, through the dialect). Proofs
+  (signatures, encrypted content) are dropped.
 - A freeform (custom) tool goes as a function taking one string ``input``, described as one (``freeform``); its
   calls are unwrapped on the way back.
 - A tool message takes text only: a result's images follow the tool messages in a user message, labelled with the
@@ -45,7 +46,7 @@ from lip.canonical.request import (
 )
 from lip.errors import InvalidRequest, LipError
 from lip.protocols import documents, dropped, fields, freeform
-from lip.protocols.codec import ModelList, RawParams
+from lip.protocols.codec import ModelList, RawParams, Route
 from lip.protocols.openai_chat import facts
 from lip.protocols.openai_chat.decoder import ChatStreamDecoder, decode_completion, upstream_error
 from lip.protocols.openai_chat.encoder import ChatStreamEncoder, dumps, encode_completion, error_body
@@ -305,7 +306,9 @@ class OpenAIChatCodec:
     relay = facts.RELAY
     raw_params: RawParams = facts.RAW_PARAMS
     routes: tuple[str, ...] = facts.ROUTES
+    served: tuple[Route, ...] = facts.SERVED
     client_key_headers: tuple[str, ...] = facts.CLIENT_KEY_HEADERS
+    client_key_params: tuple[str, ...] = ()
     model_list: ModelList | None = facts.MODEL_LIST
 
     # ---- frontend side

@@ -8,11 +8,29 @@ from collections.abc import Sequence
 from typing import Any
 
 from lip.canonical.events import Usage
-from lip.protocols.codec import HttpDialect, ListedModel, ModelList, RawParams, RelayRules, StopFix
+from lip.protocols.codec import (
+    HttpDialect,
+    ListedModel,
+    ModelList,
+    RawParams,
+    RelayRules,
+    Route,
+    StopFix,
+    error_code_in,
+)
 from lip.protocols.openai_chat.decoder import usage_from
+from lip.protocols.openai_chat.spelling import respelling
 
-DIALECT = HttpDialect("chat/completions", "models")
+
+def model_missing(body: Any) -> bool:
+    """OpenAI's error code for a model the key cannot use or that does not exist."""
+    return error_code_in(body, MODEL_MISSING)
+
+
+MODEL_MISSING = frozenset({"model_not_found"})
+DIALECT = HttpDialect("chat/completions", "models", respelling=respelling, model_missing=model_missing)
 ROUTES = ("/v1/chat/completions", "/chat/completions")
+SERVED = tuple(Route("POST", path, "generate") for path in ROUTES)
 CLIENT_KEY_HEADERS = ("api-key",)  # Azure OpenAI's clients
 RAW_PARAMS: RawParams = {"max_tokens": (("max_completion_tokens",), ("max_tokens",))}
 
@@ -46,6 +64,7 @@ RELAY = RelayRules(
         rb'\1"tool_calls"',
     ),
     fix_body_stop=fix_body_stop,
+    answers_field="n",
     read_usage=last_usage,
 )
 
@@ -63,4 +82,4 @@ def render_models(models: Sequence[ListedModel]) -> dict[str, Any]:
     return {"object": "list", "data": [_model(m) for m in models]}
 
 
-MODEL_LIST = ModelList(render_models)
+MODEL_LIST = ModelList(render_models, _model)

@@ -1,5 +1,5 @@
-"""OpenAI Responses: the codec (request mapping, previous_response_id), its input and output items (items, tools),
-the upstream side (decoder) and the client side (encoder)."""
+"""OpenAI Responses: the codec (request mapping, previous_response_id), its input items and tools (items, tools), its
+output items and response object (output), the upstream side (decoder) and the client side (encoder)."""
 
 from lip.protocols.openai_responses.codec import (
     NAME,

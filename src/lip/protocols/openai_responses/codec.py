@@ -1,6 +1,6 @@
 """OpenAI Responses codec: request decode/encode, typed event stream <-> canonical events, previous_response_id.
 
-Mapping decisions (see docs/protocol-mapping.md; item-level ones are in ``openai_responses.items``):
+Mapping decisions (see docs/protocol-mapping.md; item-level ones are in ``openai_responses.items`` and ``output``):
 
 - Towards a Responses backend lip keeps the state itself: ``store: false`` always, the conversation sent whole,
   never ``previous_response_id``. ``include: ["reasoning.encrypted_content"]`` is asked for only when reasoning
@@ -44,7 +44,7 @@ from lip.canonical.events import (
 from lip.canonical.request import Message, Params, Reasoning, Request
 from lip.errors import InvalidRequest, LipError
 from lip.protocols import dropped, fields
-from lip.protocols.codec import ModelList, RawParams
+from lip.protocols.codec import ModelList, RawParams, Route
 from lip.protocols.openai_chat import facts as chat_facts
 from lip.protocols.openai_chat.codec import effort_for_budget
 from lip.protocols.openai_chat.decoder import upstream_error
@@ -100,7 +100,9 @@ class OpenAIResponsesCodec:
     relay = facts.RELAY
     raw_params: RawParams = facts.RAW_PARAMS
     routes: tuple[str, ...] = facts.ROUTES
+    served: tuple[Route, ...] = facts.SERVED
     client_key_headers: tuple[str, ...] = ()
+    client_key_params: tuple[str, ...] = ()
     model_list: ModelList | None = chat_facts.MODEL_LIST  # OpenAI's list, as for Chat
 
     # ---- frontend side

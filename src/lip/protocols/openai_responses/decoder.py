@@ -25,7 +25,7 @@ from lip.canonical.events import (
 from lip.errors import UpstreamProtocolError, UpstreamStatusError
 from lip.protocols.counts import BAD_USAGE, Counts
 from lip.protocols.openai_chat.decoder import ERROR_CODE_STATUS
-from lip.protocols.openai_responses import items
+from lip.protocols.openai_responses import output
 from lip.protocols.openai_responses import tools as responses_tools
 from lip.protocols.sse import DONE_DATA, SSEEvent, loads_data
 
@@ -154,7 +154,7 @@ class ResponsesStreamDecoder:
         response = response if isinstance(response, dict) else {}
         return [
             MessageStart(
-                id=str(response.get("id") or items.new_id("resp_")),
+                id=str(response.get("id") or output.new_id("resp_")),
                 model=str(response.get("model") or self.model),
                 created=int(response.get("created_at") or time.time()),
             )
@@ -192,12 +192,12 @@ class ResponsesStreamDecoder:
 
     def _failed(self, data: dict[str, Any]) -> list[Event]:
         response = data.get("response")
-        error = items.object_of(items.object_of(response).get("error"))
+        error = output.object_of(output.object_of(response).get("error"))
         self.done = True
         return [*self._start(response), _failure(error.get("message"), error.get("code"), data)]
 
     def _error(self, data: dict[str, Any]) -> list[Event]:
-        error = items.object_of(data.get("error")) or data
+        error = output.object_of(data.get("error")) or data
         self.done = True
         return [_failure(error.get("message"), error.get("code") or error.get("type"), data)]
 
@@ -219,7 +219,7 @@ class ResponsesStreamDecoder:
         if kind not in ("function_call", "custom_tool_call"):
             return []
         up.tool, self._tools = self._tools, self._tools + 1
-        call_id = str(item.get("call_id") or item.get("id") or items.new_id("call_"))
+        call_id = str(item.get("call_id") or item.get("id") or output.new_id("call_"))
         custom = kind == "custom_tool_call"
         name, namespace = str(item.get("name") or ""), item.get("namespace")
         if isinstance(namespace, str) and namespace:
@@ -254,7 +254,7 @@ class ResponsesStreamDecoder:
             if rest:
                 events.append(ReasoningDelta(rest))
             if up.streamed or rest or payload:
-                events.append(items.reasoning_end_from_payload(payload, item.get("id")))
+                events.append(output.reasoning_end_from_payload(payload, item.get("id")))
         elif up.kind == "message":
             rest = _rest(up.streamed, _item_text(item))
             if rest:

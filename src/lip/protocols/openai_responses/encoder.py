@@ -27,7 +27,7 @@ from lip.canonical.events import (
 from lip.canonical.request import Request, ToolOrigin
 from lip.errors import LipError, UpstreamStatusError
 from lip.protocols.openai_chat.decoder import ERROR_CODE_STATUS
-from lip.protocols.openai_responses import items
+from lip.protocols.openai_responses import output
 from lip.protocols.sse import encode
 
 _ID_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
@@ -40,7 +40,7 @@ def dumps(obj: Any) -> bytes:
 def response_id_for(upstream_id: str) -> str:
     """The Responses id a client sees for a canonical stream whose MessageStart carried ``upstream_id``."""
     if not upstream_id:
-        return items.new_id("resp_")
+        return output.new_id("resp_")
     if upstream_id.startswith("resp_"):
         return upstream_id
     return "resp_" + _ID_UNSAFE.sub("_", upstream_id)
@@ -50,13 +50,12 @@ def response_id_for(upstream_id: str) -> str:
 
 
 def encode_response(response: Response, request: Request) -> dict[str, Any]:
-    head = items.response_head(
+    head = output.response_head(
         request, response_id_for(response.id), response.model or request.model, response.created or int(time.time())
     )
-    status = "incomplete" if response.stop_reason in items.INCOMPLETE_REASONS else "completed"
-    return items.finished_response(
-        head, items.output_items(response.content, status, request.tool_origins()), response.usage, response.stop_reason
-    )
+    status = "incomplete" if response.stop_reason in output.INCOMPLETE_REASONS else "completed"
+    items = output.output_items(response.content, status, request.tool_origins())
+    return output.finished_response(head, items, response.usage, response.stop_reason)
 
 
 def _error_code(error: LipError) -> str:
@@ -77,7 +76,7 @@ class _OpenItem:
     def __init__(self, kind: str, index: int) -> None:
         self.kind = kind
         self.index = index
-        self.item_id = items.new_item_id("msg_" if kind == "message" else "rs_")
+        self.item_id = output.new_item_id("msg_" if kind == "message" else "rs_")
         self.pieces: list[str] = []  # joined once, when the item is done (a growing str would be copied per delta)
         self.text_where = b""  # the item's part of its output_text.delta frames, once built
 
@@ -108,11 +107,11 @@ class _Call:
         self.args = ""
         self.ended = False
         self.index = -1
-        self.item_id = items.new_item_id("ctc_" if kind == "custom" else "fc_")
+        self.item_id = output.new_item_id("ctc_" if kind == "custom" else "fc_")
 
     def item(self, status: str) -> dict[str, Any]:
         args = self.args if status == "completed" else ""
-        return items.call_item(self.item_id, self.call_id, self.name, args, self.kind, status, self.origin)
+        return output.call_item(self.item_id, self.call_id, self.name, args, self.kind, status, self.origin)
 
 
 class ResponsesStreamEncoder:
@@ -161,7 +160,7 @@ class ResponsesStreamEncoder:
             case ReasoningDelta(text=text):
                 out += self._delta("reasoning", text)
             case ReasoningEnd(signature=sig, encrypted=enc, redacted=red):
-                out += self._reasoning_end(items.opaque_payload(sig, enc, red))
+                out += self._reasoning_end(output.opaque_payload(sig, enc, red))
             case ToolCallStart(index=index, id=id_, name=name, kind=kind):
                 out += self._call_start(index, _Call(id_, name, kind, self.origins.get(name)))
             case ToolCallDelta(index=index, arguments=args):
@@ -182,7 +181,7 @@ class ResponsesStreamEncoder:
             return b""
         self.response_id = response_id_for(upstream_id)
         model = model or self.request.model
-        self._head = items.response_head(self.request, self.response_id, model, created or int(time.time()))
+        self._head = output.response_head(self.request, self.response_id, model, created or int(time.time()))
         return self._frame("response.created", {"response": self._head}) + self._frame(
             "response.in_progress", {"response": self._head}
         )
@@ -191,9 +190,9 @@ class ResponsesStreamEncoder:
         return [item for item in self._output if item is not None]
 
     def _end(self, reason: StopReason) -> bytes:
-        status = "incomplete" if reason in items.INCOMPLETE_REASONS else "completed"
+        status = "incomplete" if reason in output.INCOMPLETE_REASONS else "completed"
         out = self._close(status) + self._flush_calls()
-        body = items.finished_response(self._head, self._done_output(), self.usage, reason)
+        body = output.finished_response(self._head, self._done_output(), self.usage, reason)
         self._finished = True
         kind = "response.completed" if body["status"] == "completed" else "response.incomplete"
         return out + self._frame(kind, {"response": body})
@@ -207,7 +206,7 @@ class ResponsesStreamEncoder:
             "status": "failed",
             "error": {"code": _error_code(error), "message": error.message},
             "output": self._done_output(),
-            "usage": items.usage_body(self.usage) if self.usage != Usage() else None,
+            "usage": output.usage_body(self.usage) if self.usage != Usage() else None,
         }
         return self._frame("response.failed", {"response": body})
 
@@ -242,7 +241,7 @@ class ResponsesStreamEncoder:
         where = {"item_id": item.item_id, "output_index": item.index}
         if kind == "message":
             added = {"id": item.item_id, "type": "message", "status": "in_progress", "role": "assistant", "content": []}
-            part = {**where, "content_index": 0, "part": items.output_text_part("")}
+            part = {**where, "content_index": 0, "part": output.output_text_part("")}
             return self._added(item.index, added) + self._frame("response.content_part.added", part)
         added = {"id": item.item_id, "type": "reasoning", "summary": []}
         part = {**where, "summary_index": 0, "part": {"type": "summary_text", "text": ""}}
@@ -254,24 +253,24 @@ class ResponsesStreamEncoder:
             return b""
         where = {"item_id": item.item_id, "output_index": item.index}
         if item.kind == "message":
-            part = items.output_text_part(item.text)
+            part = output.output_text_part(item.text)
             at = {**where, "content_index": 0}
             out = self._frame("response.output_text.done", {**at, "text": item.text, "logprobs": []})
             out += self._frame("response.content_part.done", {**at, "part": part})
-            return out + self._item_done(item.index, items.message_item(item.item_id, item.text, status))
+            return out + self._item_done(item.index, output.message_item(item.item_id, item.text, status))
         summary = {**where, "summary_index": 0}
         out = self._frame("response.reasoning_summary_text.done", {**summary, "text": item.text})
         out += self._frame("response.reasoning_summary_part.done", {**summary, "part": _summary_part(item.text)})
-        return out + self._item_done(item.index, items.reasoning_item(item.item_id, item.text, payload))
+        return out + self._item_done(item.index, output.reasoning_item(item.item_id, item.text, payload))
 
     def _reasoning_end(self, payload: str | None) -> bytes:
         if self._open is not None and self._open.kind == "reasoning":
             return self._close("completed", payload)
         out = self._close("completed")
         if payload:  # reasoning with nothing to show, only its proof (redacted thinking, encrypted-only)
-            index, item_id = self._new_index(), items.new_item_id("rs_")
+            index, item_id = self._new_index(), output.new_item_id("rs_")
             out += self._added(index, {"id": item_id, "type": "reasoning", "summary": []})
-            out += self._item_done(index, items.reasoning_item(item_id, "", payload))
+            out += self._item_done(index, output.reasoning_item(item_id, "", payload))
         return out
 
     def _added(self, index: int, item: dict[str, Any]) -> bytes:

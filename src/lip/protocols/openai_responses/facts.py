@@ -6,11 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from lip.canonical.events import Usage
-from lip.protocols.codec import HttpDialect, RawParams, RelayRules
+from lip.protocols.codec import HttpDialect, RawParams, RelayRules, Route
+from lip.protocols.openai_chat import facts as chat_facts
 from lip.protocols.openai_responses.decoder import usage_from
 
-DIALECT = HttpDialect("responses", "models")
+DIALECT = HttpDialect("responses", "models", model_missing=chat_facts.model_missing)  # OpenAI's error shape
 ROUTES = ("/v1/responses",)
+SERVED = (Route("POST", "/v1/responses", "generate"),)
 RAW_PARAMS: RawParams = {"max_tokens": (("max_output_tokens",),), "reasoning_effort": (("reasoning", "effort"),)}
 
 
