@@ -1,4 +1,7 @@
-"""The lip command: serve, check-config, routes, inventory. Flags become settings, handed to the server."""
+"""The lip command: serve, check-config, routes, inventory, inspect. Flags become settings, handed to the server.
+
+``--config`` may come before the subcommand or after it, as in the Go project (``lip --config FILE routes``); given
+twice, the last one wins."""
 
 from __future__ import annotations
 
@@ -15,7 +18,8 @@ import click
 import orjson
 
 from lip import __version__
-from lip.cli_keys import keys, read_live
+from lip import cli_views as views
+from lip.cli_keys import given_config, keys, read_live
 from lip.config.load import (
     DEFAULT_SOURCE,
     BackendSpec,
@@ -98,16 +102,22 @@ def _auth_summary(settings: Settings, env: Mapping[str, str]) -> dict[str, str]:
 
 @click.group()
 @click.version_option(__version__, prog_name="lip")
-def main() -> None:
+@click.option("--config", "config", type=click.Path(dir_okay=False), help=CONFIG_HELP + " Also after the command.")
+@click.pass_context
+def main(ctx: click.Context, config: str | None) -> None:
     """lip: one endpoint for OpenAI Chat, OpenAI Responses and Anthropic Messages clients, routed to any backend."""
+    ctx.obj = config
 
 
 @main.command("check-config")
 @click.option("--config", "config", type=EXISTING_FILE, help=CONFIG_HELP)
-def check_config(config: str | None) -> None:
+@click.option("--strict", is_flag=True, help="Treat warnings (e.g. the Go project's settings lip ignores) as errors.")
+def check_config(config: str | None, strict: bool) -> None:
     """Validate a config without touching the network; exit 0 when valid, 1 with every problem listed."""
     console = _console(highlight=False)
-    settings = _settings_or_exit(config, console)
+    settings = _settings_or_exit(given_config(config), console)
+    if strict and settings.warnings:
+        _fail(ConfigError([f"{w} (an error under --strict)" for w in settings.warnings]), console)
     _client_keys_or_exit(settings, console)
     auth = _auth_summary(settings, os.environ)
     table = _table(title=f"{settings.source}: valid")
@@ -159,10 +169,14 @@ def _resilience(spec: BackendSpec) -> tuple[str, str, str, str]:
 @main.command()
 @click.option("--config", "config", type=EXISTING_FILE, help=CONFIG_HELP)
 @click.option("--url", default=None, help="A running lip (http://host:port): show its live circuits, keys and load.")
-def routes(config: str | None, url: str | None) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (the Go project's routes shape).")
+def routes(config: str | None, url: str | None, as_json: bool) -> None:
     """Show how prefixes, aliases and the default route resolve, and each backend's timeouts and limits."""
     console = _console(highlight=False)
-    settings = _settings_or_exit(config, console)
+    settings = _settings_or_exit(given_config(config), console)
+    if as_json:
+        _echo_json(views.routes(settings))
+        return
     auth = _auth_summary(settings, os.environ)
     table = _table(title="prefixes")
     for column in ("selector", "backend id", "kind", "upstream", "auth configured"):
@@ -224,37 +238,65 @@ async def _discover(settings: Settings) -> list[dict[str, Any]]:
         backends = [build_backend(spec, session, os.environ) for spec in settings.backends]
         inventory = Inventory(backends)
         await inventory.discover_all()
-    rows = []
-    for prefix, entry in inventory.by_prefix.items():
-        rows.append(
-            {
-                "id": entry.backend.id,
-                "prefix": prefix,
-                "source": entry.source,
-                "state": entry.state,
-                "error": entry.error,
-                "models": [f"{prefix}:{m.native_id}" for m in entry.models],
-            }
-        )
-    return rows
+    return [
+        {
+            "id": entry.backend.id,
+            "source": entry.source,
+            "state": entry.state,
+            "error": entry.error,
+            "models": [f"{prefix}:{m.native_id}" for m in entry.models],
+        }
+        for prefix, entry in inventory.by_prefix.items()
+    ]
 
 
 @main.command()
 @click.option("--config", "config", type=EXISTING_FILE, help=CONFIG_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def inventory(config: str | None, as_json: bool) -> None:
+@click.option("--url", default=None, help="A running lip (http://host:port): its lists' state (refreshes, failures).")
+def inventory(config: str | None, as_json: bool, url: str | None) -> None:
     """List every backend's models (discovering them from providers that have no static list)."""
     console = _console(highlight=False)
-    settings = _settings_or_exit(config, console)
-    rows = asyncio.run(_discover(settings))
-    if as_json:
-        click.echo(orjson.dumps({"backends": rows}, option=orjson.OPT_INDENT_2).decode())
+    settings = _settings_or_exit(given_config(config), console)
+    if url:
+        _live_inventory(url.rstrip("/"), settings, as_json, console)
         return
-    for row in rows:
+    snapshot = views.inventory(settings, asyncio.run(_discover(settings)))
+    if as_json:
+        _echo_json(snapshot)
+        return
+    for row in snapshot["backends"]:
         state = row["state"] + (f": {row['error']}" if row["error"] else "")
         console.print(f"[bold]{row['id']}[/] (prefix {row['prefix']}, source {row['source']}, {state})")
         for model in row["models"]:
             console.print(f"  {model}", markup=False)
+
+
+def _live_inventory(url: str, settings: Settings, as_json: bool, console: Console) -> None:
+    """A running lip's model lists as its GET /v1/diagnostics shows them (a failed refresh: ``stale``)."""
+    state = read_live(url, "/v1/diagnostics", settings.config.server.client_api_key_env_var_root)
+    rows = [{"id": b["id"], "prefix": b["prefix"], **b.get("inventory", {})} for b in state.get("backends", [])]
+    if as_json:
+        _echo_json({"backends": rows})
+        return
+    for row in rows:
+        error = f": {row['error']}" if row.get("error") else ""
+        console.print(
+            f"{row['id']} (prefix {row['prefix']}, source {row.get('source')}): {row.get('models')} models, "
+            f"{row.get('state')}{error}; {row.get('failures', 0)} failed fetch(es)",
+            markup=False,
+        )
+
+
+@main.command()
+@click.option("--config", "config", type=EXISTING_FILE, help=CONFIG_HELP)
+def inspect(config: str | None) -> None:
+    """Print the backend kinds lip has built in and each configured row, as JSON (no network)."""
+    _echo_json(views.inspect(_settings_or_exit(given_config(config), _console(highlight=False))))
+
+
+def _echo_json(data: object) -> None:
+    click.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
 
 
 def _client_keys_or_exit(settings: Settings, console: Console) -> None:
@@ -345,6 +387,7 @@ def serve(
     from lip.process import serve as serve_forever
 
     console = cast("Console", _LazyConsole(stderr=True, highlight=False))
+    config = given_config(config, exists=False)
     settings = _settings_or_exit(config, console)
     _client_keys_or_exit(settings, console)
     server, logs = settings.config.server, settings.config.logging

@@ -7,7 +7,7 @@ import asyncio
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import click
 import yaml
@@ -16,6 +16,17 @@ from lip.clientkeys import ClientKey, add_key, read_keys
 
 FILE_HELP = "The keys file (YAML); default: server.client_keys_file of --config."
 CONFIG_HELP = "The config whose server.client_keys_file to use."
+
+
+def given_config(given: str | None, *, exists: bool = True) -> str | None:
+    """The command's ``--config`` (the last one given), else the one before the command (``lip --config FILE
+    keys list``); a missing file is a usage error."""
+    if given is not None:
+        return given
+    group = click.get_current_context().find_root().obj
+    if group is not None and exists and not os.path.isfile(group):
+        raise click.BadParameter(f"File {group!r} does not exist.", param_hint="'--config'")
+    return cast("str | None", group)
 
 
 def _server(config: str | None) -> dict[str, Any]:
@@ -66,6 +77,7 @@ def add(
     admin: bool,
 ) -> None:
     """Make a new random key NAME: print it once, write only its SHA-256 (reload lip to use it)."""
+    config = given_config(config)
     path = keys_path(file, config)
     limits = {
         "models": list(models),
@@ -97,6 +109,7 @@ def list_keys(file: str | None, config: str | None, url: str | None) -> None:
     from rich.console import Console  # rich is imported when a command prints
     from rich.table import Table
 
+    config = given_config(config)
     path = keys_path(file, config)
     try:
         found = read_keys(path)

@@ -1,11 +1,16 @@
-"""Each backend's models: static (inline or file) or discovered from the provider, with lookup for routing."""
+"""Each backend's models: static (inline or file) or discovered from the provider, with lookup for routing.
+
+A discovered list is fetched at start and refreshed every ``model_inventory.refresh_interval`` (``Runtime``): a
+refresh that fails keeps the last good list (state ``stale``, the error and the failure count shown by
+diagnostics, ``lip inventory --url`` and ``lip_inventory_refreshes_total``); one that fails before any list was
+had leaves the backend ``failed`` (it still serves ``prefix:model``)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -31,10 +36,11 @@ class ModelEntry:
 class BackendModels:
     backend: Backend
     source: str  # inline | file | discovery | stub
-    state: str = "pending"  # pending | ready | failed
+    state: str = "pending"  # pending | ready | failed | stale (a refresh failed: the last good list is kept)
     models: list[ModelEntry] = field(default_factory=list)
     error: str | None = None
-    refreshed_at: float | None = None
+    refreshed_at: float | None = None  # when the list was last fetched (None: never)
+    failures: int = 0  # fetches that failed, at start or on a refresh
     # model -> its capabilities, resolved once for the list ``models`` held then (a new list empties it)
     _capabilities: tuple[list[ModelEntry], dict[str, Capabilities]] | None = None
 
@@ -72,9 +78,14 @@ def _entry(raw: dict[str, Any]) -> ModelEntry:
     )
 
 
+# told after each fetch of a backend's list: its prefix, its entry (after the fetch) and whether it succeeded
+Listener = Callable[[str, BackendModels, bool], None]
+
+
 class Inventory:
     def __init__(self, backends: Iterable[Backend]) -> None:
         self.by_prefix: dict[str, BackendModels] = {}
+        self.listeners: list[Listener] = []
         for backend in backends:
             spec = backend.spec
             entry = BackendModels(backend, spec.models_source)
@@ -87,19 +98,33 @@ class Inventory:
             self.by_prefix[backend.prefix] = entry
 
     async def discover(self, prefix: str) -> None:
+        """Fetch the backend's list; on failure keep the last good one (``stale``), else ``failed``."""
         entry = self.by_prefix[prefix]
         try:
             raw = await entry.backend.list_models()
         except LipError as exc:
-            entry.state, entry.error = "failed", exc.message
-            log.warning("model discovery for backend '%s' failed: %s", entry.backend.id, exc.message)
+            entry.failures += 1
+            entry.state, entry.error = ("stale" if entry.refreshed_at is not None else "failed"), exc.message
+            kept = f"; keeping the last list ({len(entry.models)} models)" if entry.state == "stale" else ""
+            log.warning("model discovery for backend '%s' failed: %s%s", entry.backend.id, exc.message, kept)
+            self._tell(prefix, entry, False)
             return
         entry.models = [_entry(m) for m in raw]
         entry.state, entry.error, entry.refreshed_at = "ready", None, time.time()
+        self._tell(prefix, entry, True)
+
+    def _tell(self, prefix: str, entry: BackendModels, ok: bool) -> None:
+        for listener in self.listeners:
+            listener(prefix, entry, ok)
 
     async def discover_all(self) -> None:
         pending = [p for p, e in self.by_prefix.items() if e.state != "ready"]
         await asyncio.gather(*(self.discover(p) for p in pending))
+
+    async def refresh(self) -> None:
+        """Fetch again every list that is not the config's own (discovered ones)."""
+        discovered = [p for p, e in self.by_prefix.items() if e.backend.spec.static_models is None]
+        await asyncio.gather(*(self.discover(p) for p in discovered))
 
     def backends_with(self, model: str) -> list[BackendModels]:
         return [e for e in self.by_prefix.values() if e.find(model) is not None]

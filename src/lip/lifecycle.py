@@ -245,6 +245,7 @@ def swap(app: web.Application, settings: Settings) -> None:
     old = holder.current
     new = Runtime(settings, app[SESSION], life.env, app[STORE], reloaded=True)
     new.observers.extend(old.observers)
+    new.inventory.listeners.extend(old.inventory.listeners)
     new.tracing = old.tracing
     if new.shared is not None:
         new.shared.previous = old.shared

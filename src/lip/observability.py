@@ -31,6 +31,7 @@ from lip.bodylog import body_log
 from lip.credentials import KeyRing
 from lip.errors import UpstreamError
 from lip.exchange import Exchange
+from lip.inventory import BackendModels
 from lip.lifecycle import Lifecycle
 from lip.middlewares import client_of
 from lip.requestid import assign_request_id as assign_request_id
@@ -187,6 +188,13 @@ class Observability:
             ["outcome"],
             registry=registry,
         )
+        self.inventory = Counter(
+            "lip_inventory_refreshes",
+            "Fetches of a backend's model list (at start and each refresh) by outcome: ok, or failed (the last good "
+            "list is kept)",
+            ["backend", "outcome"],
+            registry=registry,
+        )
         self.responses = Counter(
             "lip_http_responses", "Every HTTP response by route and status", ["route", "status"], registry=registry
         )
@@ -233,6 +241,10 @@ class Observability:
 
     def render(self) -> bytes:
         return self.shared.render() if self.shared is not None else generate_latest(self.registry)
+
+    def inventory_fetched(self, prefix: str, entry: BackendModels, ok: bool) -> None:
+        """The inventory listener: one backend's model list was fetched (``lip.inventory``)."""
+        self._child(self.inventory, prefix, "ok" if ok else "failed").inc()
 
     def observe(self, http: web.Request, exchange: Exchange) -> None:
         """The runtime observer: one generation request has ended."""

@@ -75,12 +75,23 @@ class Runtime:
         self.quotas = Quotas(store)
         self.tracing: Tracing | None = None  # the app's, when tracing is on (lip.telemetry); kept across reloads
         self._discovery: asyncio.Task[None] | None = None
+        self._refresh: asyncio.Task[None] | None = None
 
     def start_discovery(self) -> None:
-        """Discover models in the background: serving does not wait for slow providers; share routing state."""
-        self._discovery = asyncio.get_running_loop().create_task(self.inventory.discover_all())
+        """Discover models in the background: serving does not wait for slow providers; refresh the discovered
+        lists every ``model_inventory.refresh_interval``; share routing state."""
+        loop = asyncio.get_running_loop()
+        self._discovery = loop.create_task(self.inventory.discover_all())
+        inventory = self.settings.config.model_inventory
+        if inventory.refresh_enabled and any(b.spec.static_models is None for b in self.backends.values()):
+            self._refresh = loop.create_task(self._refresh_every(inventory.refresh_s))
         if self.shared is not None:
             self.shared.start()
+
+    async def _refresh_every(self, interval_s: float) -> None:
+        while True:
+            await asyncio.sleep(interval_s)
+            await self.inventory.refresh()
 
     async def wait_discovery(self) -> None:
         if self._discovery is not None:
@@ -103,8 +114,9 @@ class Runtime:
                 log.exception("an observer failed")
 
     async def aclose(self) -> None:
-        if self._discovery is not None and not self._discovery.done():
-            self._discovery.cancel()
+        for task in (self._discovery, self._refresh):
+            if task is not None and not task.done():
+                task.cancel()
         if self.shared is not None:
             await self.shared.aclose()
         await self.quotas.aclose()
@@ -162,6 +174,8 @@ def describe(runtime: Runtime) -> dict[str, Any]:
                     "state": entry.state,
                     "models": len(entry.models),
                     "error": entry.error,
+                    "refreshed_at": entry.refreshed_at,
+                    "failures": entry.failures,
                 },
                 **backend.diagnostics(),
             }

@@ -188,6 +188,7 @@ def create_app(
             runtime = Runtime(settings, session, env, store)
             runtime.tracing = tracing
             runtime.observers.append(app[OBSERVABILITY].observe)
+            runtime.inventory.listeners.append(app[OBSERVABILITY].inventory_fetched)
             app[RUNTIME] = RuntimeHolder(runtime)
             runtime.start_discovery()
             yield

@@ -174,7 +174,7 @@ def test_routes_show_prefixes_aliases_and_the_default_route(tmp_path: Path) -> N
     for text in (
         "provider123:<model>",
         "claude-proxy:<model>",
-        "local-stub:<model>",
+        "stub:<model>",  # a built-in row routes by its id
         "https://api.example.com/v1",
         "(no network)",
         "fast",
@@ -199,6 +199,8 @@ async def test_inventory_json_lists_models_per_backend_with_source_and_state(
     rows = {row["id"]: row for row in orjson.loads(result.stdout)["backends"]}
     assert rows["provider123"] == {
         "id": "provider123",
+        "factory_kind": "custom-openai-legacy-compatible",
+        "enabled": True,
         "prefix": "provider123",
         "source": "inline",
         "state": "ready",
@@ -207,7 +209,7 @@ async def test_inventory_json_lists_models_per_backend_with_source_and_state(
     }
     assert rows["claude"]["source"] == "discovery" and rows["claude"]["state"] == "ready"
     assert rows["claude"]["models"] == ["claude-proxy:claude-test"]
-    assert rows["stub"]["models"] == ["local-stub:echo", "local-stub:hello"]
+    assert rows["stub"]["models"] == ["stub:echo", "stub:hello"]
     assert [r.path for r in fake_provider.received] == ["/v1/models"]  # only the discovering backend asked
     assert fake_provider.received[0].headers["anthropic-version"]
 

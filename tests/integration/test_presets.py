@@ -14,7 +14,7 @@ MESSAGES = [{"role": "user", "content": "hi"}]
 
 
 def preset(kind: str, url: str, **config: Any) -> dict[str, Any]:
-    return {"plugins": {"backends": [{"id": f"my-{kind}", "kind": kind, "config": {"base_url": url, **config}}]}}
+    return {"plugins": {"backends": [{"id": kind, "kind": kind, "config": {"base_url": url, **config}}]}}
 
 
 def bearers(fake: FakeProvider) -> list[str]:

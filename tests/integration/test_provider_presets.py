@@ -54,11 +54,11 @@ def path_of(kind: str) -> str:
 async def rig() -> AsyncIterator[Rig]:
     async with FakeProvider() as fake:
         rows: list[dict[str, Any]] = [
-            {"id": f"my-{kind}", "kind": kind, "config": {"base_url": fake.url + path_of(kind)}}
+            {"id": kind, "kind": kind, "config": {"base_url": fake.url + path_of(kind)}}
             for kind in (*CHAT_PRESETS, *ANTHROPIC_PRESETS)
             if kind != "azure-openai"
         ]
-        rows.append({"id": "my-azure-openai", "kind": "azure-openai"})  # its endpoint and version from the env
+        rows.append({"id": "azure-openai", "kind": "azure-openai"})  # its endpoint and version from the env
         env = {str(BY_KIND[kind].key_root): key_of(kind) for kind in CHAT_PRESETS}
         env |= {"AZURE_OPENAI_ENDPOINT": fake.url + "/", "AZURE_OPENAI_API_VERSION": "2025-04-01-preview"}
         async with run_lip({"plugins": {"backends": rows}}, env) as lip:

@@ -38,4 +38,4 @@ def test_an_unknown_value_names_file_backend_and_field() -> None:
 def test_only_chat_kinds_may_set_it(kind: str) -> None:
     [problem] = problems_of(config_of(backend_row("p1", URL, kind=kind, max_tokens_field="max_completion_tokens")))
     assert f"{SOURCE}: backend 'p1' (plugins.backends[0]) field config.max_tokens_field" in problem
-    assert "only to Chat Completions kinds" in problem and kind in problem and "Fix: remove it" in problem
+    assert "applies only to kinds that speak openai_chat" in problem and kind in problem and "Fix: remove it" in problem

@@ -84,6 +84,7 @@ def test_two_disabled_rows_may_share_a_prefix_with_an_enabled_one() -> None:
     assert [b.id for b in settings.backends] == ["main"]
 
 
-def test_a_preset_keeps_its_own_prefix_by_default() -> None:
-    settings = load(config_of({"id": "local", "kind": "local-stub"}))
-    assert [b.prefix for b in settings.backends] == ["local-stub"]
+def test_a_preset_row_routes_by_its_id_by_default() -> None:
+    """The Go project's rule: a built-in row's instance id is its prefix (two instances of one kind can coexist)."""
+    settings = load(config_of({"id": "local", "kind": "local-stub"}, {"id": "local-2", "kind": "local-stub"}))
+    assert [b.prefix for b in settings.backends] == ["local", "local-2"]

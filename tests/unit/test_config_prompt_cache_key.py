@@ -36,4 +36,4 @@ def test_an_anthropic_kind_may_not_set_it() -> None:
     row = backend_row("p1", URL, kind="custom-anthropic-compatible", prompt_cache_key=True)
     [problem] = problems_of(config_of(row))
     assert f"{SOURCE}: backend 'p1' (plugins.backends[0]) field config.prompt_cache_key" in problem
-    assert "only to OpenAI protocol kinds" in problem and "Fix: remove it" in problem
+    assert "applies only to kinds that speak openai_chat or openai_responses" in problem and "Fix: remove it" in problem

@@ -45,7 +45,7 @@ def test_an_unknown_value_names_file_backend_and_field() -> None:
 def test_only_chat_kinds_may_set_it(kind: str) -> None:
     [problem] = problems_of(config_of(backend_row("p1", URL, kind=kind, reasoning_field="reasoning")))
     assert f"{SOURCE}: backend 'p1' (plugins.backends[0]) field config.reasoning_field" in problem
-    assert "only to Chat Completions kinds" in problem and kind in problem and "Fix: remove it" in problem
+    assert "applies only to kinds that speak openai_chat" in problem and kind in problem and "Fix: remove it" in problem
 
 
 @pytest.mark.parametrize(

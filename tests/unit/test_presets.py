@@ -177,7 +177,7 @@ def test_id_and_kind_are_enough(
 ) -> None:
     [backend] = load_rows({"id": f"my-{kind}", "kind": kind})
     assert (backend.prefix, backend.base_url, backend.key_root, backend.protocol) == (
-        kind,
+        f"my-{kind}",
         base_url,
         key_root,
         protocol,

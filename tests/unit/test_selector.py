@@ -239,3 +239,66 @@ def test_any_string_parses_or_raises_selector_error(text: str) -> None:
         assert exc.reason
         return
     assert parse_selector(str(selector)) == selector  # what parses has a canonical spelling that parses the same
+
+
+# ---------------------------------------------------------------- the Go project's own test cases
+
+# Selectors from the Go project's internal/core/routing/parser_test.go (github.com/matdev83/go-llm-interactive-proxy),
+# with the outcome its parser gives them.
+GO_VALID = [
+    "[first]cheap:fast",
+    "[first]openai-codex:gpt-5.3-codex-spark?reasoning_effort=high^[weight=4]openai-codex:gpt-5.3-codex-spark"
+    "?reasoning_effort=low|[weight=2]openai-codex:gpt-5.3-codex-spark?reasoning_effort=medium",
+    "[max_context=200K]openai:gpt-4o-mini",
+    "[max_context=4096]openai:gpt?temperature=0.2",
+    "[min_context=200K,max_context=250K]openai:gpt",
+    "[min_context=1M]anthropic:claude",
+    "[weight=2][max_context=4096]a:m^[weight=1][min_context=4096]b:m",
+    "a|b:c|anthropic:opus",
+    "{ttft_timeout=60,affinity=session}a:m",
+    "{ttft_timeout=60}[ttft_timeout=30]openai:gpt-5.5^[weight=2,ttft_timeout=20]gemini:gemini-3",
+    "{session_sticky}a:m",
+    "{client_sticky}a:m",
+]
+GO_INVALID = [
+    "[client_sticky]a:m",
+    "[session_sticky]a:m",
+    "[first]a:b^[first]c:d",
+    "[max_context=0]a:b",
+    "[max_context=10][max_context=20]a:b",
+    "[max_context=abc]a:b",
+    "[max_context]a:b",
+    "[min_context=-1]a:b",
+    "[min_context=10,max_context=10]a:b",
+    "[ttft_timeout=-1]a:b",
+    "[ttft_timeout=0]a:b",
+    "[ttft_timeout=1][ttft_timeout=2]a:b",
+    "[ttft_timeout]a:b",
+    "[unknown=1]a:b",
+    "a:b{ ttft_timeout=1}",
+    "a:b{TTFT_TIMEOUT=1}",
+    "{affinity=session,affinity=client}a:m",
+    "{affinity=tenant}a:m",
+    "{affinity}a:m",
+    "{client_sticky=}a:m",
+    "{session_sticky,client_sticky}a:m",
+    "{session_sticky=true}a:m",
+    "{ttft_timeout=-1}a:b",
+    "{ttft_timeout=0}a:b",
+    "{ttft_timeout=1}{ttft_timeout=2}a:b",
+    "{ttft_timeout}a:b",
+    "{}a:b",
+]
+
+
+@pytest.mark.parametrize("text", GO_VALID)
+def test_what_the_go_project_accepts_parses_and_round_trips(text: str) -> None:
+    selector = parse_selector(text)
+    assert parse_selector(str(selector)) == selector
+
+
+@pytest.mark.parametrize("text", GO_INVALID)
+def test_what_the_go_project_refuses_is_refused_with_a_reason(text: str) -> None:
+    with pytest.raises(SelectorError) as caught:
+        parse_selector(text)
+    assert caught.value.reason

@@ -9,7 +9,17 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from lip.backends.base import EventStream, Opened, Target
-from lip.canonical.events import Event, MessageEnd, MessageStart, StopReason, TextDelta, Usage
+from lip.canonical.events import (
+    Event,
+    MessageEnd,
+    MessageStart,
+    StopReason,
+    TextDelta,
+    ToolCallDelta,
+    ToolCallEnd,
+    ToolCallStart,
+    Usage,
+)
 from lip.canonical.request import Request, Text
 from lip.config.load import BackendSpec
 
@@ -59,13 +69,21 @@ class LocalStubBackend:
         return "local"
 
     async def open(self, request: Request, target: Target, headers: Mapping[str, str], *, passthrough: bool) -> Opened:
-        text = reply_text(request, target.model, self.spec.settings.reply)
+        settings = self.spec.settings
+        text = reply_text(request, target.model, settings.reply)
         deltas = split_deltas(text)
         start: list[Event] = [MessageStart(f"stub-{uuid.uuid4().hex[:16]}", target.model, int(time.time()))]
         prompt = sum(len(m.content) for m in request.messages) * 8
-        end: list[Event] = [
-            Usage(input_tokens=prompt, output_tokens=len(text.split())),
-            MessageEnd(StopReason.END_TURN),
+        end: list[Event] = []
+        if settings.tool_name:  # a tool call after the text, as the Go project's stub answers
+            call = f"call_{uuid.uuid4().hex[:16]}"
+            end += [ToolCallStart(0, call, settings.tool_name), ToolCallDelta(0, settings.tool_args), ToolCallEnd(0)]
+        end += [
+            Usage(
+                input_tokens=prompt if settings.input_tokens is None else settings.input_tokens,
+                output_tokens=len(text.split()) if settings.output_tokens is None else settings.output_tokens,
+            ),
+            MessageEnd(StopReason.TOOL_USE if settings.tool_name else StopReason.END_TURN),
         ]
         return EventStream([*start, TextDelta(deltas[0])], self._rest(deltas[1:], end))
 

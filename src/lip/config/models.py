@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
+from lip.config.durations import Duration
 from lip.tokenizer import SUPPORTED as TOKENIZERS
 from lip.tokenizer import normalize as normalize_tokenizer
 
@@ -38,9 +39,26 @@ class CapabilityRuleConfig(ModelCapabilities):
 
 
 class ModelsConfig(Strict):
-    source: Literal["inline", "file"]
+    """A static model list. ``source`` may be left out, as in the Go project: ``path`` alone means file, else
+    inline; ``static_inline`` and ``static_file`` are its other spellings."""
+
+    source: Literal["inline", "file"] | None = None
     items: list[ModelItem] | None = None
     path: str | None = None
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _source(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip().lower()
+            return {"static_inline": "inline", "static_file": "file"}.get(value, value)
+        return value
+
+    @property
+    def effective_source(self) -> Literal["inline", "file"]:
+        if self.source is not None:
+            return self.source
+        return "file" if self.path and not self.items else "inline"
 
 
 class Timeouts(Strict):
@@ -80,9 +98,13 @@ class BackendSettings(Strict):
     think_tags: bool | None = None
     # OpenAI protocols: send a conversation's name as prompt_cache_key (None: the kind's choice; on for OpenAI's)
     prompt_cache_key: bool | None = None
-    # local-stub only
-    reply: str | None = None
+    # local-stub only (the Go project's stub fields: text, input_tokens, output_tokens, tool_name, tool_args)
+    reply: str | None = Field(default=None, validation_alias=AliasChoices("reply", "text"))
     chunk_delay_s: float = Field(default=0.0, ge=0)
+    input_tokens: int | None = Field(default=None, ge=0)  # the usage it reports (None: counted from the request)
+    output_tokens: int | None = Field(default=None, ge=0)
+    tool_name: str | None = Field(default=None, min_length=1)  # it answers with a call of this tool after the text
+    tool_args: str = "{}"  # the call's arguments, as sent (the Go project's repair examples send broken JSON)
 
     @field_validator("tokenizer")
     @classmethod
@@ -121,6 +143,7 @@ class AffinityConfig(Strict):
 
 class RoutingConfig(Strict):
     default_route: str | None = None
+    max_attempts: int | None = Field(default=None, ge=1)  # backends tried for one request (None: every leaf)
     model_aliases: list[AliasRule] | dict[str, str] = Field(default_factory=list)
     affinity: AffinityConfig = AffinityConfig()
 
@@ -148,6 +171,24 @@ class ServerConfig(Strict):
         if not value:
             raise ValueError("host must not be empty")
         return value
+
+
+MIN_REFRESH_S = 3600.0  # the Go project's minimum refresh interval (1h)
+
+
+class ModelInventoryConfig(Strict):
+    """Discovered model lists: refreshed every ``refresh_interval`` (at least 1h, as in the Go project; a failed
+    refresh keeps the last good list); ``fetch_timeout`` bounds each backend's list call where the row sets no
+    ``discovery_timeout_s``. Durations are seconds or Go duration strings (``90s``, ``1h``)."""
+
+    refresh_enabled: bool = True
+    refresh_interval: Duration = Field(default=MIN_REFRESH_S, gt=0)
+    fetch_timeout: Duration | None = Field(default=None, gt=0)
+
+    @property
+    def refresh_s(self) -> float:
+        """The interval lip uses: ``refresh_interval``, raised to the 1h minimum."""
+        return max(self.refresh_interval, MIN_REFRESH_S)
 
 
 class LoggingConfig(Strict):
@@ -204,3 +245,4 @@ class Config(Strict):
     telemetry: TelemetryConfig = TelemetryConfig()
     ui: UiConfig = UiConfig()
     prices: dict[str, ModelPrice] = Field(default_factory=dict)  # by "prefix:model" or the native model name
+    model_inventory: ModelInventoryConfig = ModelInventoryConfig()

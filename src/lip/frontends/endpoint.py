@@ -202,7 +202,9 @@ class Endpoint(Generic[C]):
         keepalive = KeepAlive(http, interval, SSE_HEADERS, exchange.bodies, ctx.framing)
         try:
             async with drain_scope(http):
-                routed = await keepalive.wait(router.open(targets, request, self, ctx, exchange, ctx.client_headers))
+                routed = await keepalive.wait(
+                    router.open(targets, request, self, ctx, exchange, ctx.client_headers, plan.ttft_s)
+                )
         except LipError as exc:
             if keepalive.response is None:
                 raise

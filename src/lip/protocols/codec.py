@@ -90,6 +90,7 @@ class HttpDialect:
     # whether an error answer (status, parsed body) says the key itself was refused, beyond a 401 (Google answers
     # an invalid key 400 API_KEY_INVALID): the backend then disables that key and tries the next
     key_rejected: Callable[[int, Any], bool] = _no_rejection
+    backend_fields: tuple[str, ...] = ()  # backend config fields only this protocol reads (others refuse them)
 
     @property
     def fixed(self) -> bool:

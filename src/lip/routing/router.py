@@ -9,45 +9,23 @@ whole canonical request (decoded once, the first time a leaf needs a translation
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
-from lip.backends.base import EventStream, Opened, Target
+from lip.backends.base import Target
 from lip.canonical.request import Request
-from lip.capabilities import fit
 from lip.errors import LipError
 from lip.exchange import Exchange
 from lip.inventory import Inventory
 from lip.routing.affinity import Affinity, Sticky, prefer
+from lip.routing.attempt import Attempts, Budget, Client, Routed
 from lip.routing.context import estimated, suited, too_large
-from lip.routing.failover import go_on, is_context_overflow, reason
+from lip.routing.failover import go_on, is_context_overflow
 from lip.routing.health import Health
-from lip.routing.overrides import apply_overrides
-from lip.routing.plan import Plan, Planner
+from lip.routing.plan import Plan, Planner, legs
+from lip.routing.race import close, run_race
 
 C = TypeVar("C", contravariant=True)
-
-
-class Client(Protocol[C]):
-    """What the router asks of the endpoint a request came in on; ``ctx`` is that endpoint's per-request context."""
-
-    def passthrough_allowed(self, request: Request, ctx: C) -> bool:
-        """Whether a same-protocol backend may get the body as is (False when lip must add to it)."""
-        ...
-
-    def decode_full(self, head: Request, ctx: C) -> Request:
-        """The whole canonical request of a head (``decode_head``'s), for a leaf that needs a translation."""
-        ...
-
-
-@dataclass(slots=True)
-class Routed:
-    """The attempt that opened: its target, the upstream's answer, and the request that answer answers (the
-    translated request; the client's own when relayed)."""
-
-    target: Target
-    opened: Opened
-    request: Request
+__all__ = ["Client", "Routed", "Router"]
 
 
 class Router:
@@ -60,11 +38,12 @@ class Router:
         self.affinity = affinity
 
     def plan(self, model: str, sticky: Sticky | None = None, *, first: bool = False) -> Plan:
-        """The attempts for ``model`` in failover order, open circuits last-resort only (lip.routing.health); a
-        sticky conversation's bound leaf first and its draws seeded (lip.routing.affinity); ``first``: the request
-        opens its session (``[first]`` steering, lip.routing.plan)."""
+        """The attempts for ``model`` in failover order, open circuits last-resort only (lip.routing.health), at most
+        ``routing.max_attempts`` of them; a sticky conversation's bound leaf first and its draws seeded
+        (lip.routing.affinity); ``first``: the request opens its session (``[first]`` steering, lip.routing.plan)."""
         plan = self.planner.plan(model, sticky.rng() if sticky else None, first=first)
-        plan.targets = self.health.order(prefer(plan.targets, sticky))
+        ordered = self.health.order(prefer(plan.targets, sticky))
+        plan.targets = _at_most(ordered, self.planner.settings.config.routing.max_attempts)
         return plan
 
     async def open(
@@ -75,58 +54,37 @@ class Router:
         ctx: C,
         exchange: Exchange,
         headers: Mapping[str, str],
+        ttft_s: float | None = None,
     ) -> Routed:
-        """The first target that opens, each abandoned attempt recorded in ``exchange.attempts`` and in its health;
-        the last error when none opens, or the first error failover may not pass. ``headers``: the client's
-        headers a same-protocol upstream should see."""
-        health = self.health
-        translated: Request | None = None
-        relay: bool | None = None  # the client's passthrough_allowed, asked once, when a leaf speaks its protocol
-
-        def whole() -> Request:
-            nonlocal translated
-            if translated is None:
-                translated = client.decode_full(request, ctx)
-            return translated
-
-        targets = suited(targets, self.inventory, exchange.request_bytes, estimated(whole))  # lip.routing.context
-        too_long = 0  # attempts the upstream refused for the prompt's length
-        for position, target in enumerate(targets, start=1):
-            backend = target.backend
+        """The first target that opens (of a race's legs, the first with output), each abandoned attempt recorded
+        in ``exchange.attempts`` and in its health; the last error when none opens, or the first error failover may
+        not pass. ``headers``: the client's headers a same-protocol upstream should see; ``ttft_s``: the selector's
+        budget for the first output across every attempt (lip.routing.attempt)."""
+        attempts = Attempts(self.inventory, self.health, request, client, ctx, exchange, headers, Budget(ttft_s))
+        targets = suited(
+            targets, self.inventory, exchange.request_bytes, estimated(attempts.whole)
+        )  # lip.routing.context
+        too_long = 0  # attempts the upstreams refused for the prompt's length
+        position = 0
+        while position < len(targets):
+            count = legs(targets, position)
             try:
-                passthrough = backend.protocol == request.protocol
-                if passthrough:
-                    if relay is None:
-                        relay = client.passthrough_allowed(request, ctx)
-                    passthrough = relay
-                if passthrough:
-                    chosen = apply_overrides(request, target.params, True)
+                if count == 1:
+                    routed, _ = await attempts.open(targets[position])
                 else:
-                    chosen = apply_overrides(whole(), target.params, False)
-                    # fitted to what the model accepts; a relayed body is the client's own
-                    capabilities = self.inventory.capabilities(backend.prefix, target.model)
-                    chosen = fit(chosen, capabilities, target.model, backend.id)
-                health.check(target)
-                sent = headers if exchange.trace is None else {**headers, **exchange.trace.attempt(target)}
-                opened = await backend.open(chosen, target, sent, passthrough=passthrough)
+                    routed = await run_race(targets[position : position + count], attempts.race_leg, _close)
             except LipError as exc:
-                if exchange.trace is not None:  # the attempt's span ends with its error
-                    exchange.trace.failed(exc)
-                exchange.attempts.append((target.leaf, reason(exc)))
-                health.failure(target, exc)
-                too_long += is_context_overflow(exc)
-                if go_on(targets, position, exc):
+                position += count
+                too_long += count if is_context_overflow(exc) else 0
+                if not attempts.budget.spent and go_on(targets, position, exc):
                     continue
                 if too_long == position:  # every leaf was too small for the prompt: the Go project's 413
                     raise too_large() from exc
                 raise
-            health.success(target)
-            exchange.target = target
+            exchange.target = routed.target
             if exchange.sticky is not None and self.affinity is not None:
-                exchange.sticky_outcome = await self.affinity.settle(exchange.sticky, target)
-            if translated is None and isinstance(opened, EventStream):
-                translated = _whole(client, request, ctx)
-            return Routed(target, opened, translated or request)
+                exchange.sticky_outcome = await self.affinity.settle(exchange.sticky, routed.target)
+            return routed
         raise AssertionError("a plan has at least one target")  # go_on is False at the last one
 
     async def count_tokens(
@@ -144,10 +102,20 @@ class Router:
         raise AssertionError("a plan has at least one target")
 
 
-def _whole(client: Client[C], head: Request, ctx: C) -> Request:
-    """A relayed request answered with events (a stream asked, a whole body served as one): the encoder and the
-    endpoint's ``completed`` want the whole request; the head when lip cannot decode it (the upstream took it as is)."""
-    try:
-        return client.decode_full(head, ctx)
-    except LipError:
-        return head
+async def _close(routed: Routed) -> None:
+    await close(routed.opened)
+
+
+def _at_most(targets: list[Target], attempts: int | None) -> list[Target]:
+    """The first ``attempts`` attempts of ``targets`` (all when None); a race's legs are one attempt."""
+    if attempts is None:
+        return targets
+    kept: list[Target] = []
+    for position, target in enumerate(targets):
+        joins = position > 0 and target.race != 0 and target.race == targets[position - 1].race
+        if not joins:
+            attempts -= 1
+            if attempts < 0:
+                break
+        kept.append(target)
+    return kept

@@ -28,7 +28,14 @@ def model_missing(body: Any) -> bool:
 
 
 MODEL_MISSING = frozenset({"model_not_found"})
-DIALECT = HttpDialect("chat/completions", "models", respelling=respelling, model_missing=model_missing)
+# a Chat row may say where max tokens go and where reasoning goes back (spelling.py)
+DIALECT = HttpDialect(
+    "chat/completions",
+    "models",
+    respelling=respelling,
+    model_missing=model_missing,
+    backend_fields=("max_tokens_field", "reasoning_field", "prompt_cache_key"),
+)
 ROUTES = ("/v1/chat/completions", "/chat/completions")
 SERVED = tuple(Route("POST", path, "generate") for path in ROUTES)
 CLIENT_KEY_HEADERS = ("api-key",)  # Azure OpenAI's clients
