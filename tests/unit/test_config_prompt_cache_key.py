@@ -4,6 +4,7 @@ default: on for OpenAI's own presets, off for every other kind); only OpenAI pro
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from tests.unit.config_cases import SOURCE, backend_row, config_of, load, problems_of
 
@@ -37,3 +38,17 @@ def test_an_anthropic_kind_may_not_set_it() -> None:
     [problem] = problems_of(config_of(row))
     assert f"{SOURCE}: backend 'p1' (plugins.backends[0]) field config.prompt_cache_key" in problem
     assert "applies only to kinds that speak openai_chat or openai_responses" in problem and "Fix: remove it" in problem
+
+
+def test_the_go_projects_routing_affinity_loads_and_applies() -> None:
+    row = backend_row("p1", URL)
+    settings = load(
+        yaml.safe_dump(
+            {
+                "routing": {"affinity": {"store": "memory", "missing_identity": "fail_closed"}},
+                "plugins": {"backends": [row]},
+            }
+        )
+    )
+    assert not settings.warnings
+    assert settings.config.routing.affinity.missing_identity == "fail_closed"
