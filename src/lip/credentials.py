@@ -112,11 +112,15 @@ class KeyRing:
     def authenticated(self) -> bool:
         return bool(self.keys)
 
-    def candidates(self) -> Iterator[KeyState]:
-        """Usable keys for one request, starting at the round-robin position."""
+    def candidates(self, sticky: str | None = None) -> Iterator[KeyState]:
+        """Usable keys for one request, starting at the round-robin position; a conversation's (``sticky``, a hex
+        digest: lip.routing.affinity) starts at the key its hash names, the same one in every process."""
         count = len(self.keys)
-        start = self._next
-        self._next = (self._next + 1) % count if count else 0
+        if sticky is not None and count:
+            start = int(sticky[:8], 16) % count
+        else:
+            start = self._next
+            self._next = (self._next + 1) % count if count else 0
         now = self.clock()
         for offset in range(count):
             state = self.keys[(start + offset) % count]

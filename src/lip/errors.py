@@ -13,6 +13,7 @@
     │   │   └── ModelNotFound         404 model_not_found
     │   ├── RequestTimeout            408 request_timeout
     │   ├── BodyTooLarge              413 body_too_large
+    │   ├── ContextTooLarge           413 context_length_exceeded (no leaf's context window holds the prompt)
     │   └── UnsupportedTranslation    501 unsupported_translation
     ├── AdmissionRejected             429 admission_full       (carries retry_after)
     │   └── QuotaExceeded             429 rate_limit_exceeded  (a client key's limit; carries the limit's state)
@@ -95,6 +96,13 @@ class RequestTimeout(ClientError):
 class BodyTooLarge(ClientError):
     status = 413
     code = "body_too_large"
+
+
+class ContextTooLarge(ClientError):
+    """Every leaf of the plan was skipped or refused for the prompt's size (lip.routing.context)."""
+
+    status = 413
+    code = "context_length_exceeded"  # OpenAI's own code for it (Codex compacts its history on it)
 
 
 class UnsupportedTranslation(ClientError):

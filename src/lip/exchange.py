@@ -14,6 +14,7 @@ from lip.errors import LipError
 
 if TYPE_CHECKING:
     from lip.otel import RequestTrace
+    from lip.routing.affinity import Sticky
 
 
 @dataclass(slots=True)
@@ -35,3 +36,6 @@ class Exchange:
     trace: RequestTrace | None = None  # set when tracing is on (lip.otel)
     key: ClientKey | None = None  # the client key it came with, when client keys are configured
     repairs: list[str] = field(default_factory=list)  # what lip repaired in the upstream's answer (Repair kinds)
+    request_bytes: int | None = None  # the body's size when the client said it (Content-Length)
+    sticky: Sticky | None = None  # the conversation it belongs to, when one counts (lip.routing.affinity)
+    sticky_outcome: str | None = None  # hit, moved, new or unidentified, on a sticky route

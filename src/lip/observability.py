@@ -181,6 +181,13 @@ class Observability:
             ["kind", "backend"],
             registry=registry,
         )
+        self.sticky = Counter(
+            "lip_affinity_requests",
+            "Requests on sticky routes by outcome: hit (the bound leaf served), moved (another leaf served and is "
+            "bound now), new (the conversation's first), unidentified (no session or client id)",
+            ["outcome"],
+            registry=registry,
+        )
         self.inventory = Counter(
             "lip_inventory_refreshes",
             "Fetches of a backend's model list (at start and each refresh) by outcome: ok, or failed (the last good "
@@ -258,6 +265,8 @@ class Observability:
             child(self.failovers, frontend).inc(failovers)
         if exchange.repairs:
             self._repaired(http, exchange, backend)
+        if exchange.sticky_outcome is not None:
+            child(self.sticky, exchange.sticky_outcome).inc()
         if exchange.usage is not None:
             child(self.tokens, frontend, backend, "in").inc(exchange.usage.input_tokens)
             child(self.tokens, frontend, backend, "out").inc(exchange.usage.output_tokens)

@@ -22,6 +22,7 @@ from lip.exchange import Exchange
 from lip.inventory import Inventory
 from lip.quotas import Quotas
 from lip.response_store import ResponseStore
+from lip.routing.affinity import Affinity
 from lip.routing.health import Health
 from lip.routing.plan import Planner
 from lip.routing.router import Router
@@ -55,8 +56,11 @@ class Runtime:
         self.inventory = Inventory(self.backends.values())
         self.planner = Planner(settings, self.backends, self.inventory)
         self.health = Health()
-        self.router = Router(self.planner, self.health, self.inventory)
         self.store = store
+        sticky = settings.config.routing.affinity
+        cache_keys = any(spec.prompt_cache_key for spec in settings.backends)
+        self.affinity = Affinity(store, sticky.ttl_s, sticky.missing_identity, cache_keys)
+        self.router = Router(self.planner, self.health, self.inventory, self.affinity)
         config = settings.config.store
         self.responses = ResponseStore(store, config.response_ttl_s)
         self.shared: SharedRouting | None = None  # per-process state needs no sharing

@@ -96,7 +96,7 @@ def test_an_enabled_row_of_a_kind_lip_lacks_is_an_error() -> None:
         ({"hooks": {"tool_reactor_error_policy": "fail_open"}}, "hooks"),
         ({"continuity": {"in_memory": True}}, "continuity"),
         ({"server": {"auth_mode": "external"}}, "server.auth_mode"),
-        ({"routing": {"affinity": {"store": "memory"}}}, "routing.affinity"),
+        ({"routing": {"transport": {"http2": True}}}, "routing.transport"),
         ({"logging": {"add_source": False}}, "logging.add_source"),
         ({"model_inventory": {"cache_path": "x.json"}}, "model_inventory.cache_path"),
     ],

@@ -79,6 +79,7 @@ class Target:
     model: str
     params: tuple[tuple[str, str], ...] = ()
     label: str = field(default="")
+    session: str | None = None  # a conversation's name (lip.routing.affinity): its API key, its prompt_cache_key
     race: int = 0  # consecutive targets with the same non-zero number are the legs of one race ('!')
     handicap_s: float = 0.0  # seconds a race leg waits before it starts
     ttft_s: float | None = None  # seconds this attempt may take to its first output ([ttft_timeout])

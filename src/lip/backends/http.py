@@ -170,12 +170,15 @@ class HttpBackend:
 
     # ---- the call, with key rotation
 
-    async def _send(self, body: bytes, stream: bool, client_headers: Mapping[str, str], url: str) -> UpstreamCall:
+    async def _send(
+        self, body: bytes, stream: bool, client_headers: Mapping[str, str], url: str, sticky: str | None = None
+    ) -> UpstreamCall:
+        """``sticky``: a conversation's name, which picks the key to start from (lip.routing.affinity)."""
         what = f"backend '{self.id}'"
         if not self.keys.authenticated:
             return await self._post(body, None, stream, client_headers, what, url)
         last: UpstreamStatusError | None = None
-        for key in self.keys.candidates():
+        for key in self.keys.candidates(sticky):
             try:
                 return await self._post(body, key, stream, client_headers, what, url)
             except UpstreamStatusError as exc:
@@ -326,8 +329,9 @@ class HttpBackend:
 
     async def _open_relay(self, request: Request, target: Target, headers: Mapping[str, str]) -> Opened:
         assert self.codec is not None
-        body = orjson.dumps(self.codec.with_model(request.raw, target.model))
-        call = await self._send(body, request.stream, headers, self.call_url(target.model, request.stream))
+        body = orjson.dumps(self._cache_key(self.codec.with_model(request.raw, target.model), target))
+        url = self.call_url(target.model, request.stream)
+        call = await self._send(body, request.stream, headers, url, target.session)
         close = self._release_closer(call)
         try:
             if not request.stream or "json" in call.content_type:
@@ -372,9 +376,10 @@ class HttpBackend:
     async def _open_events(self, request: Request, target: Target, headers: Mapping[str, str]) -> Opened:
         codec = self.codec
         assert codec is not None
-        encoded = codec.encode_request(request, target.model)
+        encoded = self._cache_key(codec.encode_request(request, target.model), target)
         body = orjson.dumps(self.respell(encoded) if self.respell is not None else encoded)
-        call = await self._send(body, request.stream, headers, self.call_url(target.model, request.stream))
+        url = self.call_url(target.model, request.stream)
+        call = await self._send(body, request.stream, headers, url, target.session)
         close = self._release_closer(call)
         try:
             if not request.stream or "json" in call.content_type:
@@ -410,6 +415,14 @@ class HttpBackend:
             raise
         decoded = _decode(chunks, sse, decoder, self._scrubbed, call.answered, _holding(batch))
         return EventStream(self._scrubbed(batch), decoded, close)
+
+    def _cache_key(self, body: dict[str, Any], target: Target) -> dict[str, Any]:
+        """The conversation's name as ``prompt_cache_key`` where this backend takes it (``config.prompt_cache_key``)
+        and the client sent none, so the provider routes the conversation's requests to the same prompt cache. ``body``
+        is the call's own copy (``with_model`` and ``encode_request`` build a new one)."""
+        if target.session is not None and self.spec.prompt_cache_key and "prompt_cache_key" not in body:
+            body["prompt_cache_key"] = "lip-" + target.session
+        return body
 
     async def _whole_events(self, data: bytes, request: Request, close: Closer) -> EventStream:
         """A whole answer's events (the upstream's error raised, see ``_answer``); the call is closed first."""

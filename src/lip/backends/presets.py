@@ -38,6 +38,7 @@ class KindSpec:
     # Chat: where reasoning goes back (DeepSeek, Kimi, GLM refuse a tool loop without it; OpenAI refuses the field)
     reasoning_field: ReasoningField = "reasoning_content"
     think_tags: bool = False  # text a model leaks inside <think>...</think> at the start of its answer is reasoning
+    prompt_cache_key: bool = False  # OpenAI protocols: a conversation's name goes up as prompt_cache_key (OpenAI's)
     capabilities: tuple[CapabilityRule, ...] = ()  # what the provider's known models accept (the operator's go first)
     auth: str | None = None  # instead of the protocol's own: "api-key" (Azure's header)
     url_env: str | None = None  # a variable that may give the base URL (a region, a gateway, an Azure resource)
@@ -103,6 +104,7 @@ KINDS: tuple[KindSpec, ...] = (
         "OPENAI_API_KEY",
         hosted=True,
         description="OpenAI, Chat Completions",
+        prompt_cache_key=True,
         max_tokens_field="max_completion_tokens",
         reasoning_field="none",
         capabilities=OPENAI_MODELS,
@@ -113,6 +115,7 @@ KINDS: tuple[KindSpec, ...] = (
         "https://api.openai.com/v1",
         "OPENAI_API_KEY",
         description="OpenAI, Chat Completions (alias of openai)",
+        prompt_cache_key=True,
         max_tokens_field="max_completion_tokens",
         reasoning_field="none",
         capabilities=OPENAI_MODELS,
@@ -124,6 +127,7 @@ KINDS: tuple[KindSpec, ...] = (
         "OPENAI_API_KEY",
         hosted=True,
         description="OpenAI, Responses",
+        prompt_cache_key=True,
         capabilities=OPENAI_MODELS,
     ),
     KindSpec(

@@ -54,7 +54,7 @@ NOT_USED: dict[str, frozenset[str]] = {
             "write_timeout",
         }
     ),
-    "routing": frozenset({"affinity", "execution_composition_policy", "health", "override_admin", "transport"}),
+    "routing": frozenset({"execution_composition_policy", "health", "override_admin", "transport"}),
     "logging": frozenset({"access_log_include_raw_path", "access_log_skip_paths", "add_source"}),
     "plugins": frozenset({"backend_discovery", "features", "frontends"}),
     "model_inventory": frozenset({"cache_path", "diagnostics_path"}),

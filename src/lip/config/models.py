@@ -96,6 +96,8 @@ class BackendSettings(Strict):
     reasoning_field: Literal["reasoning_content", "reasoning", "none"] | None = None
     # any kind: an answer that starts with <think>...</think> in its text gives that part as reasoning
     think_tags: bool | None = None
+    # OpenAI protocols: send a conversation's name as prompt_cache_key (None: the kind's choice; on for OpenAI's)
+    prompt_cache_key: bool | None = None
     # local-stub only (the Go project's stub fields: text, input_tokens, output_tokens, tool_name, tool_args)
     reply: str | None = Field(default=None, validation_alias=AliasChoices("reply", "text"))
     chunk_delay_s: float = Field(default=0.0, ge=0)
@@ -131,10 +133,19 @@ class AliasRule(Strict):
     replacement: str
 
 
+class AffinityConfig(Strict):
+    """Sticky routes ({affinity=session|client}): lip.routing.affinity."""
+
+    store: Literal["memory"] = "memory"  # the Go project's key; lip keeps the bindings where store.kind says
+    missing_identity: Literal["ignore", "fail_closed"] = "ignore"  # a sticky route for a request without an id
+    ttl_s: float = Field(default=86400.0, gt=0)  # a binding lasts this long after the conversation's last request
+
+
 class RoutingConfig(Strict):
     default_route: str | None = None
     max_attempts: int | None = Field(default=None, ge=1)  # backends tried for one request (None: every leaf)
     model_aliases: list[AliasRule] | dict[str, str] = Field(default_factory=list)
+    affinity: AffinityConfig = AffinityConfig()
 
 
 class ServerConfig(Strict):

@@ -54,6 +54,12 @@ class BackendSpec:
         return self.settings.reasoning_field or self.kind.reasoning_field
 
     @property
+    def prompt_cache_key(self) -> bool:
+        """OpenAI protocols: whether a conversation's name goes up as ``prompt_cache_key`` (lip.routing.affinity);
+        a row of another protocol cannot set it (its dialect does not read it)."""
+        return self.kind.prompt_cache_key if self.settings.prompt_cache_key is None else self.settings.prompt_cache_key
+
+    @property
     def think_tags(self) -> bool:
         """Whether ``<think>...</think>`` at the start of the answer's text is taken as reasoning."""
         return self.kind.think_tags if self.settings.think_tags is None else self.settings.think_tags

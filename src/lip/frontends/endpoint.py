@@ -42,7 +42,7 @@ from lip.exchange import Exchange
 from lip.frontends.keepalive import KeepAlive, interval_for
 from lip.frontends.sink import ClientSink
 from lip.lifecycle import drain_scope
-from lip.middlewares import KEY
+from lip.middlewares import KEY, client_of
 from lip.protocols.codec import Codec, StreamFraming
 from lip.protocols.counts import BAD_USAGE
 from lip.protocols.fields import MAX_SELECTOR
@@ -51,6 +51,7 @@ from lip.protocols.registry import forwarded_client_headers
 from lip.protocols.relay import RelayWatch, body_usage, fix_body_stop, one_answer
 from lip.quotas import Admission
 from lip.requestid import id_header, request_id
+from lip.routing.affinity import scope_of
 from lip.runtime import Runtime, runtime_of
 
 if TYPE_CHECKING:
@@ -191,7 +192,10 @@ class Endpoint(Generic[C]):
             ctx.framing = self.framing(http)
         request = await self.before(head, ctx)
         router = runtime.router
-        plan = router.plan(ctx.route)
+        exchange.request_bytes = http.content_length
+        scope = scope_of(runtime.planner.selector(ctx.route))
+        exchange.sticky = await runtime.affinity.identify(scope, http.headers, request.raw, client_of(http))
+        plan = router.plan(ctx.route, exchange.sticky)
         plan.check_stream(request.stream)
         targets = allowed_targets(exchange.key, plan)
         interval = interval_for(targets) if request.stream else 0.0

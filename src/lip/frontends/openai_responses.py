@@ -57,9 +57,12 @@ class ResponsesEndpoint(Endpoint[ResponsesContext]):
         return prepend_previous(request, ctx.previous) if ctx.previous is not None else request
 
     async def completed(self, request: Request, collector: Collector, ctx: ResponsesContext) -> None:
+        response = collector.response
         if should_store(request):
-            response = collector.response
             await ctx.runtime.responses.put(response_id_for(response.id), conversation_to_store(request, response))
+        exchange = ctx.exchange
+        if exchange.sticky is not None:  # the next turn, by previous_response_id alone, continues this conversation
+            await ctx.runtime.affinity.link(response_id_for(response.id), exchange.sticky, exchange.target)
 
 
 def frontend() -> Frontend:

@@ -102,6 +102,12 @@ class Attempts(Generic[C]):
         self.translated: Request | None = None
         self.relay: bool | None = None  # the client's passthrough_allowed, asked once, when a leaf speaks its protocol
 
+    def whole(self) -> Request:
+        """The client's whole canonical request, decoded once (for a leaf that translates, or an estimate)."""
+        if self.translated is None:
+            self.translated = self.client.decode_full(self.request, self.ctx)
+        return self.translated
+
     def prepared(self, target: Target) -> tuple[Request, bool]:
         """The request ``target`` gets, and whether it is the client's own body (relayed)."""
         backend, request = target.backend, self.request
@@ -112,9 +118,7 @@ class Attempts(Generic[C]):
             passthrough = self.relay
         if passthrough:
             return apply_overrides(request, target.params, True), True
-        if self.translated is None:
-            self.translated = self.client.decode_full(request, self.ctx)
-        chosen = apply_overrides(self.translated, target.params, False)
+        chosen = apply_overrides(self.whole(), target.params, False)
         # fitted to what the model accepts; a relayed body is the client's own
         capabilities = self.inventory.capabilities(backend.prefix, target.model)
         return fit(chosen, capabilities, target.model, backend.id), False

@@ -27,7 +27,7 @@ from typing import Protocol
 
 from lip.backends.base import Target
 from lip.errors import AdmissionRejected, LipError, UnsupportedTranslation
-from lip.routing.failover import is_model_not_found, reason, should_fail_over
+from lip.routing.failover import is_context_overflow, is_model_not_found, reason, should_fail_over
 
 log = logging.getLogger(__name__)
 MAX_CIRCUITS = 4096  # client-chosen model names must not grow memory without bound
@@ -103,6 +103,8 @@ class Health:
     def failure(self, target: Target, error: LipError) -> None:
         if not should_fail_over(error) or isinstance(error, AdmissionRejected | UnsupportedTranslation):
             return  # the client's mistake or lip's own limit says nothing about the backend's health
+        if is_context_overflow(error):
+            return  # neither does a prompt too long for the model
         backend_name, model_name = self._names(target)
         name = model_name if is_model_not_found(error) else backend_name
         circuit = self.circuits.get(name)

@@ -99,9 +99,10 @@ class Planner:
         self._selectors[model] = selector
         return selector
 
-    def plan(self, model: str, *, first: bool = False) -> Plan:
-        """The attempts of ``model``; ``first``: the request opens its session, so a ``[first]`` leaf of a weighted
-        arm goes before the weighted draw (the Go project's first-request steering)."""
+    def plan(self, model: str, rng: random.Random | None = None, *, first: bool = False) -> Plan:
+        """The attempts of ``model``; ``rng``: the weighted draws' (a sticky conversation's seeded one:
+        lip.routing.affinity); ``first``: the request opens its session, so a ``[first]`` leaf of a weighted arm goes
+        before the weighted draw (the Go project's first-request steering)."""
         selector = self.selector(model)
         refused = refusal(selector)
         if refused is not None:
@@ -111,7 +112,7 @@ class Planner:
         targets: list[Target] = []
         for number, arm in enumerate(selector.chain, start=1):
             race = number if isinstance(arm, Race) else 0
-            for leaf in self.order(arm, first):
+            for leaf in self.order(arm, first, rng):
                 for t in self._targets(leaf, model):
                     # a default route's own race keeps its legs together, numbered apart from the request's arms
                     number_as = race or (-(number * 1000 + t.race) if t.race else 0)
@@ -121,18 +122,19 @@ class Planner:
         ttft = float(selector.ttft_timeout) if selector.ttft_timeout is not None else None
         return Plan(targets, selector, ttft, selector.affinity)
 
-    def order(self, arm: Arm, first: bool = False) -> list[Leaf]:
+    def order(self, arm: Arm, first: bool = False, rng: random.Random | None = None) -> list[Leaf]:
         """A race's legs as written; a weighted random permutation of a choice: the first is the weighted draw (or
         its ``[first]`` leaf when ``first``), the rest are the re-draws."""
         leaves = list(arm.leaves)
         if len(leaves) == 1 or isinstance(arm, Race):
             return leaves
+        rng = rng or self.rng
         ordered: list[Leaf] = []
         if first:
             ordered.extend(leaf for leaf in leaves if leaf.first)
             leaves = [leaf for leaf in leaves if not leaf.first]
         while leaves:
-            pick = self.rng.choices(range(len(leaves)), weights=[leaf.weight for leaf in leaves])[0]
+            pick = rng.choices(range(len(leaves)), weights=[leaf.weight for leaf in leaves])[0]
             ordered.append(leaves.pop(pick))
         return ordered
 

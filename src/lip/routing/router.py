@@ -16,8 +16,10 @@ from lip.canonical.request import Request
 from lip.errors import LipError
 from lip.exchange import Exchange
 from lip.inventory import Inventory
+from lip.routing.affinity import Affinity, Sticky, prefer
 from lip.routing.attempt import Attempts, Budget, Client, Routed
-from lip.routing.failover import go_on
+from lip.routing.context import estimated, suited, too_large
+from lip.routing.failover import go_on, is_context_overflow
 from lip.routing.health import Health
 from lip.routing.plan import Plan, Planner, legs
 from lip.routing.race import close, run_race
@@ -27,17 +29,21 @@ __all__ = ["Client", "Routed", "Router"]
 
 
 class Router:
-    def __init__(self, planner: Planner, health: Health, inventory: Inventory) -> None:
+    def __init__(
+        self, planner: Planner, health: Health, inventory: Inventory, affinity: Affinity | None = None
+    ) -> None:
         self.planner = planner
         self.health = health
         self.inventory = inventory
+        self.affinity = affinity
 
-    def plan(self, model: str, *, first: bool = False) -> Plan:
+    def plan(self, model: str, sticky: Sticky | None = None, *, first: bool = False) -> Plan:
         """The attempts for ``model`` in failover order, open circuits last-resort only (lip.routing.health), at most
-        ``routing.max_attempts`` of them; ``first``: the request opens its session (``[first]`` steering,
-        lip.routing.plan)."""
-        plan = self.planner.plan(model, first=first)
-        plan.targets = _at_most(self.health.order(plan.targets), self.planner.settings.config.routing.max_attempts)
+        ``routing.max_attempts`` of them; a sticky conversation's bound leaf first and its draws seeded
+        (lip.routing.affinity); ``first``: the request opens its session (``[first]`` steering, lip.routing.plan)."""
+        plan = self.planner.plan(model, sticky.rng() if sticky else None, first=first)
+        ordered = self.health.order(prefer(plan.targets, sticky))
+        plan.targets = _at_most(ordered, self.planner.settings.config.routing.max_attempts)
         return plan
 
     async def open(
@@ -55,6 +61,10 @@ class Router:
         not pass. ``headers``: the client's headers a same-protocol upstream should see; ``ttft_s``: the selector's
         budget for the first output across every attempt (lip.routing.attempt)."""
         attempts = Attempts(self.inventory, self.health, request, client, ctx, exchange, headers, Budget(ttft_s))
+        targets = suited(
+            targets, self.inventory, exchange.request_bytes, estimated(attempts.whole)
+        )  # lip.routing.context
+        too_long = 0  # attempts the upstreams refused for the prompt's length
         position = 0
         while position < len(targets):
             count = legs(targets, position)
@@ -65,10 +75,15 @@ class Router:
                     routed = await run_race(targets[position : position + count], attempts.race_leg, _close)
             except LipError as exc:
                 position += count
+                too_long += count if is_context_overflow(exc) else 0
                 if not attempts.budget.spent and go_on(targets, position, exc):
                     continue
+                if too_long == position:  # every leaf was too small for the prompt: the Go project's 413
+                    raise too_large() from exc
                 raise
             exchange.target = routed.target
+            if exchange.sticky is not None and self.affinity is not None:
+                exchange.sticky_outcome = await self.affinity.settle(exchange.sticky, routed.target)
             return routed
         raise AssertionError("a plan has at least one target")  # go_on is False at the last one
 

@@ -7,6 +7,8 @@ What lip keeps in the store, and who reads it::
     key:<backend id>:<fp>:off     an API key rejected with 401                    (lip.routing.shared)
     circuit:<backend id>          an open backend circuit: until and last error   (lip.routing.shared)
     quota:<key name>:<what>:<n>   a client key's counter in one window (``incr``)  (lip.quotas)
+    aff:<hash>                    the leaf a sticky conversation is bound to        (lip.routing.affinity)
+    chain:<response id>           the conversation a Responses answer belongs to    (lip.routing.affinity)
 
 ``<fp>`` is a truncated SHA-256 of the backend id and the key, never the key. Values are bytes; every entry has a
 TTL. A store never raises because it is unreachable: the Redis store logs one warning per outage, counts the failed

@@ -34,7 +34,7 @@ DIALECT = HttpDialect(
     "models",
     respelling=respelling,
     model_missing=model_missing,
-    backend_fields=("max_tokens_field", "reasoning_field"),
+    backend_fields=("max_tokens_field", "reasoning_field", "prompt_cache_key"),
 )
 ROUTES = ("/v1/chat/completions", "/chat/completions")
 SERVED = tuple(Route("POST", path, "generate") for path in ROUTES)

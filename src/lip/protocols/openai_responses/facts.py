@@ -10,7 +10,9 @@ from lip.protocols.codec import HttpDialect, RawParams, RelayRules, Route
 from lip.protocols.openai_chat import facts as chat_facts
 from lip.protocols.openai_responses.decoder import usage_from
 
-DIALECT = HttpDialect("responses", "models", model_missing=chat_facts.model_missing)  # OpenAI's error shape
+DIALECT = HttpDialect(  # OpenAI's error shape
+    "responses", "models", model_missing=chat_facts.model_missing, backend_fields=("prompt_cache_key",)
+)
 ROUTES = ("/v1/responses",)
 SERVED = (Route("POST", "/v1/responses", "generate"),)
 RAW_PARAMS: RawParams = {"max_tokens": (("max_output_tokens",),), "reasoning_effort": (("reasoning", "effort"),)}
