@@ -11,7 +11,8 @@ sends nothing, would hold a connection and a file descriptor for as long as it l
   (OpenAI's shape when it named none) and its connection is closed; one that sent nothing is closed without an answer
   (an answer it did not ask for would be read as the answer to its next request);
 - at most ``server.max_pending_heads`` connections wait for a head at once: one more closes the one that has waited
-  longest (a slowloris client has; a real client sends its head at once).
+  longest, once it has waited ``SETTLE_S`` (a slowloris client has; a real client's head comes at once, even in a
+  burst of thousands of new connections whose heads the loop has not read yet: those are never closed).
 
 The cost: a timer per connection (made when it opens, cancelled by its first head), and per request one counter
 comparison; a head that does not arrive in one read gets a timer of its own.
@@ -33,6 +34,7 @@ from lip.protocols.registry import codec_for_path
 log = logging.getLogger(__name__)
 KEPT = 2048  # bytes of an unfinished head kept to name its path: a request line longer than that names none
 LINGER_S = 1.0  # how long a connection closed with a 408 reads and drops what the client still sends
+SETTLE_S = 1.0  # how long a connection waits for its head before the pending bound may close it
 
 
 class HeadGuard:
@@ -43,20 +45,21 @@ class HeadGuard:
     def __init__(self, timeout_s: float, limit: int) -> None:
         self.timeout_s = timeout_s  # 0: no deadline
         self.limit = limit  # 0: no bound
-        self.pending: dict[HeadTimedHandler, None] = {}
+        self.pending: dict[HeadTimedHandler, float] = {}  # -> when it started waiting (loop time)
 
-    def wait(self, handler: HeadTimedHandler) -> None:
+    def wait(self, handler: HeadTimedHandler, now: float) -> None:
         """``handler``'s connection now waits for a head."""
         pending = self.pending
         if self.limit and len(pending) >= self.limit:
-            oldest = next(iter(pending))
-            oldest.expire(
-                RequestTimeout(
-                    f"the request head did not arrive while {self.limit} connections waited for theirs "
-                    "(server.max_pending_heads); this one had waited longest"
+            oldest, since = next(iter(pending.items()))
+            if now - since >= SETTLE_S:
+                oldest.expire(
+                    RequestTimeout(
+                        f"the request head did not arrive while {self.limit} connections waited for theirs "
+                        "(server.max_pending_heads); this one had waited longest"
+                    )
                 )
-            )
-        pending[handler] = None
+        pending[handler] = now
 
     def done(self, handler: HeadTimedHandler) -> None:
         self.pending.pop(handler, None)
@@ -103,7 +106,7 @@ class HeadTimedHandler(RequestHandler):
         self._waiting = True
         if guard.timeout_s:
             self._head_timer = self._loop.call_later(guard.timeout_s, self._timed_out)
-        guard.wait(self)
+        guard.wait(self, self._loop.time())
 
     def _head_arrived(self) -> None:
         self._waiting = False
