@@ -13,31 +13,9 @@ from hypothesis import strategies as st
 
 from lip.canonical.request import Request, ToolSpec
 from lip.protocols.gemini import params, schema, wire
+from tests.fakes.gemini import SCHEMA_FIELDS
 
-ALLOWED = {
-    "type",
-    "format",
-    "title",
-    "description",
-    "nullable",
-    "enum",
-    "maxItems",
-    "minItems",
-    "properties",
-    "required",
-    "minProperties",
-    "maxProperties",
-    "minLength",
-    "maxLength",
-    "pattern",
-    "example",
-    "anyOf",
-    "propertyOrdering",
-    "default",
-    "items",
-    "minimum",
-    "maximum",
-}
+ALLOWED = SCHEMA_FIELDS  # Google's rule, as the Gemini fake enforces it
 
 
 def _check(node: Any) -> None:
