@@ -159,3 +159,37 @@ async def test_two_lip_processes_share_a_sessions_binding_through_redis(
     answers = [r.json()["choices"][0]["message"]["content"] for r in (first, *rest)]
     assert answers == ["B"] * 5  # the other process would have drawn A without the shared binding
     assert len(set(b.keys())) == 1  # and every process started from the same key
+
+
+FIRST_B = "[first]b:m^[weight=1000]a:m"  # a session's first request goes to B, every later one is drawn (A)
+
+
+async def test_first_steers_each_sessions_first_request_once_it_opened(leaves: tuple[Leaf, Leaf]) -> None:
+    a, b = leaves
+    async with run_lip(config(a, b), KEYS) as lip:
+        one = [await ask(lip, FIRST_B, "one") for _ in range(3)]
+        two = [await ask(lip, FIRST_B, "two") for _ in range(2)]
+        unnamed = {await ask(lip, FIRST_B, None) for _ in range(5)}  # no session: never steered
+        b.down = True
+        failed_over = await ask(lip, FIRST_B, "three")  # [first] failed before output: not consumed
+        b.down = False
+        three = [await ask(lip, FIRST_B, "three") for _ in range(2)]
+        text = await scrape(lip.url)
+    assert (one, two, unnamed) == (["B", "A", "A"], ["B", "A"], {"A"})
+    assert (failed_over, three) == ("A", ["B", "A"])
+    assert sample(text, "lip_affinity_requests_total", outcome="unidentified") is None  # no affinity asked
+
+
+async def test_two_lip_processes_share_a_sessions_first_request_through_redis(
+    leaves: tuple[Leaf, Leaf], redis_server: RedisServer
+) -> None:
+    a, b = leaves
+    shared = config(a, b, store={"kind": "redis", "prefix": "first:", "timeout_s": 2})
+    env = {**KEYS, "LIP_REDIS_URL": redis_server.url}
+    body = {"model": FIRST_B, "messages": [{"role": "user", "content": "hi"}]}
+    headers = {"X-LIP-Session-Id": "across"}
+    async with lip_process(shared, env, ready_timeout=60) as one, lip_process(shared, env, ready_timeout=60) as two:
+        first = await call(one.url + "/v1/chat/completions", body, headers=headers)
+        rest = [await call(lip.url + "/v1/chat/completions", body, headers=headers) for lip in (two, one, two)]
+    answers = [r.json()["choices"][0]["message"]["content"] for r in (first, *rest)]
+    assert answers == ["B", "A", "A", "A"]  # the second process would have steered its own first request to B

@@ -118,3 +118,20 @@ async def test_without_affinity_only_a_cache_key_is_kept_and_only_when_a_backend
     sticky = await Affinity(MemoryStore(), 3600.0, cache_keys=True).identify(None, {}, body, None)
     assert sticky is not None and sticky.key is None and sticky.cache_key == digest("session", "thread")
     assert sticky.key_seed == sticky.cache_key
+    assert await Affinity(MemoryStore(), 3600.0, cache_keys=True).settle(sticky, targets()[0]) is None  # no metric
+
+
+async def test_a_first_leaf_is_steered_until_it_opened_once_for_the_session() -> None:
+    affinity = Affinity(MemoryStore(), 3600.0)
+    assert await affinity.identify(None, SESSION, {}, None) is None  # no [first], no affinity: no session kept
+    sticky = await affinity.identify(None, SESSION, {}, None, steers=True)
+    assert sticky is not None and sticky.cache_key == digest("session", "conversation-1") and sticky.scope is None
+    assert await affinity.opens(sticky)
+    steered, other = targets()
+    await affinity.settle(sticky, other)  # the [first] leaf failed: the session's first request is still to come
+    assert await affinity.opens(sticky)
+    assert await affinity.settle(sticky, Target(steered.backend, "m", opens_session=True)) is None
+    assert not await affinity.opens(sticky)
+    assert not await affinity.opens(await affinity.identify(None, {}, {}, None, steers=True))  # no session: never
+    again = await affinity.identify(None, CIMultiDict({"X-LIP-Session-Id": "conversation-2"}), {}, None, steers=True)
+    assert await affinity.opens(again)

@@ -152,6 +152,8 @@ def test_first_steers_a_sessions_first_request_only() -> None:
     firsts = [p.plan(selector, first=True) for _ in range(20)]
     assert {plan[0].leaf for plan in firsts} == {"b:m"}
     assert all(sorted(t.leaf for t in plan) == ["a:m", "b:m", "c:m"] for plan in firsts)  # the rest re-drawn
+    assert all([t.opens_session for t in plan] == [True, False, False] for plan in firsts)  # marks what consumes
+    assert not any(t.opens_session for t in p.plan(selector))
 
 
 def test_thinker_is_refused_with_its_reason() -> None:

@@ -85,6 +85,7 @@ class Target:
     ttft_s: float | None = None  # seconds this attempt may take to its first output ([ttft_timeout])
     min_context: int | None = None  # tokens ([min_context]); skipping by size is lip.routing's sessions' part
     max_context: int | None = None
+    opens_session: bool = False  # the [first] leaf a session's first request was steered to (lip.routing.affinity)
 
     @property
     def leaf(self) -> str:

@@ -193,9 +193,13 @@ class Endpoint(Generic[C]):
         request = await self.before(head, ctx)
         router = runtime.router
         exchange.request_bytes = http.content_length
-        scope = scope_of(runtime.planner.selector(ctx.route))
-        exchange.sticky = await runtime.affinity.identify(scope, http.headers, request.raw, client_of(http))
-        plan = router.plan(ctx.route, exchange.sticky)
+        selector = runtime.planner.selector(ctx.route)
+        steers = selector.steers_first
+        affinity = runtime.affinity
+        exchange.sticky = await affinity.identify(
+            scope_of(selector), http.headers, request.raw, client_of(http), steers
+        )
+        plan = router.plan(ctx.route, exchange.sticky, first=steers and await affinity.opens(exchange.sticky))
         plan.check_stream(request.stream)
         targets = allowed_targets(exchange.key, plan)
         interval = interval_for(targets) if request.stream else 0.0

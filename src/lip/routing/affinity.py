@@ -17,6 +17,11 @@ How (docs/routing.md#sessions-and-affinity):
   a hit rewrites it once a quarter of that has passed, so a conversation in use never expires.
 - A Responses chain that names no session (only ``previous_response_id``) is followed: each answer lip stores
   (``chain:<response id>``) carries the key of the conversation it belongs to.
+- ``[first]`` (a selector's weighted arm steers a session's first request to one leaf): a session is identified on
+  such a route whatever its affinity, and its first request is the one before a marker ``first:<session key>``
+  exists. The marker is written once a steered ``[first]`` leaf opened, as the Go project consumes its
+  session's first request (a ``[first]`` leaf that failed before output leaves the next request steered again);
+  it lives in the same store, with the same TTL as a binding. A request that names no session is never steered.
 """
 
 from __future__ import annotations
@@ -109,13 +114,19 @@ class Affinity:
         self.wall = wall
 
     async def identify(
-        self, scope: str | None, headers: Mapping[str, str], body: Mapping[str, Any], client: str | None
+        self,
+        scope: str | None,
+        headers: Mapping[str, str],
+        body: Mapping[str, Any],
+        client: str | None,
+        steers: bool = False,
     ) -> Sticky | None:
         """The request's ``Sticky`` for a route with affinity ``scope`` (None: none asked), its binding looked up;
         None when the route asks for none and the request names no session. A route that asks for affinity from
         a request that cannot be identified is served without it, or refused (400) under
-        ``routing.affinity.missing_identity: fail_closed``."""
-        if scope is None and not self.cache_keys:
+        ``routing.affinity.missing_identity: fail_closed``. ``steers``: the route has a ``[first]`` leaf, so
+        the session is identified even without affinity."""
+        if scope is None and not self.cache_keys and not steers:
             return None
         found = session_of(headers, body)
         cache_key = digest("session", found[0]) if found is not None else None
@@ -147,8 +158,19 @@ class Affinity:
             await self._write(key, leaf)
         return leaf
 
-    async def settle(self, sticky: Sticky, served: Target) -> str:
-        """After the attempt that opened: bind its leaf when it is not the bound one; the outcome to count."""
+    async def opens(self, sticky: Sticky | None) -> bool:
+        """Whether the request is its session's first (``[first]`` steering): it names a session whose first
+        request has not opened on its ``[first]`` leaf yet."""
+        return sticky is not None and sticky.cache_key is not None and await self.store.get(_first(sticky)) is None
+
+    async def settle(self, sticky: Sticky, served: Target) -> str | None:
+        """After the attempt that opened: bind its leaf when it is not the bound one, mark the session's first
+        request consumed when a steered ``[first]`` leaf served it; the outcome to count (None: the route asks
+        for no affinity)."""
+        if served.opens_session and sticky.cache_key is not None:
+            await self.store.set(_first(sticky), b"1", self.ttl_s)
+        if sticky.scope is None:
+            return None
         if sticky.key is None:
             return UNIDENTIFIED
         if sticky.bound == served.leaf:
@@ -177,6 +199,11 @@ class Affinity:
             if sticky is not None and sticky.scope == "session" and served is not None:
                 await self._write(key, served.leaf)
         await self.store.set("chain:" + response_id, key.encode(), self.ttl_s)
+
+
+def _first(sticky: Sticky) -> str:
+    """The store key whose presence says the session's first request was served (``[first]``)."""
+    return f"first:{sticky.cache_key}"
 
 
 def _missing(scope: str) -> str:

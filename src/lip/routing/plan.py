@@ -114,6 +114,8 @@ class Planner:
             race = number if isinstance(arm, Race) else 0
             for leaf in self.order(arm, first, rng):
                 for t in self._targets(leaf, model):
+                    if first and leaf.first and not isinstance(arm, Race):
+                        t = replace(t, opens_session=True)
                     # a default route's own race keeps its legs together, numbered apart from the request's arms
                     number_as = race or (-(number * 1000 + t.race) if t.race else 0)
                     targets.append(replace(t, race=number_as) if number_as != t.race else t)

@@ -155,6 +155,11 @@ class Selector:
     def races(self) -> bool:
         return any(isinstance(arm, Race) for arm in self.chain)
 
+    @property
+    def steers_first(self) -> bool:
+        """A weighted arm has a ``[first]`` leaf: a session's first request is steered, so sessions matter."""
+        return any(leaf.first for arm in self.chain for leaf in arm.leaves)
+
 
 def _number(value: float) -> str:
     """Positional decimal notation (``0.00001``, never ``1e-05``), exact enough to parse back to ``value``."""
