@@ -8,8 +8,9 @@ Sequential runs of the same tree on this VM drift by 20-40 % within minutes (fre
 more than the changes an A/B must resolve. Here both trees run at once, pinned to the proxy core, each under its own
 wrk with the scenario's connections, so whatever slows the core slows both; each one's CPU time divided by the
 requests it served is its cost per request. Each round starts both fresh and swaps their ports. The ratio B/A per
-round and its median are printed. Run it inside a network namespace (``unshare -n``; it brings loopback up), as
-root for the priority.
+round and its median are printed. ``--solo`` runs each tree alone in turn instead (A B, then B A): no sharing of
+the core, but the drift again (on this VM its rounds spread 0.99-1.37 where the duel's spread 1.00-1.07). Run it
+inside a network namespace (``unshare -n``; it brings loopback up), as root for the priority.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ def lip_at(cmd: str, port: int, name: str) -> BenchTarget:
 
 
 def main(argv: list[str]) -> int:
+    solo = "--solo" in argv  # each tree alone in turn (A, B, B, A, ...): no sharing of the core's caches
+    argv = [a for a in argv if a != "--solo"]
     rounds, wanted, cmds = int(argv[0]), argv[1].split(","), argv[2:4]
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
     opts = run.parse_args(["--skip-install", "--duration", "10", "--warmup", "2", "--quiet-wait", "1"])
@@ -48,7 +51,13 @@ def main(argv: list[str]) -> int:
         for i in range(rounds):
             for sc in (s for s in SCENARIOS if s.id in wanted):
                 ports = PORTS if i % 2 == 0 else PORTS[::-1]
-                cost = duel(sc, [lip_at(c, p, n) for c, p, n in zip(cmds, ports, "AB", strict=True)], bodies, cpus)
+                pair = [lip_at(c, p, n) for c, p, n in zip(cmds, ports, "AB", strict=True)]
+                if solo:
+                    order = pair if i % 2 == 0 else pair[::-1]
+                    alone = {t.name: duel(sc, [t], bodies, cpus)[0] for t in order}
+                    cost = [alone["A"], alone["B"]]
+                else:
+                    cost = duel(sc, pair, bodies, cpus)
                 ratios.setdefault(sc.id, []).append(cost[1] / cost[0])
                 print(
                     f"round {i} {sc.id}: A {cost[0]:.0f} µs/req, B {cost[1]:.0f} µs/req, B/A {cost[1] / cost[0]:.3f},"
@@ -63,7 +72,7 @@ def main(argv: list[str]) -> int:
 
 
 def duel(sc: run.Scenario, targets: list[BenchTarget], bodies: dict[str, bytes], cpus: run.Cpus) -> list[float]:
-    """CPU µs per request of each target, both loaded at once on the proxy core."""
+    """CPU µs per request of each target, all loaded at once on the proxy core."""
     procs = []
     try:
         for t in targets:
@@ -77,7 +86,7 @@ def duel(sc: run.Scenario, targets: list[BenchTarget], bodies: dict[str, bytes],
         files = [run.body_file(t.name, sc.id, c.body) for t, c in zip(targets, calls, strict=True) if c is not None]
 
         def load(seconds: float) -> list[dict[str, float]]:
-            with ThreadPoolExecutor(2) as pool:
+            with ThreadPoolExecutor(len(targets)) as pool:
                 jobs = [
                     pool.submit(run.run_wrk, t.port, c, f, sc.connections, seconds, cpus.load, 1, "10s")
                     for t, c, f in zip(targets, calls, files, strict=True)

@@ -22,7 +22,13 @@ async def read_body(http: web.Request, limit: int, timeout_s: float = 0.0) -> by
     (0: no limit)."""
     if http.content_length is not None and http.content_length > limit:
         raise BodyTooLarge(f"the request body is larger than the limit of {limit} bytes")
-    if http.content.is_eof() or not timeout_s:  # the commonest: a small body came with its head, nothing to wait for
+    content = http.content
+    if content.is_eof():  # the commonest: a small body came whole with its head, nothing to wait for
+        raw = content.read_nowait()
+        if len(raw) > limit:
+            raise BodyTooLarge(f"the request body is larger than the limit of {limit} bytes")
+        return raw
+    if not timeout_s:
         return await _read(http, limit)
     try:
         async with asyncio.timeout(timeout_s):

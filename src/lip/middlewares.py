@@ -197,9 +197,11 @@ def slot_refusal(request: web.Request) -> web.Response | None:
     Admitted, the request holds its client's slot until ``release_slot``."""
     if request.path in UNLIMITED_PATHS:
         return None
-    server = runtime_of(request).settings.config.server
+    runtime = runtime_of(request)
+    server = runtime.settings.config.server
     limits = request.app[LIMITS]
-    client = request[CLIENT] = client_of(request)  # kept: the access log asks again
+    named = request.get(CLIENT) if runtime.keyed else None  # a missing CLIENT would raise and catch a KeyError
+    client = request[CLIENT] = named or request.remote or "unknown"  # kept: the access log asks again
     if server.max_in_flight and limits.total >= server.max_in_flight:
         busy = ServiceUnavailable(f"lip is at its limit of {server.max_in_flight} requests in flight; retry shortly")
         return error_reply(request, busy, {"Retry-After": "1"})

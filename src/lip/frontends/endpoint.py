@@ -196,9 +196,9 @@ class Endpoint(Generic[C]):
         selector = runtime.planner.selector(ctx.route)
         steers = selector.steers_first
         affinity = runtime.affinity
-        exchange.sticky = await affinity.identify(
-            scope_of(selector), http.headers, request.raw, client_of(http), steers
-        )
+        scope = scope_of(selector)
+        client = client_of(http) if scope == "client" else None
+        exchange.sticky = await affinity.identify(scope, http.headers, request.raw, client, steers)
         plan = router.plan(ctx.route, exchange.sticky, first=steers and await affinity.opens(exchange.sticky))
         plan.check_stream(request.stream)
         targets = allowed_targets(exchange.key, plan)

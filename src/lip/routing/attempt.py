@@ -137,9 +137,11 @@ class Attempts(Generic[C]):
             self.health.check(target)
             sent = self.headers if exchange.trace is None else {**self.headers, **exchange.trace.attempt(target)}
             has_output = True
-            async with asyncio.timeout(limit):
+            if limit is None and not output:  # the commonest: nothing to time here (the backend has its timeouts)
                 opened = await target.backend.open(chosen, target, sent, passthrough=passthrough)
-                if output or limit is not None:
+            else:
+                async with asyncio.timeout(limit):
+                    opened = await target.backend.open(chosen, target, sent, passthrough=passthrough)
                     opened, has_output = await until_output(opened, chosen)
         except LipError as exc:  # an UpstreamTimeout too: the backend's own timeouts
             self._failed(target, exc)

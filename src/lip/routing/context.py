@@ -39,8 +39,10 @@ def too_large() -> ContextTooLarge:
 def limits(target: Target, inventory: Inventory) -> tuple[int | None, int | None]:
     """(the fewest tokens the leaf takes, exclusive; the most it takes): its annotations and its model's window."""
     window = inventory.capabilities(target.backend.prefix, target.model).context_window
-    uppers = [n for n in (target.max_context, window) if n is not None]
-    return target.min_context, min(uppers) if uppers else None
+    upper = target.max_context
+    if window is not None and (upper is None or window < upper):
+        upper = window
+    return target.min_context, upper
 
 
 def why_skipped(tokens: int, bounds: tuple[int | None, int | None]) -> str | None:
@@ -57,17 +59,17 @@ def suited(
     inventory: Inventory,
     body_bytes: int | None,
     tokens_of: Tokens,
-) -> list[Target]:
+) -> Sequence[Target]:
     """The targets the prompt suits, in order; ``ContextTooLarge`` when none does. ``body_bytes``: the request
     body's size when known; ``tokens_of``: the estimate with a target's tokenizer, asked only when a bound may
     apply."""
     bounds = [limits(t, inventory) for t in targets]
-    if all(lower is None and upper is None for lower, upper in bounds):
-        return list(targets)
+    if not any(lower is not None or upper is not None for lower, upper in bounds):
+        return targets  # the commonest: no bound at all
     if body_bytes is not None and all(
         lower is None and (upper is None or body_bytes <= upper) for lower, upper in bounds
     ):
-        return list(targets)  # a body smaller than every upper bound: no need to estimate
+        return targets  # a body smaller than every upper bound: no need to estimate
     kept: list[Target] = []
     for target, bound in zip(targets, bounds, strict=True):
         tokens = tokens_of(target.backend.spec.tokenizer) if bound != (None, None) else None

@@ -9,7 +9,7 @@ first attempt: a malformed selector, an unknown prefix, an unsupported per-leaf 
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import overload
 
@@ -45,13 +45,16 @@ class Plan(Sequence[Target]):
     def __len__(self) -> int:
         return len(self.targets)
 
+    def __iter__(self) -> Iterator[Target]:
+        return iter(self.targets)  # Sequence's own would index until an IndexError
+
     @property
     def races(self) -> bool:
         return any(t.race for t in self.targets)
 
     def check_stream(self, stream: bool) -> None:
         """A race serves the first leg to stream output: a request that does not stream cannot have one."""
-        if self.races and not stream:
+        if not stream and self.races:
             raise InvalidRequest(
                 "a race ('!' in the model selector) needs a streaming request (stream: true): lip serves the first "
                 "leg to produce output and cancels the others; use '|' for failover without streaming",
@@ -82,7 +85,9 @@ class Planner:
         return model
 
     def selector(self, model: str) -> Selector:
-        """The parsed selector of ``model`` (after aliases); parsed once per distinct model, then cached."""
+        """The parsed selector of ``model`` (after aliases), checked for what lip refuses (a 400 before anything is
+        tried: a selector form lip does not serve, an unsupported per-leaf parameter); parsed and checked once per
+        distinct model, then cached (a refused one is not cached)."""
         cached = self._selectors.get(model)
         if cached is not None:
             return cached
@@ -94,6 +99,11 @@ class Planner:
             raise InvalidRequest(
                 f"invalid model selector {exc.text!r}{via}: {exc.reason} at position {exc.position}", param="model"
             ) from None
+        refused = refusal(selector)
+        if refused is not None:
+            raise InvalidRequest(refused, param="model")
+        for leaf in selector.leaves():
+            parse_overrides(leaf.params)
         if len(self._selectors) >= MAX_CACHED_SELECTORS:
             self._selectors.clear()
         self._selectors[model] = selector
@@ -104,11 +114,6 @@ class Planner:
         lip.routing.affinity); ``first``: the request opens its session, so a ``[first]`` leaf of a weighted arm goes
         before the weighted draw (the Go project's first-request steering)."""
         selector = self.selector(model)
-        refused = refusal(selector)
-        if refused is not None:
-            raise InvalidRequest(refused, param="model")
-        for leaf in selector.leaves():
-            parse_overrides(leaf.params)  # an unsupported parameter is a 400 before anything is tried
         targets: list[Target] = []
         for number, arm in enumerate(selector.chain, start=1):
             race = number if isinstance(arm, Race) else 0

@@ -134,6 +134,10 @@ class Selector:
     chain: tuple[Arm, ...] = field(default_factory=tuple)
     ttft_timeout: int | None = None  # seconds: one budget for the first output across every attempt
     affinity: str | None = None  # "session" or "client": the weighted picks stick (lip.routing's sessions)
+    steers_first: bool = field(init=False, compare=False)  # a weighted arm has a [first] leaf: sessions matter
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "steers_first", any(leaf.first for arm in self.chain for leaf in arm.leaves))
 
     def __str__(self) -> str:
         notes = []
@@ -154,11 +158,6 @@ class Selector:
     @property
     def races(self) -> bool:
         return any(isinstance(arm, Race) for arm in self.chain)
-
-    @property
-    def steers_first(self) -> bool:
-        """A weighted arm has a ``[first]`` leaf: a session's first request is steered, so sessions matter."""
-        return any(leaf.first for arm in self.chain for leaf in arm.leaves)
 
 
 def _number(value: float) -> str:
