@@ -113,6 +113,7 @@ _MESSAGE_KEYS: dict[str, frozenset[str]] = {
     for param in get_args(ChatCompletionMessageParam)
 }
 DEEPSEEK_DOCS = "https://api-docs.deepseek.com/guides/thinking_mode#tool-calls"
+MAX_CALL_ID = 40  # OpenAI refuses a longer tool call id in a request's history ("string_above_max_length")
 
 
 def _check_known_keys(messages: list[dict[str, Any]]) -> None:
@@ -162,6 +163,16 @@ def _check_tool_pairing(messages: list[dict[str, Any]]) -> None:
         if pending:
             break
         calls = msg.get("tool_calls") if msg["role"] == "assistant" else None
+        for j, call in enumerate(calls or []):
+            call_id = str(call.get("id")) if isinstance(call, dict) else ""
+            if len(call_id) > MAX_CALL_ID:  # OpenAI's own check (its error, param and code)
+                raise openai_error(
+                    400,
+                    f"Invalid 'messages[{i}].tool_calls[{j}].id': string too long. Expected a string with maximum "
+                    f"length {MAX_CALL_ID}, but got a string with length {len(call_id)} instead.",
+                    param=f"messages[{i}].tool_calls[{j}].id",
+                    code="string_above_max_length",
+                )
         opened_at = i if calls else -1
         pending = {str(c.get("id")) for c in calls or [] if isinstance(c, dict)}
     if pending:

@@ -289,3 +289,29 @@ async def test_a_key_google_calls_invalid_is_disabled_and_the_next_one_serves(
     sent = [r.headers["x-goog-api-key"] for r in gemini.requests_to(":generateContent")]
     assert sent.count("first-bad-key") == 1 and sent.count("second-good-key") == 3  # refused once, then never tried
     assert [k["disabled"] for k in keys] == [True, False]
+
+
+async def test_a_signed_gemini_call_id_reaches_a_chat_backend_within_openais_id_limit(
+    fake_provider_factory: FakeProviderFactory,
+) -> None:
+    """A conversation that moves from a Gemini leaf to a Chat one (a failover, a model switch): the tool_use id lip
+    minted with the thought signature is far longer than the 40 characters OpenAI takes, and the Chat fake refuses it
+    as OpenAI does, so the Chat leaf gets a digest in the call and its result."""
+    gemini, chat = await fake_provider_factory(models=["gemini-2.5-flash"]), await fake_provider_factory()
+    gemini.queue(Turn(text="", reasoning="I need the tool.", tool_calls=[FakeToolCall("get_weather", '{"city": "P"}')]))
+    chat.queue(Turn(text="Sunny in Paris."))
+    schema = {"type": "object", "properties": {"city": {"type": "string"}}}
+    tools: Any = [{"name": "get_weather", "input_schema": schema}]
+    question: Any = {"role": "user", "content": "Weather in Paris?"}
+    async with run_lip(rows(gemini, chat), KEY_ENV) as lip:
+        client = lip.anthropic()
+        first = await client.messages.create(model=MODEL, max_tokens=256, messages=[question], tools=tools)
+        [use] = [block for block in first.content if block.type == "tool_use"]
+        assert len(use.id) > 40  # it carries Gemini's signature
+        result: Any = {"role": "user", "content": [{"type": "tool_result", "tool_use_id": use.id, "content": "sunny"}]}
+        history: Any = [question, {"role": "assistant", "content": [b.model_dump() for b in first.content]}, result]
+        second = await client.messages.create(model="chat:gpt-4o", max_tokens=256, messages=history, tools=tools)
+    assert [b.text for b in second.content if b.type == "text"] == ["Sunny in Paris."]
+    sent = chat.last.body["messages"]
+    [call_id] = [c["id"] for m in sent if m["role"] == "assistant" for c in m.get("tool_calls", [])]
+    assert len(call_id) <= 40 and [m["tool_call_id"] for m in sent if m["role"] == "tool"] == [call_id]

@@ -40,6 +40,7 @@ from lip.protocols.openai_chat.spelling import place_reasoning
 from lip.protocols.openai_responses import ResponsesStreamEncoder
 from lip.protocols.sse import SSEDecoder, SSEEvent
 from tests.fakes import ErrorMidStream, FakeToolCall, FakeUsage, Turn
+from tests.fakes.errors import ApiError
 from tests.fakes.openai_chat import OpenAIChat
 
 CODEC = OpenAIChatCodec()
@@ -190,6 +191,31 @@ def test_images_in_tool_results_follow_the_tool_messages() -> None:
             ],
         },
     ]
+
+
+def test_a_tool_call_id_longer_than_openai_takes_goes_as_its_digest_in_the_call_and_its_result() -> None:
+    signed = "call_lip0123456789abcdef_s" + "A" * 300  # a Gemini call id carrying its thought signature
+    short = "call_1"
+    request = Request(
+        model="m",
+        messages=[
+            Message("user", [Text("read both")]),
+            Message("assistant", [ToolCall(signed, "read", "{}"), ToolCall(short, "read", "{}")]),
+            Message("user", [ToolResult(signed, [Text("one")]), ToolResult(short, [Text("two")])]),
+        ],
+    )
+    body = CODEC.encode_request(request, "m")
+    messages = body["messages"]
+    sent = messages[1]["tool_calls"][0]["id"]
+    assert len(sent) == 40 and sent.startswith("call_") and sent != signed[:40]
+    assert messages[1]["tool_calls"][1]["id"] == short  # a short id is left as the client sent it
+    assert [m["tool_call_id"] for m in messages[2:4]] == [sent, short]  # the result names the same id
+    assert CODEC.encode_request(request, "m")["messages"][1]["tool_calls"][0]["id"] == sent  # the same every time
+    OpenAIChat().validate(body, {})  # the fake refuses an id over 40 characters, as OpenAI does
+    too_long = orjson.loads(orjson.dumps(body))
+    too_long["messages"][1]["tool_calls"][0]["id"] = signed
+    with pytest.raises(ApiError, match="string too long"):
+        OpenAIChat().validate(too_long, {})
 
 
 @pytest.mark.parametrize(("budget", "effort"), [(1024, "low"), (4096, "medium"), (16384, "high"), (31999, "high")])

@@ -1002,6 +1002,7 @@ def test_empty_response_still_encodes() -> None:
         ({"type": "reasoning", "id": "rs_68af0c", "summary": []}, False),  # stored upstream (store: true)
         ({"type": "reasoning", "summary": [], "encrypted_content": "lip-signature:EqQB"}, True),  # Anthropic's
         ({"type": "reasoning", "summary": [], "encrypted_content": "lip-redacted:abc"}, True),
+        ({"type": "reasoning", "summary": [], "encrypted_content": "lip-gemini:CiQB"}, True),  # a Gemini signature
         ({"type": "reasoning", "id": "rs_lip0123", "summary": [{"type": "summary_text", "text": "t"}]}, True),
         ({"type": "reasoning", "summary": [{"type": "summary_text", "text": "t"}]}, True),  # neither id nor proof
         ({"type": "message", "role": "user", "content": "lip-signature:x"}, False),
@@ -1009,6 +1010,20 @@ def test_empty_response_still_encodes() -> None:
 )
 def test_reasoning_a_responses_upstream_cannot_verify_is_found(item: dict[str, Any], unverifiable: bool) -> None:
     assert unverifiable_reasoning([{"type": "message", "role": "user", "content": "q"}, item]) is unverifiable
+
+
+def test_only_a_responses_upstreams_own_encrypted_content_goes_back_to_one() -> None:
+    proofs = {
+        "gAAAAABown": "gAAAAABown",  # a Responses upstream's own
+        "lip-gemini:CiQB": None,  # a Gemini thought signature (a failover from a Gemini leaf)
+        "lip-signature:EqQB": None,
+    }
+    for payload, sent in proofs.items():
+        turn = Message("assistant", [Reasoning(text="thought", encrypted=payload), Text("answer")])
+        request = Request(model="m", messages=[Message("user", [Text("q")]), turn, Message("user", [Text("more")])])
+        items = OpenAIResponsesCodec().encode_request(request, "m")["input"]
+        found = [item.get("encrypted_content") for item in items if item.get("type") == "reasoning"]
+        assert found == ([sent] if sent else []), payload
 
 
 def test_ids_lip_mints_are_marked() -> None:

@@ -12,7 +12,8 @@ Mapping decisions (see docs/protocol-mapping.md):
 - A freeform (custom) tool goes as a function taking one string ``input``, described as one (``freeform``); its
   calls are unwrapped on the way back.
 - A tool message takes text only: a result's images follow the tool messages in a user message, labelled with the
-  call id; an error result's text starts with ``Error``.
+  call id; an error result's text starts with ``Error``. A tool call id longer than OpenAI's 40 characters (another
+  provider's) goes as a digest of itself (``wire_call_id``), in the call and in its result alike.
 - From a Chat backend: ``reasoning_content`` (or ``reasoning``) deltas are reasoning; tool calls with a ``stop`` or
   missing finish reason end as TOOL_USE, so agents never stall. Chat never says when a tool call ends: a call ends
   when a later one starts and its arguments are whole JSON (so one-call-at-a-time clients stream the next call
@@ -21,6 +22,7 @@ Mapping decisions (see docs/protocol-mapping.md):
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -54,6 +56,7 @@ from lip.protocols.sse import encode
 
 NAME = "openai_chat"
 log = logging.getLogger("lip.protocols.openai_chat")
+MAX_CALL_ID = 40  # OpenAI refuses a longer tool call id in a request's history (string_above_max_length)
 
 # A freeform ("custom") tool goes to Chat-only backends as a function taking one string.
 CUSTOM_TOOL_SCHEMA: dict[str, Any] = {
@@ -399,11 +402,22 @@ def _user_content(parts: list[Part]) -> str | list[dict[str, Any]]:
     return content
 
 
+def wire_call_id(call_id: str) -> str:
+    """A tool call id as a Chat upstream takes it: OpenAI refuses an id longer than ``MAX_CALL_ID`` in the history
+    (``string_above_max_length``), and other providers mint longer ones (lip's Gemini ids carry a thought signature,
+    Responses' ``fc_`` ids are 50+). A longer id becomes ``call_`` and 35 hex digits of its SHA-256: the same for the
+    call and its result, and only what this upstream sees (the client keeps its own id)."""
+    if len(call_id) <= MAX_CALL_ID:
+        return call_id
+    return "call_" + hashlib.sha256(call_id.encode()).hexdigest()[: MAX_CALL_ID - 5]
+
+
 def _encode_tool_call(call: ToolCall) -> dict[str, Any]:
     arguments = call.arguments
     if call.kind == "custom":
         arguments = dumps({"input": call.arguments}).decode()
-    return {"id": call.id, "type": "function", "function": {"name": call.name, "arguments": arguments or "{}"}}
+    function = {"name": call.name, "arguments": arguments or "{}"}
+    return {"id": wire_call_id(call.id), "type": "function", "function": function}
 
 
 def _encode_message(message: Message, out: list[dict[str, Any]]) -> None:
@@ -427,10 +441,11 @@ def _encode_message(message: Message, out: list[dict[str, Any]]) -> None:
         text = "\n".join(p.text for p in result.content if isinstance(p, Text))
         if result.is_error and not text.startswith("Error"):
             text = f"Error: {text}"
-        out.append({"role": "tool", "tool_call_id": result.call_id, "content": text})
+        call_id = wire_call_id(result.call_id)
+        out.append({"role": "tool", "tool_call_id": call_id, "content": text})
         images = [p for p in result.content if isinstance(p, Image)]
         if images:
-            shown += [Text(f"[image from tool call {result.call_id}]"), *images]
+            shown += [Text(f"[image from tool call {call_id}]"), *images]
     rest = shown + [p for p in message.content if isinstance(p, Text | Image | Document | Audio)]
     if rest or not results:
         out.append({"role": "user", "content": _user_content(list(rest))})

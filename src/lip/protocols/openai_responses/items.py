@@ -43,12 +43,7 @@ from lip.errors import InvalidRequest
 from lip.protocols import documents, fields
 from lip.protocols.openai_chat.codec import tool_choice_opening
 from lip.protocols.openai_responses import tools as responses_tools
-from lip.protocols.openai_responses.output import (
-    REDACTED_PREFIX,
-    SIGNATURE_PREFIX,
-    minted_by_lip,
-    reasoning_from_payload,
-)
+from lip.protocols.openai_responses.output import LIP_ENVELOPE, minted_by_lip, reasoning_from_payload
 from lip.protocols.openai_responses.tools import TOOL_KINDS
 
 log = logging.getLogger("lip.protocols.openai_responses")
@@ -290,8 +285,8 @@ def _call_item(call: ToolCall, custom_names: frozenset[str], origins: dict[str, 
 
 
 def _reasoning_item(part: Reasoning) -> dict[str, Any] | None:
-    if not part.encrypted:
-        log.debug("dropping reasoning without encrypted_content: a Responses backend cannot take it back")
+    if not part.encrypted or part.encrypted.startswith(LIP_ENVELOPE):
+        log.debug("dropping reasoning without a Responses backend's encrypted_content: it cannot take it back")
         return None
     summary = [{"type": "summary_text", "text": part.text}] if part.text else []
     # No id: lip cannot tell an upstream's genuine id from one it minted for a client, and the API takes id-less
@@ -424,7 +419,7 @@ def unverifiable_reasoning(value: Any) -> bool:
         if not isinstance(item, dict) or item.get("type") != "reasoning":
             continue
         payload = item.get("encrypted_content")
-        if isinstance(payload, str) and payload.startswith((SIGNATURE_PREFIX, REDACTED_PREFIX)):
+        if isinstance(payload, str) and payload.startswith(LIP_ENVELOPE):
             return True
         item_id = item.get("id")
         if not payload and (not isinstance(item_id, str) or minted_by_lip(item_id)):

@@ -28,6 +28,9 @@ INCOMPLETE_REASONS = {
 SIGNATURE_PREFIX = "lip-signature:"
 LIP_ID_MARK = "lip"  # after the prefix of every id lip mints: rs_lip…, msg_lip…, fc_lip…
 REDACTED_PREFIX = "lip-redacted:"
+# Every reasoning payload lip wraps starts with this (the two above, lip.protocols.gemini.wire's "lip-gemini:"):
+# another provider's proof, which no Responses upstream made and none can verify (OpenAI's own start "gAAAA").
+LIP_ENVELOPE = "lip-"
 
 
 # ---------------------------------------------------------------- opaque reasoning payloads
