@@ -404,9 +404,9 @@ def _user_content(parts: list[Part]) -> str | list[dict[str, Any]]:
 
 def wire_call_id(call_id: str) -> str:
     """A tool call id as a Chat upstream takes it: OpenAI refuses an id longer than ``MAX_CALL_ID`` in the history
-    (``string_above_max_length``), and other providers mint longer ones (lip's Gemini ids carry a thought signature,
-    Responses' ``fc_`` ids are 50+). A longer id becomes ``call_`` and 35 hex digits of its SHA-256: the same for the
-    call and its result, and only what this upstream sees (the client keeps its own id)."""
+    (``string_above_max_length``), and other ids are longer (lip's Gemini ids carry a thought signature; some
+    clients send 50-character ``fc_`` item ids as call ids). A longer id becomes ``call_`` and 35 hex digits of its
+    SHA-256: the same for the call and its result, and only what this upstream sees (the client keeps its own id)."""
     if len(call_id) <= MAX_CALL_ID:
         return call_id
     return "call_" + hashlib.sha256(call_id.encode()).hexdigest()[: MAX_CALL_ID - 5]
