@@ -35,6 +35,7 @@ from lip.telemetry import TraceSettings
 OPERATION = "chat"  # Chat Completions, Responses and Messages are all the GenAI "chat" operation
 CONTENT_FIELDS = ("system", "instructions", "messages", "input")  # what a request's prompt is made of
 MAX_CONTENT_BYTES = 64 * 1024
+OUTCOME = "lip.attempt.outcome"  # on an attempt that neither failed nor answered: cancelled, or not_served
 
 
 class Tracing:
@@ -59,16 +60,17 @@ class Tracing:
 
 
 class RequestTrace:
-    """One generation request's spans."""
+    """One generation request's spans: the request's, and one per upstream attempt, kept by attempt (the legs of a
+    race run at once) until it fails, is cancelled (a race's losing leg) or the request ends."""
 
-    __slots__ = ("attempt_span", "span", "tracing")
+    __slots__ = ("attempts", "span", "tracing")
 
     def __init__(self, tracing: Tracing, http: web.Request) -> None:
         self.tracing = tracing
         parent = tracing.propagator.extract(carrier=http.headers)
         attributes = {"gen_ai.operation.name": OPERATION, "http.request.method": http.method, "url.path": http.path}
         self.span: Span = tracing.tracer.start_span(OPERATION, parent, SpanKind.SERVER, attributes)
-        self.attempt_span: Span | None = None
+        self.attempts: dict[int, Span] = {}  # by id() of the attempt's Target, distinct within a request
 
     def decoded(self, model: str, raw: Mapping[str, Any]) -> None:
         """The request's model is known (and its prompt, attached only with content capture on)."""
@@ -94,18 +96,24 @@ class RequestTrace:
             attributes["server.address"], attributes["server.port"] = address
         context = trace.set_span_in_context(self.span)
         span = self.tracing.tracer.start_span(f"{OPERATION} {target.model}", context, SpanKind.CLIENT, attributes)
-        self.attempt_span = span
+        self.attempts[id(target)] = span
         carrier: dict[str, str] = {}
         self.tracing.propagator.inject(carrier, trace.set_span_in_context(span))
         return carrier
 
-    def failed(self, error: LipError) -> None:
-        """The current attempt was abandoned."""
-        span = self.attempt_span
+    def failed(self, target: Target, error: LipError) -> None:
+        """``target``'s attempt failed (the request fails over, or ends with its error)."""
+        span = self.attempts.pop(id(target), None)
         if span is not None:
             _error(span, reason(error), error)
             span.end()
-            self.attempt_span = None
+
+    def cancelled(self, target: Target) -> None:
+        """``target``'s attempt was cancelled: a race's losing leg, or the client left."""
+        span = self.attempts.pop(id(target), None)
+        if span is not None:
+            span.set_attribute(OUTCOME, "cancelled")
+            span.end()
 
     def finish(
         self,
@@ -116,8 +124,14 @@ class RequestTrace:
         ttft_s: float | None,
         client: str | None,
     ) -> None:
-        """The request has ended: close the answering attempt's span and the request's."""
-        spans = [self.span] if self.attempt_span is None else [self.attempt_span, self.span]
+        """The request has ended: close the answering attempt's span and the request's (and any other attempt's
+        still open: a race leg that opened without output and was closed)."""
+        answering = self.attempts.pop(id(target), None) if target is not None else None
+        for other in self.attempts.values():
+            other.set_attribute(OUTCOME, "not_served")
+            other.end()
+        self.attempts.clear()
+        spans = [self.span] if answering is None else [answering, self.span]
         for span in spans:
             if target is not None:
                 span.set_attribute("gen_ai.response.model", target.model)
@@ -138,7 +152,6 @@ class RequestTrace:
         end = time.time_ns()
         for span in spans:
             span.end(end)
-        self.attempt_span = None
 
 
 def _error(span: Span, kind: str, error: LipError | None) -> None:

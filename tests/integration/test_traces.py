@@ -23,7 +23,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from lip.config.models import TelemetryConfig
 from lip.telemetry import trace_settings
-from tests.fakes import Fail, FakeProvider, Turn
+from tests.fakes import Fail, FakeProvider, Stall, Turn
 from tests.fakes.fixtures import FakeProviderFactory
 from tests.harness import CANARY, backend_row, free_port, run_lip
 from tests.integration.operate import call
@@ -129,6 +129,27 @@ async def test_a_request_and_its_attempts_are_spans_in_the_clients_trace(
     ]
     assert sent[1]["tracestate"] == "vendor=1"
     assert b"zebras" not in b"".join(collector.bodies)  # no content capture by default
+
+
+async def test_each_leg_of_a_race_has_its_own_span_and_the_losers_end_cancelled(
+    collector: Collector, fake_provider_factory: FakeProviderFactory
+) -> None:
+    slow, fast = await fake_provider_factory(), await fake_provider_factory()
+    slow.script.append(Stall(30))  # never answers: cancelled when the other leg has output
+    fast.script.append(Turn(text="one two three"))
+    rows = [backend_row("a", slow.url + "/v1", models=MODELS), backend_row("p", fast.url + "/v1", models=MODELS)]
+    env = {"OTEL_EXPORTER_OTLP_ENDPOINT": collector.url}
+    async with run_lip({"plugins": {"backends": rows}}, env) as lip:
+        reply = await call(lip.url + "/v1/chat/completions", chat("a:gpt-4o!p:gpt-4o", stream=True))
+    assert reply.status == 200 and reply.headers["x-lip-backend"] == "p:gpt-4o"
+    (server,) = collector.named(Span.SPAN_KIND_SERVER)
+    legs = {attrs(s.attributes)["lip.backend"]: s for s in collector.named(Span.SPAN_KIND_CLIENT)}
+    assert set(legs) == {"a", "p"}  # both legs' spans were ended (and so exported)
+    lost, won = attrs(legs["a"].attributes), attrs(legs["p"].attributes)
+    assert lost["lip.attempt.outcome"] == "cancelled" and "gen_ai.response.model" not in lost
+    assert "lip.attempt.outcome" not in won and won["gen_ai.response.model"] == "gpt-4o" and "error.type" not in won
+    assert all(s.parent_span_id == server.span_id for s in legs.values())
+    assert attrs(server.attributes)["lip.backend"] == "p:gpt-4o"
 
 
 async def test_content_capture_attaches_the_prompt_and_errors_are_typed(collector: Collector) -> None:

@@ -150,6 +150,10 @@ class Attempts(Generic[C]):
             error = self.budget.exhausted() if budgeted else _leaf_timeout(target)
             self._failed(target, error)
             raise error from None
+        except asyncio.CancelledError:  # a race's losing leg, or the client left
+            if exchange.trace is not None:
+                exchange.trace.cancelled(target)
+            raise
         self.health.success(target)
         return Routed(target, opened, self._answered(opened)), has_output
 
@@ -170,7 +174,7 @@ class Attempts(Generic[C]):
 
     def _failed(self, target: Target, error: LipError) -> None:
         if self.exchange.trace is not None:  # the attempt's span ends with its error
-            self.exchange.trace.failed(error)
+            self.exchange.trace.failed(target, error)
         self.exchange.attempts.append((target.leaf, reason(error)))
         self.health.failure(target, error)
 
