@@ -21,12 +21,12 @@ async def read_body(http: web.Request, limit: int, timeout_s: float = 0.0) -> by
     """The whole body; BodyTooLarge past ``limit`` bytes, RequestTimeout when it takes longer than ``timeout_s``
     (0: no limit)."""
     if http.content_length is not None and http.content_length > limit:
-        raise BodyTooLarge(f"the request body is larger than the limit of {limit} bytes")
+        raise _too_large(limit)
     content = http.content
     if content.is_eof():  # the commonest: a small body came whole with its head, nothing to wait for
         raw = content.read_nowait()
         if len(raw) > limit:
-            raise BodyTooLarge(f"the request body is larger than the limit of {limit} bytes")
+            raise _too_large(limit)
         return raw
     if not timeout_s:
         return await _read(http, limit)
@@ -46,9 +46,13 @@ async def _read(http: web.Request, limit: int) -> bytes:
         size += len(chunk)
         if size > limit:
             chunks.clear()
-            raise BodyTooLarge(f"the request body is larger than the limit of {limit} bytes")
+            raise _too_large(limit)
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _too_large(limit: int) -> BodyTooLarge:
+    return BodyTooLarge(f"the request body is larger than the limit of {limit} bytes")
 
 
 async def preread(http: web.Request, limit: int, timeout_s: float) -> RequestTimeout | None:

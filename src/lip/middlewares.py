@@ -189,7 +189,10 @@ LIMITS: web.AppKey[Limits] = web.AppKey("lip.limits", Limits)
 
 
 def client_of(http: web.Request) -> str:
-    return http.get(CLIENT) or http.remote or "unknown"
+    """The client's key name with client keys, else its address. Without keys CLIENT is never a key's name, and
+    ``http.get`` of a missing key raises and catches a KeyError inside (~1 µs): asked only when keys are set."""
+    named = http.get(CLIENT) if runtime_of(http).keyed else None
+    return named or http.remote or "unknown"
 
 
 def slot_refusal(request: web.Request) -> web.Response | None:
@@ -197,11 +200,9 @@ def slot_refusal(request: web.Request) -> web.Response | None:
     Admitted, the request holds its client's slot until ``release_slot``."""
     if request.path in UNLIMITED_PATHS:
         return None
-    runtime = runtime_of(request)
-    server = runtime.settings.config.server
+    server = runtime_of(request).settings.config.server
     limits = request.app[LIMITS]
-    named = request.get(CLIENT) if runtime.keyed else None  # a missing CLIENT would raise and catch a KeyError
-    client = request[CLIENT] = named or request.remote or "unknown"  # kept: the access log asks again
+    client = request[CLIENT] = client_of(request)  # kept: the access log asks again
     if server.max_in_flight and limits.total >= server.max_in_flight:
         busy = ServiceUnavailable(f"lip is at its limit of {server.max_in_flight} requests in flight; retry shortly")
         return error_reply(request, busy, {"Retry-After": "1"})
