@@ -86,6 +86,7 @@ class Inventory:
     def __init__(self, backends: Iterable[Backend]) -> None:
         self.by_prefix: dict[str, BackendModels] = {}
         self.listeners: list[Listener] = []
+        self.generation = 0  # counts the model lists fetched: what was planned from older lists is planned again
         for backend in backends:
             spec = backend.spec
             entry = BackendModels(backend, spec.models_source)
@@ -110,6 +111,7 @@ class Inventory:
             self._tell(prefix, entry, False)
             return
         entry.models = [_entry(m) for m in raw]
+        self.generation += 1
         entry.state, entry.error, entry.refreshed_at = "ready", None, time.time()
         self._tell(prefix, entry, True)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import logging
+import os
 import re
 import threading
 import time
@@ -282,10 +283,10 @@ class Observability:
         if self.board is not None:
             self.board.record(exchange, key.name if key is not None else None, time.perf_counter())
         if runtime.settings.config.logging.access_log and access_log.isEnabledFor(logging.INFO):
-            _log_access(http, exchange_fields(http, exchange, spent), logging.INFO)
+            _log_access(exchange_fields(http, exchange, spent), logging.INFO)
         if exchange.bodies is not None:
             head = {"request_id": request_id(http), "frontend": frontend, "status": exchange.status or 500}
-            _log_access(http, {**head, **exchange.bodies.fields(runtime.secrets())}, logging.INFO, body_log)
+            _log_access({**head, **exchange.bodies.fields(runtime.secrets())}, logging.INFO, body_log)
 
     def _key_used(self, name: str, exchange: Exchange, backend: str, spent: float | None) -> None:
         """Usage per client key name, backend and model (the model lip called; empty when none was)."""
@@ -326,7 +327,7 @@ class Observability:
         if http.get(OBSERVED) or not runtime_of(http).settings.config.logging.access_log:
             return
         if access_log.isEnabledFor(level):
-            _log_access(http, {**_head(http, status), "duration_ms": _ms(time.perf_counter() - started)}, level)
+            _log_access({**_head(http, status), "duration_ms": _ms(time.perf_counter() - started)}, level)
 
 
 OBSERVABILITY: web.AppKey[Observability] = web.AppKey("lip.observability", Observability)
@@ -425,15 +426,33 @@ class FieldsMessage:
         return " ".join([f"{key}={_text(value)}" for key, value in self.fields.items()])
 
 
-def _log_access(http: web.Request, fields: dict[str, Any], level: int, logger: logging.Logger = access_log) -> None:
+def _log_access(fields: dict[str, Any], level: int, logger: logging.Logger = access_log) -> None:
     """One record, made directly: the caller's file and line (``findCaller``'s stack walk) say nothing here."""
     if not logger.isEnabledFor(level):
         return
     present = {k: v for k, v in fields.items() if v is not None}
-    record = logger.makeRecord(
-        logger.name, level, __file__, 0, FieldsMessage(present), (), None, extra={"fields": present}
-    )
+    record = _record(logger, level)
+    record.msg, record.fields = FieldsMessage(present), present
     logger.handle(record)
+
+
+_RECORD_BASES: dict[tuple[str, int], dict[str, Any]] = {}
+
+
+def _record(logger: logging.Logger, level: int) -> logging.LogRecord:
+    """A record as ``logger.makeRecord`` makes it, its time now, copied from one made once a logger, level, thread
+    and process: what LogRecord works out anew for each record (level name, file name, thread and process names) is
+    the same for every access record, and costs more than the rest of writing one."""
+    key = (logger.name, level)
+    base = _RECORD_BASES.get(key)
+    if base is None or base["thread"] != threading.get_ident() or base["process"] != os.getpid():
+        base = _RECORD_BASES[key] = vars(logger.makeRecord(logger.name, level, __file__, 0, "", (), None))
+    record = logging.LogRecord.__new__(logging.LogRecord)
+    now = time.time()
+    vars(record).update(base)
+    record.created, record.msecs = now, int((now - int(now)) * 1000) + 0.0
+    record.relativeCreated = base["relativeCreated"] + (now - base["created"]) * 1000
+    return record
 
 
 # ---------------------------------------------------------------- log formats

@@ -141,8 +141,10 @@ PINNED: web.RequestKey[Runtime] = web.RequestKey("lip.pinned_runtime", Runtime)
 
 def runtime_of(http: web.Request) -> Runtime:
     """The runtime this request started on (pinned when it arrived, so a reload never changes it mid-request)."""
-    pinned = http.get(PINNED)
-    return pinned if pinned is not None else http.app[RUNTIME].current
+    try:
+        return http[PINNED]  # not ``http.get``: Mapping's get would ask for it the same way, one call deeper
+    except KeyError:  # a request refused before ``lifecycle.admit`` pinned one
+        return http.app[RUNTIME].current
 
 
 def describe(runtime: Runtime) -> dict[str, Any]:

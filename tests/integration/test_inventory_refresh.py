@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import openai
 import orjson
+import pytest
 from click.testing import CliRunner
 
 from lip.cli import main
@@ -66,6 +68,26 @@ async def test_a_refresh_takes_new_models_and_a_failed_one_keeps_the_last_list(f
         seen = await state(lip)
         assert (seen["state"], seen["error"], seen["failures"]) == ("ready", None, 1)
     assert len(fake_provider.requests_to("/models")) == 4  # start + 3 refreshes, none for the static row
+
+
+async def test_a_bare_name_is_planned_from_the_list_held_now(fake_provider: FakeProvider) -> None:
+    """lip keeps the attempts of a selector that draws nothing at random between requests; a list fetched since
+    replaces them: a model the provider no longer lists is a 404, a new one routes, and one listed again routes."""
+    fake_provider.models = ["m1", "m2"]
+    turn = [{"role": "user", "content": "x"}]
+    async with run_lip(config(fake_provider)) as lip:
+        client = lip.openai()
+        for _ in range(2):  # planned, then served from what was kept
+            assert (await client.chat.completions.create(model="m2", messages=turn)).choices[0].message.content
+        fake_provider.models = ["m1", "m3"]
+        await lip.runtime.inventory.refresh()
+        with pytest.raises(openai.NotFoundError):
+            await client.chat.completions.create(model="m2", messages=turn)
+        assert (await client.chat.completions.create(model="m3", messages=turn)).choices[0].message.content
+        fake_provider.models = ["m2"]
+        await lip.runtime.inventory.refresh()
+        assert (await client.chat.completions.create(model="m2", messages=turn)).choices[0].message.content
+    assert [r.body["model"] for r in fake_provider.requests_to("/chat/completions")] == ["m2", "m2", "m3", "m2"]
 
 
 async def test_a_backend_that_failed_at_start_is_ready_after_a_good_refresh(fake_provider: FakeProvider) -> None:

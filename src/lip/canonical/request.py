@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -139,7 +140,13 @@ class Request:
     protocol: str = ""  # the wire protocol the request came in
     conversation_field: str = "messages"  # the client's field that holds the turns (Responses: input), for errors
     raw: dict[str, Any] = field(default_factory=dict)  # the untouched original body, for passthrough
-    unmodelled: tuple[str, ...] = ()  # names of raw fields with no canonical form: dropped when translating
+    # the decoder's scan of ``raw`` for ``unmodelled``: run only when asked (a debug line), not for every request
+    unmodelled_of: Callable[[dict[str, Any]], tuple[str, ...]] | None = field(default=None, repr=False)
+
+    @property
+    def unmodelled(self) -> tuple[str, ...]:
+        """Names of the raw fields with no canonical form: dropped when translating."""
+        return self.unmodelled_of(self.raw) if self.unmodelled_of is not None else ()
 
     def custom_tool_names(self) -> frozenset[str]:
         """Names of freeform tools, whose calls a Chat or Anthropic upstream returns wrapped as ``{"input": ...}``."""

@@ -342,11 +342,10 @@ class Endpoint(Generic[C]):
                     keep = self.keeps_content
                     async for batch in _batches(opened, exchange.bodies):
                         out = bytearray()
-                        repairs = Repair in map(type, batch)  # rare: looked for once a batch, in C
                         for event in batch:
                             if keep or type(event) not in DELTAS:
                                 collector.feed(event)
-                                if repairs and type(event) is Repair:
+                                if type(event) is Repair:
                                     continue  # counted by the collector, never encoded
                             out += encoder.encode(event)
                             if collector.error is not None:

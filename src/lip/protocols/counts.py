@@ -32,5 +32,9 @@ class Counts:
         return None
 
     def of(self, raw: dict[str, Any], key: str) -> int:
-        """``raw[key]`` as a count, 0 when absent or dropped."""
-        return self.get(raw, key) or 0
+        """``raw[key]`` as a count, 0 when absent or dropped (``get``'s check, written out: five of these an answer)."""
+        value = raw.get(key)
+        if type(value) is int and 0 <= value <= MAX_COUNT:
+            return value
+        self.dropped = self.dropped or value is not None
+        return 0

@@ -117,8 +117,10 @@ def log_dropped(logger: logging.Logger, request: Request, target: str, also: tup
     """One debug line naming the client's fields that a request translated to ``target`` leaves behind (never their
     values: they may hold user data): the decoder's ``request.unmodelled`` and the modelled fields this target has
     no room for (``also``). A same-protocol translation carries them, so it logs nothing."""
-    dropped = request.unmodelled + also
-    if dropped and request.protocol != target and logger.isEnabledFor(logging.DEBUG):
+    if request.protocol == target or not logger.isEnabledFor(logging.DEBUG):
+        return
+    dropped = request.unmodelled + also  # the decoder's scan runs here, only when the line is written
+    if dropped:
         names = ", ".join(dropped[:MAX_NAMED])
         if len(dropped) > MAX_NAMED:
             names += f", … ({len(dropped)} in all)"

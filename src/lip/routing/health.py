@@ -62,17 +62,18 @@ class Health:
 
     def blocked_for(self, target: Target) -> float | None:
         """Seconds until ``target`` may be tried again, or None when it may be tried now."""
-        now = self.clock()
         waits: list[float] = []
-        cooldown = target.backend.spec.settings.circuit_cooldown_s
-        for name in self._names(target):
-            circuit = self.circuits.get(name)
-            if circuit is None or not circuit.open_until:
-                continue
-            if circuit.open_until > now:
-                waits.append(circuit.open_until - now)
-            elif circuit.probe_since is not None and now - circuit.probe_since < cooldown:
-                waits.append(circuit.probe_since + cooldown - now)  # another request is the probe
+        if self.circuits:  # none: the commonest, every backend healthy
+            now = self.clock()
+            cooldown = target.backend.spec.settings.circuit_cooldown_s
+            for name in self._names(target):
+                circuit = self.circuits.get(name)
+                if circuit is None or not circuit.open_until:
+                    continue
+                if circuit.open_until > now:
+                    waits.append(circuit.open_until - now)
+                elif circuit.probe_since is not None and now - circuit.probe_since < cooldown:
+                    waits.append(circuit.probe_since + cooldown - now)  # another request is the probe
         keys = target.backend.unavailable_for()
         if keys is not None:
             waits.append(keys)
@@ -90,6 +91,8 @@ class Health:
 
     def check(self, target: Target) -> None:
         """Called just before an attempt: in a half-open circuit, this attempt becomes the probe."""
+        if not self.circuits:
+            return
         now = self.clock()
         cooldown = target.backend.spec.settings.circuit_cooldown_s
         for name in self._names(target):
@@ -134,6 +137,8 @@ class Health:
         circuit.probe_since = None
 
     def success(self, target: Target) -> None:
+        if not self.circuits:
+            return
         for name in self._names(target):
             circuit = self.circuits.pop(name, None)
             if circuit is not None and circuit.open_until:

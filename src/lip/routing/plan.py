@@ -75,6 +75,11 @@ class Planner:
         self.inventory = inventory
         self.rng = rng or random.Random()
         self._selectors: dict[str, Selector] = {}  # parsed selectors by requested model, bounded
+        route = settings.config.routing.default_route
+        self._default_route = parse_selector(route) if route else None  # checked at start
+        # the targets of a selector that draws nothing at random, by requested model and inventory generation
+        self._fixed: dict[str, tuple[int, list[Target]]] = {}
+        self._default_fixed = self._default_route is None or _draws_nothing(self._default_route)
 
     def resolve_alias(self, model: str) -> str:
         """The replacement of the first alias whose pattern matches the whole ``model``; else ``model``."""
@@ -114,6 +119,19 @@ class Planner:
         lip.routing.affinity); ``first``: the request opens its session, so a ``[first]`` leaf of a weighted arm goes
         before the weighted draw (the Go project's first-request steering)."""
         selector = self.selector(model)
+        ttft = float(selector.ttft_timeout) if selector.ttft_timeout is not None else None
+        cached = None if first else self._fixed.get(model)
+        if cached is not None and cached[0] == self.inventory.generation:
+            return Plan(list(cached[1]), selector, ttft, selector.affinity)
+        generation = self.inventory.generation
+        targets = self._targets_of(selector, model, rng, first)
+        if not first and self._default_fixed and _draws_nothing(selector):  # the same targets every time: kept
+            if len(self._fixed) >= MAX_CACHED_SELECTORS:
+                self._fixed.clear()
+            self._fixed[model] = (generation, targets)
+        return Plan(list(targets), selector, ttft, selector.affinity)
+
+    def _targets_of(self, selector: Selector, model: str, rng: random.Random | None, first: bool) -> list[Target]:
         targets: list[Target] = []
         for number, arm in enumerate(selector.chain, start=1):
             race = number if isinstance(arm, Race) else 0
@@ -126,8 +144,7 @@ class Planner:
                     targets.append(replace(t, race=number_as) if number_as != t.race else t)
         if not targets:
             raise ModelNotFound(f"model '{model}' resolves to no enabled backend")
-        ttft = float(selector.ttft_timeout) if selector.ttft_timeout is not None else None
-        return Plan(targets, selector, ttft, selector.affinity)
+        return targets
 
     def order(self, arm: Arm, first: bool = False, rng: random.Random | None = None) -> list[Leaf]:
         """A race's legs as written; a weighted random permutation of a choice: the first is the weighted draw (or
@@ -180,7 +197,9 @@ class Planner:
     def _default(self, leaf: Leaf, requested: str) -> list[Target]:
         """``routing.default_route``'s attempts for a leaf no backend knows; the leaf's parameters and annotations
         win over the default route's (checked at start: it names a prefix in every leaf)."""
-        default = parse_selector(self.settings.config.routing.default_route or "")
+        default = self._default_route
+        if default is None:
+            return []
         return [
             replace(_merge(t, leaf), race=number if isinstance(arm, Race) else 0)
             for number, arm in enumerate(default.chain, start=1)
@@ -188,6 +207,11 @@ class Planner:
             if d.prefix is not None
             for t in self._targets(d, requested, fallback=False)
         ]
+
+
+def _draws_nothing(selector: Selector) -> bool:
+    """Whether planning ``selector`` draws nothing at random: every arm is one leaf, or a race (legs as written)."""
+    return all(len(arm.leaves) == 1 or isinstance(arm, Race) for arm in selector.chain)
 
 
 def _target(backend: Backend, model: str, leaf: Leaf) -> Target:

@@ -109,8 +109,12 @@ def decode_request(body: Any, headers: Mapping[str, str], *, require_max_tokens:
         request.tools = blocks.decode_tools(raw["tools"])
     request.tool_choice = blocks.decode_tool_choice(raw.get("tool_choice"))
     request.params = blocks.decode_params(raw)
-    request.unmodelled = fields.unmodelled(raw, HELD_KEYS, HELD_INSIDE) + dropped.anthropic_inner(raw)
+    request.unmodelled_of = _unmodelled
     return request
+
+
+def _unmodelled(raw: dict[str, Any]) -> tuple[str, ...]:
+    return fields.unmodelled(raw, HELD_KEYS, HELD_INSIDE) + dropped.anthropic_inner(raw)
 
 
 class AnthropicMessagesCodec:

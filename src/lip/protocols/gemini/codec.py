@@ -76,7 +76,8 @@ def decode_request(body: Any, headers: Mapping[str, str]) -> Request:
         request.tools = params.decode_tools(wire.get(raw, "tools"), dropped)
     request.tool_choice = params.decode_tool_choice(raw)
     request.params = params.decode_params(raw)
-    request.unmodelled = fields.unmodelled(raw, HELD_KEYS, {}) + params.unmodelled_config(raw) + tuple(sorted(dropped))
+    inside = tuple(sorted(dropped))  # found while decoding the parts
+    request.unmodelled_of = lambda raw: fields.unmodelled(raw, HELD_KEYS, {}) + params.unmodelled_config(raw) + inside
     return request
 
 

@@ -342,7 +342,7 @@ class OpenAIChatCodec:
         request.tool_choice = _tool_choice(request.raw.get("tool_choice"), request.raw.get("parallel_tool_calls"))
         request.params = _params(request.raw)
         request.metadata = fields.optional(request.raw, "metadata", dict)
-        request.unmodelled = fields.unmodelled(request.raw, HELD_KEYS, {}) + dropped.chat_inner(request.raw)
+        request.unmodelled_of = _unmodelled
         return request
 
     def stream_encoder(self, request: Request) -> ChatStreamEncoder:
@@ -530,3 +530,7 @@ def encode_request(request: Request, model: str) -> dict[str, Any]:
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}
     return body
+
+
+def _unmodelled(raw: dict[str, Any]) -> tuple[str, ...]:
+    return fields.unmodelled(raw, HELD_KEYS, {}) + dropped.chat_inner(raw)

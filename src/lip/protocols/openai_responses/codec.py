@@ -131,9 +131,7 @@ class OpenAIResponsesCodec:
         request.tool_choice = items.decode_tool_choice(raw.get("tool_choice"), raw.get("parallel_tool_calls"))
         request.params = _params(raw)
         request.metadata = fields.optional(raw, "metadata", dict)
-        request.unmodelled = fields.unmodelled(raw, HELD_KEYS, HELD_INSIDE) + dropped.responses_inner(
-            raw, TRANSLATED_TOOL_KINDS
-        )
+        request.unmodelled_of = _unmodelled
         return request
 
     def stream_encoder(self, request: Request) -> ResponsesStreamEncoder:
@@ -329,3 +327,7 @@ def encode_request(request: Request, model: str) -> dict[str, Any]:
     if request.stream:
         body["stream"] = True
     return body
+
+
+def _unmodelled(raw: dict[str, Any]) -> tuple[str, ...]:
+    return fields.unmodelled(raw, HELD_KEYS, HELD_INSIDE) + dropped.responses_inner(raw, TRANSLATED_TOOL_KINDS)
