@@ -448,8 +448,8 @@ def _record(logger: logging.Logger, level: int) -> logging.LogRecord:
     if base is None or base["thread"] != threading.get_ident() or base["process"] != os.getpid():
         base = _RECORD_BASES[key] = vars(logger.makeRecord(logger.name, level, __file__, 0, "", (), None))
     record = logging.LogRecord.__new__(logging.LogRecord)
+    record.__dict__ = base.copy()  # a dict's copy is one block copy; an update inserts key by key
     now = time.time()
-    vars(record).update(base)
     record.created, record.msecs = now, int((now - int(now)) * 1000) + 0.0
     record.relativeCreated = base["relativeCreated"] + (now - base["created"]) * 1000
     return record
