@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +78,16 @@ async def test_a_failover_chain_skips_what_the_key_may_not_use(tmp_path: Path) -
     assert reply.status == 200 and reply.headers["x-lip-backend"] == "stub-b:echo"
 
 
+async def within_one_minute(needed_s: float = 10.0) -> None:
+    """Into the next wall-clock minute when this one has less than ``needed_s`` left: the per-minute windows are the
+    wall-clock minute (lip.quotas), and a test that fills one must not find it emptied halfway."""
+    left = 60.0 - time.time() % 60.0
+    if left < needed_s:
+        await asyncio.sleep(left + 0.05)
+
+
 async def test_requests_per_minute_openai_shape_and_headers(tmp_path: Path) -> None:
+    await within_one_minute()
     config = keys_config(tmp_path, {"name": "alice", "key": ALICE, "rpm": 2}, {"name": "bob", "key": BOB})
     async with run_lip(config) as lip:
         client = lip.openai(api_key=ALICE)
@@ -97,6 +107,7 @@ async def test_requests_per_minute_openai_shape_and_headers(tmp_path: Path) -> N
 
 
 async def test_requests_per_minute_anthropic_shape_and_headers(tmp_path: Path) -> None:
+    await within_one_minute()
     config = keys_config(tmp_path, {"name": "alice", "key": ALICE, "rpm": 1})
     async with run_lip(config) as lip:
         client = lip.anthropic(api_key=ALICE)
@@ -124,6 +135,7 @@ async def until_refused(url: str, key: str, attempts: int = 20) -> tuple[int, An
 
 
 async def test_tokens_per_minute_count_what_the_upstream_reported(tmp_path: Path) -> None:
+    await within_one_minute()
     config = keys_config(tmp_path, {"name": "alice", "key": ALICE, "tpm": 30})  # the stub: 8 in, 3 out a request
     async with run_lip(config) as lip:
         answered, refusal = await until_refused(lip.url, ALICE)
@@ -158,6 +170,7 @@ async def test_max_concurrent_requests(tmp_path: Path) -> None:
 
 async def test_limits_are_shared_through_redis(tmp_path: Path, redis_server: Any) -> None:
     """Two lips (as two replicas) on one Redis: 12 requests at once against rpm 5 answer exactly 5."""
+    await within_one_minute()
     config = keys_config(tmp_path, {"name": "alice", "key": ALICE, "rpm": 5}, store={"kind": "redis"})
     env = {"LIP_REDIS_URL": redis_server.url}
     async with run_lip(config, env) as one, run_lip(config, env) as two:
