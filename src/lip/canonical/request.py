@@ -141,7 +141,8 @@ class Request:
     conversation_field: str = "messages"  # the client's field that holds the turns (Responses: input), for errors
     raw: dict[str, Any] = field(default_factory=dict)  # the untouched original body, for passthrough
     # the decoder's scan of ``raw`` for ``unmodelled``: run only when asked (a debug line), not for every request
-    unmodelled_of: Callable[[dict[str, Any]], tuple[str, ...]] | None = field(default=None, repr=False)
+    # (not compared: what it finds follows from ``raw``, which is)
+    unmodelled_of: Callable[[dict[str, Any]], tuple[str, ...]] | None = field(default=None, repr=False, compare=False)
 
     @property
     def unmodelled(self) -> tuple[str, ...]:

@@ -120,16 +120,17 @@ class Planner:
         before the weighted draw (the Go project's first-request steering)."""
         selector = self.selector(model)
         ttft = float(selector.ttft_timeout) if selector.ttft_timeout is not None else None
-        cached = None if first else self._fixed.get(model)
-        if cached is not None and cached[0] == self.inventory.generation:
-            return Plan(list(cached[1]), selector, ttft, selector.affinity)
         generation = self.inventory.generation
-        targets = self._targets_of(selector, model, rng, first)
-        if not first and self._default_fixed and _draws_nothing(selector):  # the same targets every time: kept
-            if len(self._fixed) >= MAX_CACHED_SELECTORS:
-                self._fixed.clear()
-            self._fixed[model] = (generation, targets)
-        return Plan(list(targets), selector, ttft, selector.affinity)
+        cached = None if first else self._fixed.get(model)
+        if cached is not None and cached[0] == generation:
+            targets = cached[1]
+        else:
+            targets = self._targets_of(selector, model, rng, first)
+            if not first and self._default_fixed and _draws_nothing(selector):  # the same targets every time
+                if len(self._fixed) >= MAX_CACHED_SELECTORS:
+                    self._fixed.clear()
+                self._fixed[model] = (generation, targets)
+        return Plan(list(targets), selector, ttft, selector.affinity)  # a list of its own: the kept one stays
 
     def _targets_of(self, selector: Selector, model: str, rng: random.Random | None, first: bool) -> list[Target]:
         targets: list[Target] = []
